@@ -1,0 +1,53 @@
+/* api_tenants.c -- tenants over HTTP (admin only): create and list. */
+#include "data/db_auth.h"
+#include "fcgi/api.h"
+#include "fcgi/body.h"
+#include "fcgi/response.h"
+
+static const struct json_field TENANT_FIELDS[] = {
+	{.name = "name", .type = JF_STRING, .required = true, .min = 1, .max = 63},
+};
+
+/* POST /v1/tenants   role: admin
+ * {name: 1..63 of [a-z0-9_-]}  ->  201 {name} */
+void api_tenants_create(struct request *req)
+{
+	struct json_object *body = NULL, *data;
+	struct cd_error e;
+	struct db *db;
+	const char *name;
+
+	cd_error_reset(&e);
+	if (!body_object_or_reply(req, TENANT_FIELDS, 1, &body))
+		return;
+	name = json_get_string(body, "name", "");
+	db = request_db(req, &e);
+	if (db == NULL || db_tenants_create(db, name, &e) != CD_OK) {
+		reply_error(req, &e);
+		goto out;
+	}
+	data = json_object_new_object();
+	json_object_object_add(data, "name", json_object_new_string(name));
+	reply_created(req, data);
+out:
+	json_object_put(body);
+}
+
+/* GET /v1/tenants   role: admin
+ * -> [{name, created_at}] */
+void api_tenants_list(struct request *req)
+{
+	struct json_object *rows = NULL, *data;
+	struct cd_error e;
+	struct db *db;
+
+	cd_error_reset(&e);
+	db = request_db(req, &e);
+	if (db == NULL || db_tenants_list(db, &rows, &e) != CD_OK) {
+		reply_error(req, &e);
+		return;
+	}
+	data = json_object_new_object();
+	json_object_object_add(data, "items", rows);
+	reply_ok(req, data);
+}

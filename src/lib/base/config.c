@@ -1,0 +1,326 @@
+/* config.c -- the configuration key table, file and environment loading,
+ * validation. See config.h. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/config.h"
+#include "base/log.h"
+#include "base/mem.h"
+
+enum key_type { KEY_STRING, KEY_INT, KEY_LEVEL, KEY_REDIS_URL, KEY_LIST };
+
+struct config_key {
+	const char *name;	/* short name; the variable is CONDUCTOR_ + upper case */
+	enum key_type type;
+	size_t offset;		/* into struct config */
+	const char *dflt;
+	long min, max;		/* KEY_INT range */
+	const char *help;
+};
+
+#define S(field) offsetof(struct config, field)
+
+/* THE table: one row per key. */
+static const struct config_key CONFIG_KEYS[] = {
+	{"database_url", KEY_STRING, S(database_url), "", 0, 0,
+	 "PostgreSQL URL or conninfo (postgresql:///conductor?host=/path/to/socket)"},
+	{"redis_url", KEY_REDIS_URL, S(redis_url), "redis://127.0.0.1:6379", 0, 0,
+	 "Redis: redis://host:port[/db] or unix:/path/to/redis.sock[?db=N]"},
+	{"listen", KEY_STRING, S(listen), "", 0, 0,
+	 "conductor-fcgi: unix socket path to listen on; empty: the inherited socket"},
+	{"threads", KEY_INT, S(threads), "0", 0, 1024,
+	 "conductor-fcgi: accepting threads, each with its own database connection; 0: 2 x cores"},
+	{"log_level", KEY_LEVEL, S(log_level), "info", 0, 0, "debug, info, warn or error"},
+	{"url", KEY_STRING, S(url), "", 0, 0, "clients: base URL of the API (http://127.0.0.1:8080)"},
+	{"token", KEY_STRING, S(token), "", 0, 0, "clients: bearer token"},
+	{"admin_token", KEY_STRING, S(admin_token), "", 0, 0,
+	 "clients: the admin token tools/up created (used when token is empty)"},
+	{"streams", KEY_LIST, S(streams), "", 0, 0,
+	 "comma-separated Redis stream names (tasks:image,tasks:text)"},
+	{"stream_group", KEY_STRING, S(stream_group), "workers", 0, 0, "consumer group of the streams"},
+	{"factory_stale_s", KEY_INT, S(factory_stale_s), "60", 1, 86400,
+	 "a worker silent this many seconds is stale"},
+	{"reclaim_idle_s", KEY_INT, S(reclaim_idle_s), "900", 1, 604800,
+	 "janitor: stream entries idle this long are reclaimed"},
+	{"max_deliveries", KEY_INT, S(max_deliveries), "3", 1, 1000,
+	 "janitor: deliveries before an entry is dead-lettered"},
+	{"retention_days", KEY_INT, S(retention_days), "30", 1, 36500,
+	 "reaper: finished jobs and events older than this are deleted"},
+	{"claim_wait_max", KEY_INT, S(claim_wait_max), "0", 0, 1024,
+	 "conductor-fcgi: claims allowed to long-poll at once per process; 0: threads / 2"},
+};
+
+#define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
+
+static const struct config_key *find_key(const char *key)
+{
+	const char *name = key;
+
+	if (strncmp(key, "CONDUCTOR_", 10) == 0)
+		name = key + 10;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcasecmp(name, CONFIG_KEYS[i].name) == 0)
+			return &CONFIG_KEYS[i];
+	return NULL;
+}
+
+static char **string_slot(struct config *cfg, const struct config_key *k)
+{
+	return (char **)(void *)((char *)cfg + k->offset);
+}
+
+static long *long_slot(struct config *cfg, const struct config_key *k)
+{
+	return (long *)(void *)((char *)cfg + k->offset);
+}
+
+static enum cd_err bad(struct cd_error *e, const struct config_key *k, const char *why)
+{
+	return cd_fail(e, CD_CONFIG, k->name, "configuration key %s (CONDUCTOR_%s): %s", k->name,
+		       k->name, why);
+}
+
+static enum cd_err validate_list(const struct config_key *k, const char *v, struct cd_error *e)
+{
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && strchr(",:_-.", *p) == NULL)
+			return bad(e, k, "names may hold letters, digits and : _ - . only, separated by commas.");
+	return CD_OK;
+}
+
+enum cd_err config_set(struct config *cfg, const char *key, const char *value,
+		       struct cd_error *e)
+{
+	const struct config_key *k = find_key(key);
+	struct redis_target rt;
+	char *end;
+	long v;
+
+	if (k == NULL)
+		return cd_fail(e, CD_CONFIG, key, "unknown configuration key %s; see --help for the list.",
+			       key);
+	switch (k->type) {
+	case KEY_INT:
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < k->min || v > k->max) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "must be an integer from %ld to %ld.", k->min, k->max);
+			return bad(e, k, why);
+		}
+		*long_slot(cfg, k) = v;
+		return CD_OK;
+	case KEY_LEVEL:
+		if (log_level_parse(value) < 0)
+			return bad(e, k, "must be debug, info, warn or error.");
+		break;
+	case KEY_REDIS_URL:
+		if (value[0] != '\0' && config_parse_redis_url(value, &rt, NULL) != CD_OK)
+			return bad(e, k, "must be redis://host:port[/db] or unix:/path[?db=N].");
+		break;
+	case KEY_LIST:
+		if (validate_list(k, value, e) != CD_OK)
+			return CD_CONFIG;
+		break;
+	case KEY_STRING:
+		if (strlen(value) > 4096)
+			return bad(e, k, "is longer than 4096 bytes.");
+		break;
+	}
+	free(*string_slot(cfg, k));
+	*string_slot(cfg, k) = xstrdup(value);
+	return CD_OK;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static enum cd_err load_file(struct config *cfg, const char *path, struct cd_error *e)
+{
+	FILE *f = fopen(path, "r");
+	char line[8192];
+	int lineno = 0;
+	enum cd_err rc = CD_CONFIG;
+
+	if (f == NULL)
+		return cd_fail(e, CD_CONFIG, "config", "cannot read the configuration file %s: %s", path,
+			       strerror(errno));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *eq, *key, *value, *s = trim(line);
+
+		lineno++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			cd_fail(e, CD_CONFIG, "config", "%s line %d: expected key=value.", path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		if (strncmp(key, "export ", 7) == 0)
+			key = trim(key + 7);
+		if (config_set(cfg, key, value, e) != CD_OK) {
+			char where[32];
+
+			snprintf(where, sizeof(where), "line %d: ", lineno);
+			cd_error_prefix(e, where);
+			goto out;
+		}
+	}
+	rc = CD_OK;
+out:
+	fclose(f);
+	return rc;
+}
+
+static enum cd_err load_env(struct config *cfg, struct cd_error *e)
+{
+	extern char **environ;
+
+	for (char **env = environ; *env != NULL; env++) {
+		const char *eq;
+		char key[128];
+
+		if (strncmp(*env, "CONDUCTOR_", 10) != 0 || (eq = strchr(*env, '=')) == NULL)
+			continue;
+		if ((size_t)(eq - *env) >= sizeof(key))
+			continue;
+		memcpy(key, *env, (size_t)(eq - *env));
+		key[eq - *env] = '\0';
+		if (find_key(key) == NULL) {
+			/* Not ours to refuse: scripts and tests set their own CONDUCTOR_ names. */
+			log_debug("unknown configuration variable ignored", "variable", key);
+			continue;
+		}
+		if (config_set(cfg, key, eq + 1, e) != CD_OK)
+			return CD_CONFIG;
+	}
+	return CD_OK;
+}
+
+enum cd_err config_load(struct config *cfg, const char *file, struct cd_error *e)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (config_set(cfg, CONFIG_KEYS[i].name, CONFIG_KEYS[i].dflt, e) != CD_OK)
+			return CD_CONFIG;
+	if (file != NULL && load_file(cfg, file, e) != CD_OK)
+		return CD_CONFIG;
+	return load_env(cfg, e);
+}
+
+enum cd_err config_require(const struct config *cfg, const char *key, struct cd_error *e)
+{
+	const struct config_key *k = find_key(key);
+	char *const *slot;
+
+	if (k == NULL)
+		return cd_fail(e, CD_INTERNAL, key, "no configuration key %s", key);
+	slot = (char *const *)(const void *)((const char *)cfg + k->offset);
+	if (k->type == KEY_INT || (*slot != NULL && (*slot)[0] != '\0'))
+		return CD_OK;
+	return bad(e, k, "is required; set it in the environment or the --config file.");
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (CONFIG_KEYS[i].type == KEY_INT)
+			continue;
+		free(*string_slot(cfg, &CONFIG_KEYS[i]));
+		*string_slot(cfg, &CONFIG_KEYS[i]) = NULL;
+	}
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "\nConfiguration (environment variable, or key=value in --config FILE):\n");
+	for (size_t i = 0; i < NKEYS; i++) {
+		char var[64];
+		size_t j;
+
+		snprintf(var, sizeof(var), "CONDUCTOR_%s", CONFIG_KEYS[i].name);
+		for (j = 10; var[j]; j++)
+			var[j] = (char)toupper((unsigned char)var[j]);
+		fprintf(out, "  %-28s %s", var, CONFIG_KEYS[i].help);
+		if (CONFIG_KEYS[i].dflt[0] != '\0')
+			fprintf(out, " [default: %s]", CONFIG_KEYS[i].dflt);
+		fputc('\n', out);
+	}
+}
+
+enum cd_err config_parse_redis_url(const char *url, struct redis_target *out, struct cd_error *e)
+{
+	memset(out, 0, sizeof(*out));
+	if (strncmp(url, "unix:", 5) == 0) {
+		const char *p = url + 5, *q;
+		size_t n;
+
+		if (strncmp(p, "//", 2) == 0)
+			p += 2;
+		q = strchr(p, '?');
+		n = q ? (size_t)(q - p) : strlen(p);
+		if (n == 0 || n >= sizeof(out->path) || p[0] != '/')
+			return cd_fail(e, CD_CONFIG, "redis_url", "the socket path must be absolute.");
+		memcpy(out->path, p, n);
+		if (q != NULL) {
+			char *end;
+
+			if (strncmp(q, "?db=", 4) != 0)
+				return cd_fail(e, CD_CONFIG, "redis_url", "only ?db=N may follow the path.");
+			out->db = (int)strtol(q + 4, &end, 10);
+			if (*end != '\0' || end == q + 4 || out->db < 0 || out->db > 15)
+				return cd_fail(e, CD_CONFIG, "redis_url", "db must be 0 to 15.");
+		}
+		return CD_OK;
+	}
+	if (strncmp(url, "redis://", 8) == 0) {
+		const char *p = url + 8, *colon, *slash;
+		char *end;
+		size_t hn;
+
+		slash = strchr(p, '/');
+		colon = strchr(p, ':');
+		if (colon != NULL && slash != NULL && colon > slash)
+			colon = NULL;
+		hn = colon ? (size_t)(colon - p) : slash ? (size_t)(slash - p) : strlen(p);
+		if (hn == 0 || hn >= sizeof(out->host) || memchr(p, '@', hn) != NULL)
+			return cd_fail(e, CD_CONFIG, "redis_url", "a host is required.");
+		memcpy(out->host, p, hn);
+		out->port = 6379;
+		if (colon != NULL) {
+			long port = strtol(colon + 1, &end, 10);
+
+			if (end == colon + 1 || port < 1 || port > 65535 || (*end != '\0' && *end != '/'))
+				return cd_fail(e, CD_CONFIG, "redis_url", "the port must be 1 to 65535.");
+			out->port = (int)port;
+		}
+		if (slash != NULL && slash[1] != '\0') {
+			out->db = (int)strtol(slash + 1, &end, 10);
+			if (*end != '\0' || out->db < 0 || out->db > 15)
+				return cd_fail(e, CD_CONFIG, "redis_url", "db must be 0 to 15.");
+		}
+		return CD_OK;
+	}
+	return cd_fail(e, CD_CONFIG, "redis_url", "must start with redis:// or unix:");
+}

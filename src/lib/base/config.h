@@ -1,0 +1,64 @@
+/* config.h -- conductor's configuration: one key table, three sources.
+ *
+ * Every key is a row of CONFIG_KEYS (config.c) with its type, range, default
+ * and a line of help. Values come, later winning, from the defaults, the
+ * optional `--config FILE` (lines `key=value`, where key is either the short
+ * name `database_url` or the variable `CONDUCTOR_DATABASE_URL`; `#` starts a
+ * comment), then the environment's CONDUCTOR_* variables. Every value is
+ * validated on load and an error names the key.
+ *
+ * The struct is filled once at start and read-only after (STYLE 19).
+ */
+#ifndef CD_CONFIG_H
+#define CD_CONFIG_H
+
+#include <stdio.h>
+
+#include "base/err.h"
+
+struct config {
+	char *database_url;	/* libpq URL or conninfo */
+	char *redis_url;	/* redis://host:port[/db] or unix:/path[?db=N] */
+	char *listen;		/* conductor-fcgi: unix socket path, "" = inherited */
+	long threads;		/* conductor-fcgi: accepting threads, 0 = 2 x cores */
+	char *log_level;	/* debug, info, warn, error */
+	char *url;		/* clients: the base URL of the API */
+	char *token;		/* clients: the bearer token */
+	char *admin_token;	/* written by tools/up; a client token too */
+	char *streams;		/* comma-separated Redis stream names */
+	char *stream_group;	/* consumer group of every stream */
+	long factory_stale_s;	/* a worker silent this long is stale */
+	long reclaim_idle_s;	/* janitor: idle time before an entry is reclaimed */
+	long max_deliveries;	/* janitor: deliveries before dead-lettering */
+	long retention_days;	/* reaper: history older than this is deleted */
+	long claim_wait_max;	/* conductor-fcgi: requests allowed to long-poll at once */
+};
+
+/* Fills cfg from defaults, then file (may be NULL), then the environment.
+ * Returns CD_CONFIG with e->field naming the bad key. On failure cfg still
+ * holds what was read and must be freed with config_free(). */
+enum cd_err config_load(struct config *cfg, const char *file, struct cd_error *e);
+
+/* Fails with CD_CONFIG naming `key` (short name) when its value is empty. */
+enum cd_err config_require(const struct config *cfg, const char *key, struct cd_error *e);
+
+/* Sets one key from text, validating it; key may be the short or CONDUCTOR_ name. */
+enum cd_err config_set(struct config *cfg, const char *key, const char *value,
+		       struct cd_error *e);
+
+/* Frees every string of cfg. NULL-safe. */
+void config_free(struct config *cfg);
+
+/* Writes the key table (name, variable, default, help) for --help. */
+void config_print_help(FILE *out);
+
+/* Redis URL parts, parsed from cfg->redis_url. */
+struct redis_target {
+	char host[256];	/* "" for a unix socket */
+	int port;
+	char path[256];	/* unix socket path, "" for TCP */
+	int db;
+};
+enum cd_err config_parse_redis_url(const char *url, struct redis_target *out, struct cd_error *e);
+
+#endif

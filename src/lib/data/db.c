@@ -1,0 +1,238 @@
+/* db.c -- connections, named prepared statements, transactions, SQLSTATE.
+ *
+ * Owns: struct db (one PGconn, the set of statements prepared on it, whether a
+ * transaction is open). Entry points: db_open, db_exec, db_begin/commit/
+ * rollback, db_ping, db_check_schema. Invariants: a statement is prepared on a
+ * connection before it is executed there; after PQreset every statement is
+ * prepared again. Never formats a value into SQL.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/mem.h"
+#include "data/db_internal.h"
+
+struct db {
+	PGconn *conn;
+	bool in_tx;
+	bool prepared[DB_MAX_STMTS + 1];
+};
+
+static atomic_int next_stmt_id = 0;
+
+static void notice_quiet(void *arg, const PGresult *res)
+{
+	(void)arg;
+	(void)res; /* NOTICEs ("relation exists, skipping") are not our log lines */
+}
+
+enum cd_err db_open(const char *url, struct db **out, struct cd_error *e)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &errmsg);
+	struct db *db;
+
+	*out = NULL;
+	if (opts == NULL) {
+		cd_fail(e, CD_CONFIG, "database_url",
+			"configuration key database_url (CONDUCTOR_DATABASE_URL) does not parse: %s",
+			errmsg ? errmsg : "out of memory");
+		PQfreemem(errmsg);
+		return CD_CONFIG;
+	}
+	PQconninfoFree(opts);
+	db = xcalloc(1, sizeof(*db));
+	db->conn = PQconnectdb(url);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[200];
+
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+		msg[strcspn(msg, "\n")] = '\0';
+		db_close(db);
+		return cd_fail(e, CD_UNAVAILABLE, "database_url", "PostgreSQL is unavailable: %s", msg);
+	}
+	PQsetNoticeReceiver(db->conn, notice_quiet, NULL);
+	*out = db;
+	return CD_OK;
+}
+
+void db_close(struct db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db);
+}
+
+PGconn *db_conn(struct db *db)
+{
+	return db->conn;
+}
+
+static int stmt_id(struct db_stmt *st)
+{
+	int id = atomic_load(&st->id);
+
+	if (id == 0) {
+		int fresh = atomic_fetch_add(&next_stmt_id, 1) + 1;
+		int expected = 0;
+
+		if (fresh > DB_MAX_STMTS) {
+			log_error("too many prepared statements; raise DB_MAX_STMTS");
+			abort();
+		}
+		if (atomic_compare_exchange_strong(&st->id, &expected, fresh))
+			id = fresh;
+		else
+			id = expected; /* another thread named it first; fresh is unused */
+	}
+	return id;
+}
+
+static enum cd_err map_result(PGresult *res, struct cd_error *e)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	enum cd_err err = CD_INTERNAL;
+
+	if (state == NULL)
+		err = CD_UNAVAILABLE;
+	else if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
+		 strcmp(state, "40P01") == 0)
+		err = CD_CONFLICT;
+	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+		 strcmp(state, "53300") == 0)
+		err = CD_UNAVAILABLE;
+	else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
+		err = CD_INVALID;
+	cd_fail(e, err, NULL, "%s",
+		err == CD_UNAVAILABLE ? "The database is unavailable; try again shortly."
+				      : (primary ? primary : "database error"));
+	if (e != NULL)
+		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
+	if (err == CD_INTERNAL || err == CD_UNAVAILABLE)
+		log_error("database error", "sqlstate", state ? state : "", "error",
+			  primary ? primary : "connection lost");
+	return err;
+}
+
+static bool reset_if_broken(struct db *db)
+{
+	if (PQstatus(db->conn) == CONNECTION_OK)
+		return false;
+	log_warn("database connection lost; reconnecting");
+	PQreset(db->conn);
+	memset(db->prepared, 0, sizeof(db->prepared));
+	db->in_tx = false;
+	return PQstatus(db->conn) == CONNECTION_OK;
+}
+
+static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,
+			   const char *const *params)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "s%d", id);
+	if (!db->prepared[id]) {
+		PGresult *p = PQprepare(db->conn, name, st->sql, 0, NULL);
+
+		if (PQresultStatus(p) != PGRES_COMMAND_OK)
+			return p;
+		PQclear(p);
+		db->prepared[id] = true;
+	}
+	return PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+}
+
+enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const *params,
+		    PGresult **out, struct cd_error *e)
+{
+	int id = stmt_id(st);
+	PGresult *res;
+	ExecStatusType status;
+
+	*out = NULL;
+	if (PQstatus(db->conn) != CONNECTION_OK && (db->in_tx || !reset_if_broken(db)))
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	res = exec_once(db, st, id, n, params);
+	if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		bool retry = !db->in_tx;
+
+		PQclear(res);
+		res = NULL;
+		if (retry && reset_if_broken(db))
+			res = exec_once(db, st, id, n, params);
+		else if (db->in_tx)
+			reset_if_broken(db);
+	}
+	status = PQresultStatus(res);
+	if (res == NULL || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
+		enum cd_err rc = map_result(res, e);
+
+		PQclear(res);
+		return rc;
+	}
+	*out = res;
+	return CD_OK;
+}
+
+bool db_is_retryable(const struct cd_error *e)
+{
+	return e != NULL &&
+	       (strcmp(e->sqlstate, "40001") == 0 || strcmp(e->sqlstate, "40P01") == 0);
+}
+
+static struct db_stmt SQL_PING = DB_STMT("SELECT 1");
+
+enum cd_err db_ping(struct db *db, struct cd_error *e)
+{
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_PING, 0, NULL, &res, e);
+
+	PQclear(res);
+	return rc;
+}
+
+static enum cd_err run_plain(struct db *db, const char *sql, struct cd_error *e)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	enum cd_err rc = CD_OK;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = map_result(res, e);
+	PQclear(res);
+	return rc;
+}
+
+enum cd_err db_begin(struct db *db, struct cd_error *e)
+{
+	enum cd_err rc;
+
+	if (db->in_tx)
+		return cd_fail(e, CD_INTERNAL, NULL, "a transaction is already open");
+	if (PQstatus(db->conn) != CONNECTION_OK && !reset_if_broken(db))
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	rc = run_plain(db, "BEGIN", e);
+	if (rc == CD_OK)
+		db->in_tx = true;
+	return rc;
+}
+
+enum cd_err db_commit(struct db *db, struct cd_error *e)
+{
+	enum cd_err rc = run_plain(db, "COMMIT", e);
+
+	db->in_tx = false;
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	if (!db->in_tx)
+		return;
+	PQclear(PQexec(db->conn, "ROLLBACK"));
+	db->in_tx = false;
+}

@@ -1,0 +1,44 @@
+/* db.h -- a PostgreSQL connection as the rest of conductor sees it.
+ *
+ * Opaque: callers above data/ never see libpq. One struct db belongs to one
+ * thread (STYLE 19); nothing here is shared between threads except the
+ * statement ids, which are atomics.
+ */
+#ifndef CD_DB_H
+#define CD_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+struct db;
+
+/* Connects to url (a libpq URL or conninfo). out: a new connection; the caller
+ * frees it with db_close(). CD_CONFIG when the URL does not parse (field
+ * "database_url"), CD_UNAVAILABLE when the server does not answer. */
+enum cd_err db_open(const char *url, struct db **out, struct cd_error *e);
+
+/* Closes and frees. NULL-safe. */
+void db_close(struct db *db);
+
+/* Runs SELECT 1, reconnecting once when the connection had broken. */
+enum cd_err db_ping(struct db *db, struct cd_error *e);
+
+/* Checks that every migration this build expects is applied (DB_MIGRATIONS in
+ * db_schema.c); CD_SCHEMA names the first one missing. */
+enum cd_err db_check_schema(struct db *db, struct cd_error *e);
+
+/* The name of the newest migration this build expects ("001_foundation"). */
+const char *db_schema_expected(void);
+
+/* The migrations this build expects, in order; n: how many. Borrowed. */
+const char *const *db_schema_migrations(size_t *n);
+
+/* Transactions. db_begin fails if one is open already. db_rollback is safe to
+ * call when none is open (it does nothing). */
+enum cd_err db_begin(struct db *db, struct cd_error *e);
+enum cd_err db_commit(struct db *db, struct cd_error *e);
+void db_rollback(struct db *db);
+
+#endif

@@ -1,0 +1,45 @@
+/* db_internal.h -- what data/ files use to run SQL. Never included above data/.
+ *
+ * Each statement is declared right above its one caller:
+ *     static struct db_stmt SQL_TOKEN_BY_HASH = DB_STMT(
+ *         "SELECT ... WHERE token_hash = $1");
+ * and run with db_exec(); it is prepared by name on first use per connection
+ * and prepared again after a reconnect. Values are passed as $n text
+ * parameters only: nothing is ever formatted into SQL.
+ */
+#ifndef CD_DB_INTERNAL_H
+#define CD_DB_INTERNAL_H
+
+#include <stdatomic.h>
+
+#include <libpq-fe.h>
+
+#include "base/err.h"
+#include "data/db.h"
+
+#define DB_MAX_STMTS 256
+
+struct db_stmt {
+	const char *sql;
+	atomic_int id;		/* 0 until first use; then 1..DB_MAX_STMTS */
+};
+
+#define DB_STMT(text) {.sql = (text), .id = 0}
+
+/* Runs st with params[0..n) (NULL entries are SQL NULL).
+ * out: the result, owned by the caller, cleared with PQclear() before its
+ * function returns (a PGresult never leaves its function). Set only on CD_OK.
+ * Errors keep the SQLSTATE in e->sqlstate and map it: 23505 -> CD_CONFLICT,
+ * 08xxx/57P0x -> CD_UNAVAILABLE, 40001/40P01 -> CD_CONFLICT with the state kept
+ * (callers that retry look at it), 22xxx/23xxx -> CD_INVALID, else CD_INTERNAL.
+ * A broken connection outside a transaction is reset and the call retried once. */
+enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const *params,
+		    PGresult **out, struct cd_error *e);
+
+/* The connection, for LISTEN/NOTIFY and COPY; borrowed. */
+PGconn *db_conn(struct db *db);
+
+/* true when e carries a serialization failure or deadlock worth retrying. */
+bool db_is_retryable(const struct cd_error *e);
+
+#endif

@@ -1,0 +1,128 @@
+/* tokens.c -- token format, hashing, roles and authentication; see tokens.h.
+ *
+ * The lookup is by hash through a unique index, so the time it takes says
+ * nothing about how close a guess was; the stored hash is still compared in
+ * constant time before the token is accepted.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/crypto.h"
+#include "base/log.h"
+#include "data/db_auth.h"
+#include "domain/tokens.h"
+
+static const char *const ROLE_NAMES[ROLE_COUNT] = {
+	[ROLE_ADMIN] = "admin",
+	[ROLE_OPERATOR] = "operator",
+	[ROLE_SUBMITTER] = "submitter",
+	[ROLE_WORKER] = "worker",
+	[ROLE_CONTROLLER] = "controller",
+	[ROLE_READONLY] = "readonly",
+};
+
+const char *tokens_role_name(enum role role)
+{
+	return (unsigned)role < ROLE_COUNT ? ROLE_NAMES[role] : "unknown";
+}
+
+int tokens_role_parse(const char *s)
+{
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (strcmp(s, ROLE_NAMES[i]) == 0)
+			return i;
+	return -1;
+}
+
+void tokens_generate(char out[TOKEN_LEN + 1])
+{
+	uint8_t raw[32];
+
+	crypto_random(raw, sizeof(raw));
+	memcpy(out, TOKEN_PREFIX, 4);
+	crypto_base64url(raw, sizeof(raw), out + 4);
+}
+
+bool tokens_well_formed(const char *s, size_t n)
+{
+	if (s == NULL || n != TOKEN_LEN || memcmp(s, TOKEN_PREFIX, 4) != 0)
+		return false;
+	for (size_t i = 4; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+void tokens_hash(const char *token, size_t n, char out[65])
+{
+	crypto_sha256_hex(token, n, out);
+}
+
+/* The 401 or the 503, decided by whether any live token exists. */
+static enum cd_err refuse(struct db *db, const char *why, struct cd_error *e)
+{
+	bool any = true;
+	enum cd_err rc = db_auth_any_live(db, &any, e);
+
+	if (rc != CD_OK)
+		return rc;
+	if (!any)
+		return cd_fail(e, CD_AUTH_NOT_CONFIGURED, NULL,
+			       "No API token exists yet, so every request is refused. Create one with "
+			       "`conductorctl token create --role admin --name NAME`.");
+	return cd_fail(e, CD_UNAUTHORIZED, "Authorization", "%s", why);
+}
+
+enum cd_err tokens_authenticate(struct db *db, const char *token, size_t n,
+				struct principal *out, struct cd_error *e)
+{
+	struct db_token row;
+	char hash[65];
+	enum cd_err rc;
+	int role;
+
+	if (token == NULL || n == 0)
+		return refuse(db, "Send Authorization: Bearer <token>.", e);
+	if (!tokens_well_formed(token, n))
+		return refuse(db, "The bearer token is malformed: a token is cdt_ and 43 base64url characters.", e);
+	tokens_hash(token, n, hash);
+	rc = db_auth_lookup(db, hash, &row, e);
+	if (rc == CD_NOT_FOUND)
+		return refuse(db, "The token is unknown, revoked or expired.", e);
+	if (rc != CD_OK)
+		return rc;
+	role = tokens_role_parse(row.role);
+	if (!crypto_equal(row.hash, hash, 64) || role < 0)
+		return refuse(db, "The token is unknown, revoked or expired.", e);
+	memset(out, 0, sizeof(*out));
+	out->role = (enum role)role;
+	out->tenant_id = row.tenant_id;
+	snprintf(out->tenant, sizeof(out->tenant), "%s", row.tenant_id ? row.tenant : "*");
+	snprintf(out->name, sizeof(out->name), "%s", row.name);
+	return CD_OK;
+}
+
+enum cd_err tokens_create(struct db *db, const char *tenant, const char *role,
+			  const char *name, int64_t expires_in_s, char out[TOKEN_LEN + 1],
+			  struct cd_error *e)
+{
+	char hash[65];
+	int r = tokens_role_parse(role);
+
+	if (r < 0)
+		return cd_fail(e, CD_INVALID, "role",
+			       "role must be admin, operator, submitter, worker, controller or readonly.");
+	if (name == NULL || name[0] == '\0' || strlen(name) > 128)
+		return cd_fail(e, CD_INVALID, "name", "name must be 1 to 128 characters.");
+	if (expires_in_s < 0)
+		return cd_fail(e, CD_INVALID, "expires_in", "expires-in must be a positive number of seconds.");
+	if (tenant == NULL && r != ROLE_ADMIN)
+		tenant = "default";
+	tokens_generate(out);
+	tokens_hash(out, TOKEN_LEN, hash);
+	return db_auth_create(db, tenant, role, name, hash, expires_in_s, e);
+}

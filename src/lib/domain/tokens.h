@@ -1,0 +1,66 @@
+/* tokens.h -- API tokens, roles and the principal a request acts as.
+ *
+ * A token is "cdt_" + 43 base64url characters (32 bytes from getrandom).
+ * Only its SHA-256 is stored. Authentication fails closed: while no live
+ * token exists at all, every authenticated request gets
+ * CD_AUTH_NOT_CONFIGURED, never access.
+ */
+#ifndef CD_TOKENS_H
+#define CD_TOKENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "data/db.h"
+
+enum role {
+	ROLE_ADMIN = 0,	/* everything, every tenant */
+	ROLE_OPERATOR,	/* system mode, runtimes, read everything in its tenant */
+	ROLE_SUBMITTER,	/* submit, cancel and read jobs */
+	ROLE_WORKER,	/* claim, renew, release, PATCH, heartbeat */
+	ROLE_CONTROLLER, /* controller heartbeat, leader lease */
+	ROLE_READONLY,	/* GET only */
+	ROLE_COUNT
+};
+
+#define ROLE_BIT(r) (1u << (r))
+#define ROLES_ALL ((1u << ROLE_COUNT) - 1)
+
+#define TOKEN_PREFIX "cdt_"
+#define TOKEN_LEN 47 /* 4 + 43 */
+
+/* Who a request acts as, once authenticated. */
+struct principal {
+	enum role role;
+	int64_t tenant_id;	/* 0: every tenant (admin tokens only) */
+	char tenant[64];	/* "*" for every tenant */
+	char name[129];		/* the token's name */
+};
+
+const char *tokens_role_name(enum role role);
+/* -1 when s names no role. */
+int tokens_role_parse(const char *s);
+
+/* out: a fresh token (TOKEN_LEN chars + NUL). */
+void tokens_generate(char out[TOKEN_LEN + 1]);
+/* true when s[0..n) has the shape of a token. */
+bool tokens_well_formed(const char *s, size_t n);
+/* out: lower-case hex SHA-256 of token. */
+void tokens_hash(const char *token, size_t n, char out[65]);
+
+/* Authenticates token[0..n) (NULL/0 when the request carried none).
+ * out: the principal on CD_OK. CD_UNAUTHORIZED when missing, malformed,
+ * unknown, revoked or expired; CD_AUTH_NOT_CONFIGURED when no live token
+ * exists at all; CD_UNAVAILABLE when the database is down. */
+enum cd_err tokens_authenticate(struct db *db, const char *token, size_t n,
+				struct principal *out, struct cd_error *e);
+
+/* Creates a token. tenant NULL: every tenant for admin, "default" otherwise.
+ * out: the plain token, shown once. */
+enum cd_err tokens_create(struct db *db, const char *tenant, const char *role,
+			  const char *name, int64_t expires_in_s, char out[TOKEN_LEN + 1],
+			  struct cd_error *e);
+
+#endif
