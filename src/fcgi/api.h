@@ -14,4 +14,22 @@ void api_health_whoami(struct request *req);
 void api_tenants_create(struct request *req);
 void api_tenants_list(struct request *req);
 
+/* api_fleet.c */
+void api_fleet_submit(struct request *req);
+void api_fleet_submit_batch(struct request *req);
+void api_fleet_list(struct request *req);
+void api_fleet_get(struct request *req);
+void api_fleet_events(struct request *req);
+void api_fleet_runs(struct request *req);
+void api_fleet_claim(struct request *req);
+void api_fleet_patch(struct request *req);
+void api_fleet_transition(struct request *req);
+void api_fleet_renew(struct request *req);
+void api_fleet_release(struct request *req);
+void api_fleet_cancel(struct request *req);
+void api_fleet_heartbeat(struct request *req);
+void api_fleet_factories(struct request *req);
+void api_fleet_artifact_add(struct request *req);
+void api_fleet_artifacts(struct request *req);
+
 #endif

@@ -9,6 +9,7 @@
 #include "base/cli.h"
 #include "base/log.h"
 #include "data/db.h"
+#include "domain/jobs.h"
 #include "fcgi/server.h"
 
 #define PROGRAM "conductor-fcgi"
@@ -78,6 +79,10 @@ int main(int argc, char **argv)
 		return e.err == CD_CONFIG ? 2 : 1;
 	}
 	db_close(db);
+
+	/* Long-polling claims hold a thread each: cap them so that the other
+	 * routes always find a free thread (README, "Long-poll"). */
+	jobs_set_wait_slots(cfg.claim_wait_max > 0 ? (int)cfg.claim_wait_max : threads / 2);
 
 	fd = server_listen(cfg.listen);
 	if (fd < 0) {

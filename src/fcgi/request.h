@@ -18,7 +18,7 @@
 #include "domain/tokens.h"
 
 #define REQUEST_BODY_MAX (1024 * 1024)	/* DESIGN 2: bodies of at most 1 MiB */
-#define RESPONSE_BODY_MAX (16 * 1024 * 1024)
+#define RESPONSE_BODY_MAX (64 * 1024 * 1024) /* a claim of 100 jobs of 256 KiB bodies */
 #define ROUTE_MAX_PARAMS 4
 #define ROUTE_PARAM_MAX 256
 

@@ -71,6 +71,29 @@ static void put_json_string(struct buf *b, const char *s)
 	buf_puts(b, "\"");
 }
 
+static void write_ok_text(struct request *req, int status, const char *json)
+{
+	buf_reset(&req->out);
+	req->status = status;
+	buf_puts(&req->out, "{\"ok\":true,\"request_id\":");
+	put_json_string(&req->out, req->request_id);
+	buf_puts(&req->out, ",\"data\":");
+	buf_puts(&req->out, json ? json : "null");
+	buf_puts(&req->out, "}");
+	if (buf_overflowed(&req->out))
+		reply_fail(req, CD_INTERNAL, NULL, "response larger than %d bytes", RESPONSE_BODY_MAX);
+}
+
+void reply_ok_text(struct request *req, const char *json)
+{
+	write_ok_text(req, 200, json);
+}
+
+void reply_created_text(struct request *req, const char *json)
+{
+	write_ok_text(req, 201, json);
+}
+
 static void write_ok(struct request *req, int status, struct json_object *data)
 {
 	buf_reset(&req->out);

@@ -16,6 +16,10 @@
 void reply_ok(struct request *req, struct json_object *data);
 /* 201 with data (stolen). */
 void reply_created(struct request *req, struct json_object *data);
+/* 200 / 201 with data given as JSON text built by the database (trusted,
+ * never client text); borrowed. */
+void reply_ok_text(struct request *req, const char *json);
+void reply_created_text(struct request *req, const char *json);
 /* The error envelope for e; its status comes from the table. A CD_INTERNAL
  * message is logged and replaced by a generic sentence. */
 void reply_error(struct request *req, const struct cd_error *e);

@@ -14,6 +14,9 @@
 
 #define R(role) ROLE_BIT(ROLE_##role)
 #define ANY_ROLE ROLES_ALL
+/* Who may read jobs: operators read everything in their tenant, submitters
+ * read the jobs they submit, readonly reads. */
+#define READERS (R(OPERATOR) | R(SUBMITTER) | R(READONLY))
 
 const struct route ROUTES[] = {
 	/* method  pattern        handler              roles            name */
@@ -22,6 +25,22 @@ const struct route ROUTES[] = {
 	{"GET", "/v1/whoami", api_health_whoami, ANY_ROLE, "api_health_whoami"},
 	{"POST", "/v1/tenants", api_tenants_create, R(ADMIN), "api_tenants_create"},
 	{"GET", "/v1/tenants", api_tenants_list, R(ADMIN), "api_tenants_list"},
+	{"POST", "/v1/fleet/jobs", api_fleet_submit, R(SUBMITTER), "api_fleet_submit"},
+	{"POST", "/v1/fleet/jobs:batch", api_fleet_submit_batch, R(SUBMITTER), "api_fleet_submit_batch"},
+	{"POST", "/v1/fleet/jobs:transition", api_fleet_transition, R(WORKER), "api_fleet_transition"},
+	{"GET", "/v1/fleet/jobs", api_fleet_list, READERS, "api_fleet_list"},
+	{"GET", "/v1/fleet/jobs/{id}", api_fleet_get, READERS, "api_fleet_get"},
+	{"PATCH", "/v1/fleet/jobs/{id}", api_fleet_patch, R(WORKER), "api_fleet_patch"},
+	{"POST", "/v1/fleet/jobs/{id}/cancel", api_fleet_cancel, R(SUBMITTER) | R(OPERATOR), "api_fleet_cancel"},
+	{"POST", "/v1/fleet/jobs/{id}/lease/renew", api_fleet_renew, R(WORKER), "api_fleet_renew"},
+	{"POST", "/v1/fleet/jobs/{id}/lease/release", api_fleet_release, R(WORKER), "api_fleet_release"},
+	{"GET", "/v1/fleet/jobs/{id}/runs", api_fleet_runs, READERS, "api_fleet_runs"},
+	{"GET", "/v1/fleet/jobs/{id}/events", api_fleet_events, READERS, "api_fleet_events"},
+	{"POST", "/v1/fleet/jobs/{id}/artifacts", api_fleet_artifact_add, R(WORKER), "api_fleet_artifact_add"},
+	{"GET", "/v1/fleet/jobs/{id}/artifacts", api_fleet_artifacts, READERS, "api_fleet_artifacts"},
+	{"POST", "/v1/fleet/claim", api_fleet_claim, R(WORKER), "api_fleet_claim"},
+	{"POST", "/v1/fleet/factories/heartbeat", api_fleet_heartbeat, R(WORKER), "api_fleet_heartbeat"},
+	{"GET", "/v1/fleet/factories", api_fleet_factories, R(OPERATOR) | R(READONLY), "api_fleet_factories"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

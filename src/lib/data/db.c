@@ -6,6 +6,7 @@
  * connection before it is executed there; after PQreset every statement is
  * prepared again. Never formats a value into SQL.
  */
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 struct db {
 	PGconn *conn;
 	bool in_tx;
+	bool listening;	/* LISTEN conductor_jobs issued on this connection */
 	bool prepared[DB_MAX_STMTS + 1];
 };
 
@@ -127,6 +129,7 @@ static bool reset_if_broken(struct db *db)
 	PQreset(db->conn);
 	memset(db->prepared, 0, sizeof(db->prepared));
 	db->in_tx = false;
+	db->listening = false;
 	return PQstatus(db->conn) == CONNECTION_OK;
 }
 
@@ -235,4 +238,47 @@ void db_rollback(struct db *db)
 		return;
 	PQclear(PQexec(db->conn, "ROLLBACK"));
 	db->in_tx = false;
+}
+
+enum cd_err db_listen_jobs(struct db *db, struct cd_error *e)
+{
+	if (db->listening && PQstatus(db->conn) == CONNECTION_OK)
+		return CD_OK;
+	if (PQstatus(db->conn) != CONNECTION_OK && !reset_if_broken(db))
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	/* A constant channel name: nothing from a client is formatted here. */
+	if (run_plain(db, "LISTEN conductor_jobs", e) != CD_OK)
+		return CD_UNAVAILABLE;
+	db->listening = true;
+	return CD_OK;
+}
+
+static bool drain_notifies(struct db *db)
+{
+	PGnotify *n;
+	bool any = false;
+
+	PQconsumeInput(db->conn);
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		any = true;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+void db_drain_notifies(struct db *db)
+{
+	if (db->listening)
+		drain_notifies(db);
+}
+
+bool db_wait_notify(struct db *db, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+
+	if (drain_notifies(db))
+		return true;
+	if (pfd.fd < 0 || poll(&pfd, 1, timeout_ms) <= 0)
+		return false;
+	return drain_notifies(db);
 }

@@ -41,4 +41,14 @@ enum cd_err db_begin(struct db *db, struct cd_error *e);
 enum cd_err db_commit(struct db *db, struct cd_error *e);
 void db_rollback(struct db *db);
 
+/* true when e carries a serialization failure or deadlock worth retrying. */
+bool db_is_retryable(const struct cd_error *e);
+
+/* LISTEN on the channel claims wait on (once per connection). */
+enum cd_err db_listen_jobs(struct db *db, struct cd_error *e);
+/* Discards notifications already received. */
+void db_drain_notifies(struct db *db);
+/* Waits up to timeout_ms for a notification; true when one arrived. */
+bool db_wait_notify(struct db *db, int timeout_ms);
+
 #endif

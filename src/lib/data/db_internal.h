@@ -39,7 +39,5 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 /* The connection, for LISTEN/NOTIFY and COPY; borrowed. */
 PGconn *db_conn(struct db *db);
 
-/* true when e carries a serialization failure or deadlock worth retrying. */
-bool db_is_retryable(const struct cd_error *e);
 
 #endif

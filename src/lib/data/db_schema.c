@@ -15,6 +15,7 @@
 /* THE list: one row per file of sql/, in order. */
 static const char *const DB_MIGRATIONS[] = {
 	"001_foundation",
+	"002_fleet",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

@@ -1,0 +1,800 @@
+/* api_fleet.c -- the fleet routes of DESIGN 4: submit, claim, leases and
+ * fenced transitions, workers, runs, events, artifacts.
+ *
+ * Each handler checks its body against a field table (unknown field, type,
+ * range, length -> 400 naming the field), the enumerated values the table
+ * cannot express, then calls domain/jobs.c. JSON that comes back from the
+ * database is passed through as text.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/db_factories.h"
+#include "domain/jobs.h"
+#include "domain/stages.h"
+#include "fcgi/api.h"
+#include "fcgi/body.h"
+#include "fcgi/response.h"
+
+#define ID_MAX INT64_C(999999999999999999)
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* ---- shared readers ----------------------------------------------------- */
+
+/* The {id} of the path as a job id; 404 job_not_found when it is not one. */
+static bool job_id_or_reply(struct request *req, int64_t *out)
+{
+	const char *s = request_param(req, "id");
+	char *end;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) > 18 ||
+	    (*out = strtoll(s, &end, 10)) <= 0 || *end != '\0') {
+		struct cd_error e;
+
+		cd_fail(&e, CD_NOT_FOUND, "id", "No job %.40s exists in this tenant.", s ? s : "");
+		cd_fail_code(&e, "job_not_found");
+		reply_error(req, &e);
+		return false;
+	}
+	return true;
+}
+
+static struct db *db_or_reply(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+
+	cd_error_reset(&e);
+	db = request_db(req, &e);
+	if (db == NULL)
+		reply_error(req, &e);
+	return db;
+}
+
+/* Answers the outcome of a domain call: 200 with text, or the error. */
+static void reply_text_or_error(struct request *req, enum cd_err rc, char *text,
+				const struct cd_error *e)
+{
+	if (rc == CD_OK)
+		reply_ok_text(req, text);
+	else
+		reply_error(req, e);
+	free(text);
+}
+
+/* ?limit= (1..500, default 50); -1 after replying 400. */
+static int limit_or_reply(struct request *req)
+{
+	char v[16];
+	char *end;
+	long n;
+	int got = request_query(req, "limit", v, sizeof(v));
+
+	if (got == 0)
+		return 50;
+	n = got > 0 ? strtol(v, &end, 10) : 0;
+	if (got < 0 || *end != '\0' || end == v || n < 1 || n > 500) {
+		reply_fail(req, CD_INVALID, "limit", "limit must be an integer from 1 to 500.");
+		return -1;
+	}
+	return (int)n;
+}
+
+/* ?cursor= (opaque: the id a page continues from); 0 when absent, -1 bad. */
+static int64_t cursor_or_reply(struct request *req)
+{
+	char v[32];
+	char *end;
+	int64_t n;
+	int got = request_query(req, "cursor", v, sizeof(v));
+
+	if (got == 0 || (got > 0 && v[0] == '\0'))
+		return 0;
+	n = got > 0 ? strtoll(v, &end, 10) : -1;
+	if (got < 0 || n <= 0 || *end != '\0') {
+		reply_fail(req, CD_INVALID, "cursor", "cursor must be a next_cursor from a previous page.");
+		return -1;
+	}
+	return n;
+}
+
+static void reply_page(struct request *req, const char *items, int64_t next)
+{
+	struct buf b;
+
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"items\":%s,\"next_cursor\":", items);
+	if (next > 0)
+		buf_printf(&b, "\"%" PRId64 "\"}", next);
+	else
+		buf_puts(&b, "null}");
+	reply_ok_text(req, buf_str(&b));
+	buf_reset(&b);
+}
+
+/* Checks that every string of array field key is one of allowed[]. */
+static bool strings_in_or_reply(struct request *req, struct json_object *o, const char *key,
+				const char *where, const char *const *allowed, size_t n)
+{
+	struct json_object *arr = json_get(o, key);
+
+	for (size_t i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
+		bool ok = false;
+
+		for (size_t k = 0; k < n; k++)
+			ok = ok || strcmp(s, allowed[k]) == 0;
+		if (!ok) {
+			char field[96];
+
+			snprintf(field, sizeof(field), "%s%s[%zu]", where, key, i);
+			reply_fail(req, CD_INVALID, field, "%s must be one of %s%s%s.", field, allowed[0],
+				   n > 1 ? ", " : "", n > 1 ? allowed[1] : "");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Checks string field key is one of allowed[] when present. */
+static bool enum_or_reply(struct request *req, struct json_object *o, const char *key,
+			  const char *where, const char *const *allowed, size_t n)
+{
+	const char *s = json_get_string(o, key, NULL);
+	char field[96], list[128] = "";
+
+	if (s == NULL)
+		return true;
+	for (size_t k = 0; k < n; k++) {
+		if (strcmp(s, allowed[k]) == 0)
+			return true;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
+			 allowed[k]);
+	}
+	snprintf(field, sizeof(field), "%s%s", where, key);
+	reply_fail(req, CD_INVALID, field, "%s must be one of %s.", field, list);
+	return false;
+}
+
+/* ---- submit ------------------------------------------------------------- */
+
+static const struct json_field RETRY_FIELDS[] = {
+	{.name = "max", .type = JF_INT, .min = 0, .max = 100},
+	{.name = "backoff_s", .type = JF_INT, .min = 0, .max = 86400},
+	{.name = "on", .type = JF_STRING_ARRAY, .min = 0, .max = 2, .item_max = 32},
+};
+
+static const struct json_field BUDGET_FIELDS[] = {
+	{.name = "usd", .type = JF_NUMBER, .min = 0, .max = 1000000},
+	{.name = "tokens", .type = JF_INT, .min = 0, .max = INT64_C(1000000000000)},
+	{.name = "wall_s", .type = JF_INT, .min = 0, .max = 31536000},
+};
+
+static const struct json_field SUBMIT_FIELDS[] = {
+	{.name = "idempotency_key", .type = JF_STRING, .min = 1, .max = 200},
+	{.name = "priority", .type = JF_STRING, .min = 1, .max = 16},
+	{.name = "capabilities", .type = JF_STRING_ARRAY, .min = 0, .max = 32, .item_max = 64},
+	{.name = "deps", .type = JF_STRING_ARRAY, .min = 0, .max = 100, .item_max = 200},
+	{.name = "deps_mode", .type = JF_STRING, .min = 1, .max = 8},
+	{.name = "body", .type = JF_STRING, .min = 0, .max = 256 * 1024},
+	{.name = "manifest", .type = JF_OBJECT, .max = 64 * 1024},
+	{.name = "engine_class", .type = JF_STRING, .min = 1, .max = 64},
+	{.name = "profile", .type = JF_STRING, .min = 1, .max = 128},
+	{.name = "budget", .type = JF_OBJECT, .max = 1024},
+	{.name = "retry", .type = JF_OBJECT, .max = 1024},
+};
+
+static const char *const PRIORITIES[] = {"critical", "high", "medium", "low"};
+static const char *const DEPS_MODES[] = {"hard", "soft"};
+static const char *const RETRY_ON[] = {"failed", "lease_expired"};
+
+/* The checks a field table cannot express. where: "" or "jobs[3].". */
+static bool submit_item_or_reply(struct request *req, struct json_object *o, const char *where)
+{
+	struct json_object *sub;
+	struct cd_error e;
+	char path[64];
+
+	cd_error_reset(&e);
+	if (!enum_or_reply(req, o, "priority", where, PRIORITIES, 4) ||
+	    !enum_or_reply(req, o, "deps_mode", where, DEPS_MODES, 2))
+		return false;
+	if ((sub = json_get(o, "retry")) != NULL) {
+		snprintf(path, sizeof(path), "%sretry", where);
+		if (json_check_object(sub, path, RETRY_FIELDS, NFIELDS(RETRY_FIELDS), &e) != CD_OK) {
+			reply_error(req, &e);
+			return false;
+		}
+		if (!strings_in_or_reply(req, sub, "on", path[0] ? "retry." : "", RETRY_ON, 2))
+			return false;
+	}
+	if ((sub = json_get(o, "budget")) != NULL) {
+		snprintf(path, sizeof(path), "%sbudget", where);
+		if (json_check_object(sub, path, BUDGET_FIELDS, NFIELDS(BUDGET_FIELDS), &e) != CD_OK) {
+			reply_error(req, &e);
+			return false;
+		}
+	}
+	return true;
+}
+
+static const char *const OUTCOME_WORDS[] = {"created", "replayed", "superseded"};
+
+/* POST /v1/fleet/jobs   role: submitter
+ * {idempotency_key?, priority?, capabilities?, deps?, deps_mode?, body?, manifest?,
+ *  engine_class?, profile?, budget?, retry?}
+ * 201 new; 200 replayed (same key, same content) or superseded (queued/blocked);
+ * 409 idempotency_conflict otherwise; 400 naming deps[i] for an unknown dep. */
+void api_fleet_submit(struct request *req)
+{
+	struct json_object *body = NULL;
+	enum submit_outcome outcome = SUBMIT_CREATED;
+	struct cd_error e;
+	struct db *db;
+	struct buf b;
+	char *job = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!body_object_or_reply(req, SUBMIT_FIELDS, NFIELDS(SUBMIT_FIELDS), &body))
+		return;
+	if (!submit_item_or_reply(req, body, "") || (db = db_or_reply(req)) == NULL)
+		goto out;
+	rc = jobs_submit(db, req->principal.tenant_id, body, &outcome, &job, &e);
+	if (rc != CD_OK) {
+		reply_error(req, &e);
+		goto out;
+	}
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"job\":%s,\"outcome\":\"%s\",\"replayed\":%s}", job,
+		   OUTCOME_WORDS[outcome], outcome == SUBMIT_REPLAYED ? "true" : "false");
+	if (outcome == SUBMIT_CREATED)
+		reply_created_text(req, buf_str(&b));
+	else
+		reply_ok_text(req, buf_str(&b));
+	buf_reset(&b);
+out:
+	free(job);
+	json_object_put(body);
+}
+
+static const struct json_field BATCH_FIELDS[] = {
+	{.name = "jobs", .type = JF_ARRAY, .required = true, .min = 1, .max = 1000},
+};
+
+/* POST /v1/fleet/jobs:batch   role: submitter
+ * {jobs: [submit bodies] (1..1000)}: one transaction; deps may name other
+ * jobs of the batch by idempotency_key; a cycle -> 422 naming its keys. */
+void api_fleet_submit_batch(struct request *req)
+{
+	struct json_object *body = NULL, *jobs;
+	struct cd_error e;
+	struct db *db;
+	char *out = NULL;
+	struct buf b;
+
+	cd_error_reset(&e);
+	if (!body_object_or_reply(req, BATCH_FIELDS, NFIELDS(BATCH_FIELDS), &body))
+		return;
+	jobs = json_get(body, "jobs");
+	for (size_t i = 0; i < json_object_array_length(jobs); i++) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "jobs[%zu]", i);
+		if (json_check_object(json_object_array_get_idx(jobs, i), where, SUBMIT_FIELDS,
+				      NFIELDS(SUBMIT_FIELDS), &e) != CD_OK) {
+			reply_error(req, &e);
+			goto out;
+		}
+		strcat(where, ".");
+		if (!submit_item_or_reply(req, json_object_array_get_idx(jobs, i), where))
+			goto out;
+	}
+	if ((db = db_or_reply(req)) == NULL)
+		goto out;
+	if (jobs_submit_batch(db, req->principal.tenant_id, jobs, &out, &e) != CD_OK) {
+		reply_error(req, &e);
+		goto out;
+	}
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"jobs\":%s}", out);
+	reply_created_text(req, buf_str(&b));
+	buf_reset(&b);
+out:
+	free(out);
+	json_object_put(body);
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+/* GET /v1/fleet/jobs?stage=&limit=&cursor=   role: readonly
+ * Newest first; summaries (no body, manifest, checkpoint, result). */
+void api_fleet_list(struct request *req)
+{
+	char stage[32];
+	int has_stage = request_query(req, "stage", stage, sizeof(stage));
+	int limit = limit_or_reply(req);
+	int64_t before, next = 0;
+	struct cd_error e;
+	struct db *db;
+	char *items = NULL;
+
+	cd_error_reset(&e);
+	if (limit < 0 || (before = cursor_or_reply(req)) < 0)
+		return;
+	if (has_stage < 0 || (has_stage > 0 && stages_parse(stage) < 0)) {
+		reply_fail(req, CD_INVALID, "stage",
+			   "stage must be one of queued, blocked, assigned, building, review, testing, "
+			   "shipped, failed, dead_letter, cancelled.");
+		return;
+	}
+	if ((db = db_or_reply(req)) == NULL)
+		return;
+	if (db_jobs_list(db, req->principal.tenant_id, has_stage > 0 ? stage : NULL, limit, before,
+			 &items, &next, &e) != CD_OK)
+		reply_error(req, &e);
+	else
+		reply_page(req, items, next);
+	free(items);
+}
+
+/* GET /v1/fleet/jobs/{id}   role: readonly
+ * The whole job. */
+void api_fleet_get(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+	int64_t id;
+	char *job = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) || (db = db_or_reply(req)) == NULL)
+		return;
+	rc = db_jobs_get(db, req->principal.tenant_id, id, true, &job, &e);
+	reply_text_or_error(req, rc, job, &e);
+}
+
+/* GET /v1/fleet/jobs/{id}/events?limit=&cursor=   role: readonly
+ * Append-only history, oldest first. */
+void api_fleet_events(struct request *req)
+{
+	int limit = limit_or_reply(req);
+	int64_t id, after, next = 0;
+	struct cd_error e;
+	struct db *db;
+	char *items = NULL;
+
+	cd_error_reset(&e);
+	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !job_id_or_reply(req, &id) ||
+	    (db = db_or_reply(req)) == NULL)
+		return;
+	if (db_jobs_events(db, req->principal.tenant_id, id, limit, after, &items, &next, &e) !=
+	    CD_OK)
+		reply_error(req, &e);
+	else
+		reply_page(req, items, next);
+	free(items);
+}
+
+/* GET /v1/fleet/jobs/{id}/runs   role: readonly
+ * One run per attempt with its insights. */
+void api_fleet_runs(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+	int64_t id;
+	char *runs = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) || (db = db_or_reply(req)) == NULL)
+		return;
+	rc = db_jobs_runs(db, req->principal.tenant_id, id, &runs, &e);
+	reply_text_or_error(req, rc, runs, &e);
+}
+
+/* ---- claim and leases --------------------------------------------------- */
+
+static const struct json_field CLAIM_FIELDS[] = {
+	{.name = "factory_id", .type = JF_STRING, .required = true, .min = 1, .max = 128},
+	{.name = "capabilities", .type = JF_STRING_ARRAY, .min = 0, .max = 64, .item_max = 64},
+	{.name = "max_jobs", .type = JF_INT, .min = 1, .max = 100},
+	{.name = "lease_ttl_s", .type = JF_INT, .min = 5, .max = 3600},
+	{.name = "wait_ms", .type = JF_INT, .min = 0, .max = 30000},
+};
+
+/* POST /v1/fleet/claim   role: worker
+ * {factory_id, capabilities?, max_jobs 1..100, lease_ttl_s 5..3600, wait_ms 0..30000}
+ * Gives each queued job to exactly one caller: {jobs: [...]} (maybe empty). */
+void api_fleet_claim(struct request *req)
+{
+	struct json_object *body = NULL, *caps;
+	struct claim_request c;
+	struct cd_error e;
+	struct db *db;
+	struct buf b;
+	char *jobs = NULL;
+	int count = 0;
+
+	cd_error_reset(&e);
+	if (!body_object_or_reply(req, CLAIM_FIELDS, NFIELDS(CLAIM_FIELDS), &body))
+		return;
+	if ((db = db_or_reply(req)) == NULL)
+		goto out;
+	caps = json_get(body, "capabilities");
+	c = (struct claim_request){
+		.factory_id = json_get_string(body, "factory_id", ""),
+		.capabilities = caps ? json_object_to_json_string_ext(caps, JSON_C_TO_STRING_PLAIN) : "[]",
+		.max_jobs = (int)json_get_int(body, "max_jobs", 1),
+		.lease_ttl_s = (int)json_get_int(body, "lease_ttl_s", 60),
+	};
+	if (jobs_claim(db, req->principal.tenant_id, &c, (int)json_get_int(body, "wait_ms", 0), &jobs,
+		       &count, &e) != CD_OK) {
+		reply_error(req, &e);
+		goto out;
+	}
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"jobs\":%s}", jobs);
+	reply_ok_text(req, buf_str(&b));
+	buf_reset(&b);
+out:
+	free(jobs);
+	json_object_put(body);
+}
+
+static const struct json_field INSIGHTS_FIELDS[] = {
+	{.name = "model", .type = JF_STRING, .min = 0, .max = 128},
+	{.name = "tokens_in", .type = JF_INT, .min = 0, .max = INT64_C(1000000000000)},
+	{.name = "tokens_out", .type = JF_INT, .min = 0, .max = INT64_C(1000000000000)},
+	{.name = "tokens_cached", .type = JF_INT, .min = 0, .max = INT64_C(1000000000000)},
+	{.name = "cost_usd", .type = JF_NUMBER, .min = 0, .max = 1000000},
+	{.name = "estimated", .type = JF_BOOL},
+	{.name = "turns", .type = JF_INT, .min = 0, .max = 1000000000},
+	{.name = "tool_calls", .type = JF_INT, .min = 0, .max = 1000000000},
+	{.name = "files_changed", .type = JF_INT, .min = 0, .max = 1000000000},
+	{.name = "lines_added", .type = JF_INT, .min = 0, .max = 1000000000},
+	{.name = "lines_deleted", .type = JF_INT, .min = 0, .max = 1000000000},
+};
+
+#define FENCE_FIELDS                                                                               \
+	{.name = "factory_id", .type = JF_STRING, .required = true, .min = 1, .max = 128},         \
+	{                                                                                          \
+		.name = "lease_epoch", .type = JF_INT, .required = true, .min = 1, .max = ID_MAX   \
+	}
+
+static const struct json_field PATCH_FIELDS[] = {
+	FENCE_FIELDS,
+	{.name = "stage", .type = JF_STRING, .required = true, .min = 1, .max = 16},
+	{.name = "checkpoint", .type = JF_OBJECT, .max = 64 * 1024},
+	{.name = "result", .type = JF_OBJECT, .max = 64 * 1024},
+	{.name = "insights", .type = JF_OBJECT, .max = 4096},
+};
+
+static bool insights_or_reply(struct request *req, struct json_object *o, const char *where)
+{
+	struct json_object *ins = json_get(o, "insights");
+	struct cd_error e;
+
+	cd_error_reset(&e);
+	if (ins != NULL &&
+	    json_check_object(ins, where, INSIGHTS_FIELDS, NFIELDS(INSIGHTS_FIELDS), &e) != CD_OK) {
+		reply_error(req, &e);
+		return false;
+	}
+	return true;
+}
+
+/* If-Match: "<rev>" (quotes optional); 0 when absent; -1 after a 400. */
+static int64_t if_match_or_reply(struct request *req)
+{
+	const char *h = req->if_match;
+	char digits[24];
+	size_t n = 0;
+
+	if (h == NULL || h[0] == '\0')
+		return 0;
+	if (*h == '"')
+		h++;
+	while (*h >= '0' && *h <= '9' && n < sizeof(digits) - 1)
+		digits[n++] = *h++;
+	digits[n] = '\0';
+	if (n == 0 || n > 18 || (*h != '\0' && strcmp(h, "\"") != 0)) {
+		reply_fail(req, CD_INVALID, "If-Match", "If-Match must be \"<rev>\", a job's rev.");
+		return -1;
+	}
+	return strtoll(digits, NULL, 10);
+}
+
+static const char *text_or_null(struct json_object *o, const char *key)
+{
+	struct json_object *v = json_get(o, key);
+
+	return v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL;
+}
+
+/* PATCH /v1/fleet/jobs/{id}   role: worker
+ * {factory_id, lease_epoch, stage, checkpoint?, result?, insights?}; If-Match: "<rev>"
+ * Fenced: 409 stale_epoch unless the caller holds the current lease. */
+void api_fleet_patch(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct fence f;
+	struct cd_error e;
+	struct db *db;
+	char *job = NULL, ended[16];
+	int64_t id, rev;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) || (rev = if_match_or_reply(req)) < 0 ||
+	    !body_object_or_reply(req, PATCH_FIELDS, NFIELDS(PATCH_FIELDS), &body))
+		return;
+	if (!insights_or_reply(req, body, "insights") || (db = db_or_reply(req)) == NULL)
+		goto out;
+	f = (struct fence){id, json_get_string(body, "factory_id", ""),
+			   json_get_int(body, "lease_epoch", 0), rev};
+	rc = jobs_transition(db, req->principal.tenant_id, &f, json_get_string(body, "stage", ""),
+			     text_or_null(body, "checkpoint"), text_or_null(body, "result"),
+			     text_or_null(body, "insights"), &job, ended, &e);
+	reply_text_or_error(req, rc, job, &e);
+out:
+	json_object_put(body);
+}
+
+static const struct json_field TRANSITION_ITEM_FIELDS[] = {
+	{.name = "id", .type = JF_STRING, .required = true, .min = 1, .max = 18},
+	FENCE_FIELDS,
+	{.name = "stage", .type = JF_STRING, .required = true, .min = 1, .max = 16},
+	{.name = "checkpoint", .type = JF_OBJECT, .max = 64 * 1024},
+	{.name = "result", .type = JF_OBJECT, .max = 64 * 1024},
+	{.name = "insights", .type = JF_OBJECT, .max = 4096},
+};
+
+static const struct json_field TRANSITIONS_FIELDS[] = {
+	{.name = "items", .type = JF_ARRAY, .required = true, .min = 1, .max = 100},
+};
+
+/* POST /v1/fleet/jobs:transition   role: worker
+ * {items: [{id, factory_id, lease_epoch, stage, result?, insights?, checkpoint?}] (1..100)}
+ * PATCH's rules for each, one transaction for all, one answer per item. */
+void api_fleet_transition(struct request *req)
+{
+	struct json_object *body = NULL, *items;
+	struct cd_error e;
+	struct db *db;
+	char *out = NULL;
+	struct buf b;
+
+	cd_error_reset(&e);
+	if (!body_object_or_reply(req, TRANSITIONS_FIELDS, NFIELDS(TRANSITIONS_FIELDS), &body))
+		return;
+	items = json_get(body, "items");
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *it = json_object_array_get_idx(items, i);
+		const char *id;
+		char where[32];
+
+		snprintf(where, sizeof(where), "items[%zu]", i);
+		if (json_check_object(it, where, TRANSITION_ITEM_FIELDS,
+				      NFIELDS(TRANSITION_ITEM_FIELDS), &e) != CD_OK) {
+			reply_error(req, &e);
+			goto out;
+		}
+		id = json_get_string(it, "id", "");
+		if (strspn(id, "0123456789") != strlen(id)) {
+			snprintf(where + strlen(where), sizeof(where) - strlen(where), ".id");
+			reply_fail(req, CD_INVALID, where, "%s must be a job id (digits).", where);
+			goto out;
+		}
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), ".insights");
+		if (!insights_or_reply(req, it, where))
+			goto out;
+	}
+	if ((db = db_or_reply(req)) == NULL)
+		goto out;
+	if (jobs_transition_many(db, req->principal.tenant_id, items, &out, &e) != CD_OK) {
+		reply_error(req, &e);
+		goto out;
+	}
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"items\":%s}", out);
+	reply_ok_text(req, buf_str(&b));
+	buf_reset(&b);
+out:
+	free(out);
+	json_object_put(body);
+}
+
+static const struct json_field RENEW_FIELDS[] = {
+	FENCE_FIELDS,
+	{.name = "ttl_s", .type = JF_INT, .min = 5, .max = 3600},
+};
+
+/* POST /v1/fleet/jobs/{id}/lease/renew   role: worker
+ * {factory_id, lease_epoch, ttl_s 5..3600 (default 60)} -> the job with its new expires_at */
+void api_fleet_renew(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct cd_error e;
+	struct fence f;
+	struct db *db;
+	char *job = NULL;
+	int64_t id;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) ||
+	    !body_object_or_reply(req, RENEW_FIELDS, NFIELDS(RENEW_FIELDS), &body))
+		return;
+	if ((db = db_or_reply(req)) != NULL) {
+		f = (struct fence){id, json_get_string(body, "factory_id", ""),
+				   json_get_int(body, "lease_epoch", 0), 0};
+		rc = jobs_renew(db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60),
+				&job, &e);
+		reply_text_or_error(req, rc, job, &e);
+	}
+	json_object_put(body);
+}
+
+static const struct json_field RELEASE_FIELDS[] = {
+	FENCE_FIELDS,
+	{.name = "requeue", .type = JF_BOOL},
+};
+
+/* POST /v1/fleet/jobs/{id}/lease/release   role: worker
+ * {factory_id, lease_epoch, requeue? (default true)}: requeue -> queued (not a
+ * failed attempt); requeue false -> the lease ends and the stage stays. */
+void api_fleet_release(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct cd_error e;
+	struct fence f;
+	struct db *db;
+	char *job = NULL;
+	int64_t id;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) ||
+	    !body_object_or_reply(req, RELEASE_FIELDS, NFIELDS(RELEASE_FIELDS), &body))
+		return;
+	if ((db = db_or_reply(req)) != NULL) {
+		f = (struct fence){id, json_get_string(body, "factory_id", ""),
+				   json_get_int(body, "lease_epoch", 0), 0};
+		rc = jobs_release(db, req->principal.tenant_id, &f,
+				  json_get_bool(body, "requeue", true), &job, &e);
+		reply_text_or_error(req, rc, job, &e);
+	}
+	json_object_put(body);
+}
+
+/* POST /v1/fleet/jobs/{id}/cancel   role: submitter
+ * {} -> cancelled; the epoch is bumped so a running worker is fenced out. */
+void api_fleet_cancel(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct cd_error e;
+	struct db *db;
+	char *job = NULL;
+	int64_t id;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) || !body_object_or_reply(req, NULL, 0, &body))
+		return;
+	if ((db = db_or_reply(req)) != NULL) {
+		rc = jobs_cancel(db, req->principal.tenant_id, id, req->principal.name, &job, &e);
+		reply_text_or_error(req, rc, job, &e);
+	}
+	json_object_put(body);
+}
+
+/* ---- workers and artifacts ---------------------------------------------- */
+
+static const struct json_field HEARTBEAT_FIELDS[] = {
+	{.name = "factory_id", .type = JF_STRING, .required = true, .min = 1, .max = 128},
+	{.name = "capabilities", .type = JF_STRING_ARRAY, .min = 0, .max = 64, .item_max = 64},
+	{.name = "health", .type = JF_STRING, .min = 1, .max = 16},
+	{.name = "load", .type = JF_NUMBER, .min = 0, .max = 1000000},
+	{.name = "seat_limit", .type = JF_INT, .min = 1, .max = 1000},
+	{.name = "descriptor", .type = JF_OBJECT, .max = 16 * 1024},
+};
+
+static const char *const HEALTH[] = {"ok", "degraded", "down"};
+
+/* POST /v1/fleet/factories/heartbeat   role: worker
+ * {factory_id, capabilities?, health? ok/degraded/down, load?, seat_limit? 1..1000, descriptor?} */
+void api_fleet_heartbeat(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct cd_error e;
+	struct db *db;
+	char *out = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!body_object_or_reply(req, HEARTBEAT_FIELDS, NFIELDS(HEARTBEAT_FIELDS), &body))
+		return;
+	if (enum_or_reply(req, body, "health", "", HEALTH, 3) && (db = db_or_reply(req)) != NULL) {
+		rc = db_factories_heartbeat(db, req->principal.tenant_id,
+					    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+					    &out, &e);
+		reply_text_or_error(req, rc, out, &e);
+	}
+	json_object_put(body);
+}
+
+/* GET /v1/fleet/factories   role: readonly
+ * Workers with `stale` when silent past CONDUCTOR_FACTORY_STALE_S. */
+void api_fleet_factories(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+	char *out = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if ((db = db_or_reply(req)) == NULL)
+		return;
+	rc = db_factories_list(db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out, &e);
+	reply_text_or_error(req, rc, out, &e);
+}
+
+static const struct json_field ARTIFACT_FIELDS[] = {
+	{.name = "uri", .type = JF_STRING, .required = true, .min = 1, .max = 2048},
+	{.name = "sha256", .type = JF_STRING, .min = 64, .max = 64},
+	{.name = "bytes", .type = JF_INT, .min = 0, .max = INT64_C(1) << 50},
+	{.name = "kind", .type = JF_STRING, .min = 1, .max = 32},
+};
+
+/* POST /v1/fleet/jobs/{id}/artifacts   role: worker
+ * {uri, sha256?, bytes?, kind?}: a pointer to a blob stored elsewhere. */
+void api_fleet_artifact_add(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct cd_error e;
+	struct db *db;
+	char *out = NULL;
+	const char *sha;
+	int64_t id;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) ||
+	    !body_object_or_reply(req, ARTIFACT_FIELDS, NFIELDS(ARTIFACT_FIELDS), &body))
+		return;
+	sha = json_get_string(body, "sha256", NULL);
+	if (sha != NULL && strspn(sha, "0123456789abcdef") != 64) {
+		reply_fail(req, CD_INVALID, "sha256", "sha256 must be 64 lower-case hex digits.");
+		goto out;
+	}
+	if ((db = db_or_reply(req)) == NULL)
+		goto out;
+	if (db_jobs_artifact_add(db, req->principal.tenant_id, id,
+				 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &out,
+				 &e) != CD_OK)
+		reply_error(req, &e);
+	else
+		reply_created_text(req, out);
+	free(out);
+out:
+	json_object_put(body);
+}
+
+/* GET /v1/fleet/jobs/{id}/artifacts   role: readonly */
+void api_fleet_artifacts(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+	int64_t id;
+	char *out = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!job_id_or_reply(req, &id) || (db = db_or_reply(req)) == NULL)
+		return;
+	rc = db_jobs_artifacts(db, req->principal.tenant_id, id, &out, &e);
+	reply_text_or_error(req, rc, out, &e);
+}

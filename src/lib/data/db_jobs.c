@@ -1,0 +1,862 @@
+/* db_jobs.c -- the SQL of jobs: submit, claim, fenced writes, reads.
+ *
+ * Owns: every statement on jobs, job_deps, runs, job_events and artifacts.
+ * Invariants: every statement filters by tenant_id; every write from a
+ * worker is conditional on (lease_epoch, lease_holder, lease_status='held')
+ * and a miss is explained by a re-read, never guessed; a state change, its
+ * run row and its event are written by one statement or one transaction.
+ * Never formats a value into SQL.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/mem.h"
+#include "data/db_internal.h"
+#include "data/db_jobs.h"
+
+static void fmt_i64(char *out, size_t cap, int64_t v)
+{
+	snprintf(out, cap, "%" PRId64, v);
+}
+
+/* Copies the single text value of res (row 0, col 0) into a new string. */
+static char *take_text(PGresult *res)
+{
+	return xstrdup(PQgetvalue(res, 0, 0));
+}
+
+static enum cd_err job_not_found(struct cd_error *e, int64_t id)
+{
+	cd_fail(e, CD_NOT_FOUND, "id", "No job %" PRId64 " exists in this tenant.", id);
+	return cd_fail_code(e, "job_not_found");
+}
+
+/* ---- submit ------------------------------------------------------------- */
+
+static struct db_stmt SQL_FIND_BY_KEY = DB_STMT(
+	"SELECT id, content_hash = encode(sha256(convert_to($3::jsonb::text, 'UTF8')), 'hex'),"
+	"       stage"
+	"  FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2 FOR UPDATE");
+
+/* Resolves each dep (an id or an idempotency key) of the request. */
+static struct db_stmt SQL_RESOLVE_DEPS = DB_STMT(
+	"SELECT x.ord, (SELECT j.id FROM jobs j WHERE j.tenant_id = $1"
+	"                  AND (j.idempotency_key = x.ref"
+	"                       OR (x.ref ~ '^[0-9]{1,18}$' AND j.id = x.ref::bigint))"
+	"                ORDER BY (j.idempotency_key = x.ref) DESC LIMIT 1)"
+	"  FROM jsonb_array_elements_text(coalesce($2::jsonb -> 'deps', '[]'::jsonb))"
+	"       WITH ORDINALITY AS x(ref, ord)"
+	" ORDER BY x.ord");
+
+/* Would `job` depending on the deps create a cycle (a dep reaching job)? */
+static struct db_stmt SQL_DEPS_REACH = DB_STMT(
+	"WITH RECURSIVE up(id) AS ("
+	"    SELECT unnest($2::bigint[])"
+	"  UNION"
+	"    SELECT d.dep_id FROM job_deps d JOIN up ON d.job_id = up.id)"
+	"SELECT EXISTS (SELECT 1 FROM up WHERE id = $1)");
+
+#define JOB_CONTENT_COLUMNS                                                                        \
+	"priority = coalesce(array_position(ARRAY['critical','high','medium','low'],"              \
+	"                    r->>'priority') - 1, 2),"                                               \
+	" capabilities = ARRAY(SELECT jsonb_array_elements_text(coalesce(r->'capabilities',"        \
+	"                      '[]'::jsonb))),"                                                      \
+	" deps_mode = coalesce(r->>'deps_mode', 'hard'),"                                           \
+	" body = coalesce(r->>'body', ''),"                                                         \
+	" manifest = coalesce(r->'manifest', '{}'::jsonb),"                                         \
+	" engine_class = r->>'engine_class', profile = r->>'profile', budget = r->'budget',"        \
+	" retry_max = coalesce((r->'retry'->>'max')::int, 3),"                                      \
+	" retry_backoff_s = coalesce((r->'retry'->>'backoff_s')::int, 30),"                         \
+	" retry_on = CASE WHEN r->'retry' ? 'on'"                                                   \
+	"            THEN ARRAY(SELECT jsonb_array_elements_text(r->'retry'->'on'))"                \
+	"            ELSE '{failed,lease_expired}'::text[] END,"                                     \
+	" content_hash = encode(sha256(convert_to(r::text, 'UTF8')), 'hex')"
+
+static struct db_stmt SQL_INSERT_JOB = DB_STMT(
+	"INSERT INTO jobs AS j (tenant_id, idempotency_key, content_hash)"
+	" VALUES ($1, $2, '')"
+	" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+	" RETURNING id");
+
+/* Content, then the stage its deps allow: blocked while any dep is unmet. */
+static struct db_stmt SQL_SET_CONTENT = DB_STMT(
+	"UPDATE jobs SET " JOB_CONTENT_COLUMNS ","
+	"       stage = CASE WHEN EXISTS ("
+	"                 SELECT 1 FROM job_deps d JOIN jobs x ON x.id = d.dep_id"
+	"                  WHERE d.job_id = $1"
+	"                    AND NOT (x.stage = 'shipped' OR (coalesce(r->>'deps_mode', 'hard') = 'soft'"
+	"                                                    AND x.stage = 'testing')))"
+	"               THEN 'blocked' ELSE 'queued' END,"
+	"       rev = rev + $4, updated_at = now()"
+	"  FROM (SELECT $3::jsonb AS r) s"
+	" WHERE id = $1 AND tenant_id = $2"
+	" RETURNING stage");
+
+static struct db_stmt SQL_CLEAR_DEPS = DB_STMT(
+	"DELETE FROM job_deps WHERE job_id = $1 AND tenant_id = $2");
+
+static struct db_stmt SQL_ADD_DEPS = DB_STMT(
+	"INSERT INTO job_deps (tenant_id, job_id, dep_id)"
+	" SELECT $1, $2, unnest($3::bigint[]) ON CONFLICT DO NOTHING");
+
+static struct db_stmt SQL_ADD_EVENT = DB_STMT(
+	"INSERT INTO job_events (tenant_id, job_id, kind, data) VALUES ($1, $2, $3, $4::jsonb)");
+
+static enum cd_err add_event(struct db *db, const char *tenant, const char *id, const char *kind,
+			     const char *data, struct cd_error *e)
+{
+	const char *p[4] = {tenant, id, kind, data ? data : "{}"};
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_ADD_EVENT, 4, p, &res, e);
+
+	PQclear(res);
+	return rc;
+}
+
+/* Resolves deps into a bigint[] literal; blocked: some dep is not satisfied. */
+static enum cd_err resolve_deps(struct db *db, const char *tenant, const char *request,
+				const char *where, struct buf *ids, struct cd_error *e)
+{
+	const char *p[2] = {tenant, request};
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_RESOLVE_DEPS, 2, p, &res, e);
+
+	if (rc != CD_OK)
+		goto out;
+	buf_puts(ids, "{");
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (PQgetisnull(res, r, 1)) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%sdeps[%d]", where, r);
+			rc = cd_fail(e, CD_INVALID, field,
+				     "%s names no job of this tenant (give an id or an idempotency_key).",
+				     field);
+			goto out;
+		}
+		buf_printf(ids, "%s%s", r ? "," : "", PQgetvalue(res, r, 1));
+	}
+	buf_puts(ids, "}");
+	rc = CD_OK;
+out:
+	PQclear(res);
+	return rc;
+}
+
+static enum cd_err check_no_cycle(struct db *db, const char *id, const char *deps,
+				  const char *key, struct cd_error *e)
+{
+	const char *p[2] = {id, deps};
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_DEPS_REACH, 2, p, &res, e);
+
+	if (rc == CD_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+		rc = cd_fail(e, CD_DEPENDENCY_CYCLE, "deps",
+			     "These deps would make job %s depend on itself: %s.", key ? key : id,
+			     key ? key : id);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Writes deps, then content and the stage the deps allow. */
+static enum cd_err write_content(struct db *db, const char *tenant, const char *id,
+				 const char *request, const char *deps, bool bump,
+				 struct cd_error *e)
+{
+	const char *clear[2] = {id, tenant};
+	const char *add[3] = {tenant, id, deps};
+	const char *content[4] = {id, tenant, request, bump ? "1" : "0"};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	rc = db_exec(db, &SQL_CLEAR_DEPS, 2, clear, &res, e);
+	PQclear(res);
+	if (rc == CD_OK) {
+		rc = db_exec(db, &SQL_ADD_DEPS, 3, add, &res, e);
+		PQclear(res);
+	}
+	if (rc == CD_OK) {
+		rc = db_exec(db, &SQL_SET_CONTENT, 4, content, &res, e);
+		PQclear(res);
+	}
+	return rc;
+}
+
+enum cd_err db_jobs_submit(struct db *db, int64_t tenant, const char *request, const char *key,
+			   const char *where, enum submit_outcome *outcome, int64_t *id,
+			   struct cd_error *e)
+{
+	char t[24], idbuf[24];
+	struct buf deps;
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(t, sizeof(t), tenant);
+	buf_init(&deps, 64 * 1024);
+	rc = resolve_deps(db, t, request, where, &deps, e);
+	if (rc != CD_OK)
+		goto out;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (key != NULL) {
+			const char *p[3] = {t, key, request};
+
+			rc = db_exec(db, &SQL_FIND_BY_KEY, 3, p, &res, e);
+			if (rc != CD_OK)
+				goto out;
+			if (PQntuples(res) == 1) {
+				const char *stage = PQgetvalue(res, 0, 2);
+
+				*id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+				snprintf(idbuf, sizeof(idbuf), "%s", PQgetvalue(res, 0, 0));
+				if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+					*outcome = SUBMIT_REPLAYED;
+					rc = CD_OK;
+					goto out;
+				}
+				if (strcmp(stage, "queued") != 0 && strcmp(stage, "blocked") != 0) {
+					rc = cd_fail(e, CD_IDEMPOTENCY_CONFLICT, "idempotency_key",
+						     "Job %s already has idempotency_key %s with other content "
+						     "and is %s, so it cannot be superseded.",
+						     idbuf, key, stage);
+					goto out;
+				}
+				PQclear(res);
+				res = NULL;
+				rc = check_no_cycle(db, idbuf, buf_str(&deps), key, e);
+				if (rc == CD_OK)
+					rc = write_content(db, t, idbuf, request, buf_str(&deps), true, e);
+				if (rc == CD_OK)
+					rc = add_event(db, t, idbuf, "superseded", NULL, e);
+				*outcome = SUBMIT_SUPERSEDED;
+				goto out;
+			}
+			PQclear(res);
+			res = NULL;
+		}
+		{
+			const char *p[2] = {t, key};
+
+			rc = db_exec(db, &SQL_INSERT_JOB, 2, p, &res, e);
+			if (rc != CD_OK)
+				goto out;
+			if (PQntuples(res) == 0) {
+				/* another transaction inserted this key first: read it */
+				PQclear(res);
+				res = NULL;
+				continue;
+			}
+			snprintf(idbuf, sizeof(idbuf), "%s", PQgetvalue(res, 0, 0));
+			*id = strtoll(idbuf, NULL, 10);
+			PQclear(res);
+			res = NULL;
+		}
+		rc = write_content(db, t, idbuf, request, buf_str(&deps), false, e);
+		if (rc == CD_OK)
+			rc = add_event(db, t, idbuf, "submitted", NULL, e);
+		*outcome = SUBMIT_CREATED;
+		goto out;
+	}
+	rc = cd_fail(e, CD_CONFLICT, "idempotency_key",
+		     "The idempotency_key is being submitted concurrently; retry.");
+out:
+	PQclear(res);
+	buf_reset(&deps);
+	return rc;
+}
+
+static struct db_stmt SQL_NOTIFY = DB_STMT("SELECT pg_notify('conductor_jobs', $1)");
+
+enum cd_err db_jobs_notify(struct db *db, int64_t tenant, struct cd_error *e)
+{
+	char t[24];
+	const char *p[1] = {t};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(t, sizeof(t), tenant);
+	rc = db_exec(db, &SQL_NOTIFY, 1, p, &res, e);
+	PQclear(res);
+	return rc;
+}
+
+/* ---- reads -------------------------------------------------------------- */
+
+static struct db_stmt SQL_GET = DB_STMT(
+	"SELECT job_json(j, $3) FROM jobs j WHERE j.id = $1 AND j.tenant_id = $2");
+
+enum cd_err db_jobs_get(struct db *db, int64_t tenant, int64_t id, bool full, char **out,
+			struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[3] = {i, t, full ? "true" : "false"};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = db_exec(db, &SQL_GET, 3, p, &res, e);
+	if (rc == CD_OK && PQntuples(res) == 0)
+		rc = job_not_found(e, id);
+	else if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_LIST = DB_STMT(
+	"SELECT coalesce(json_agg(job_json(j, false) ORDER BY j.id DESC), '[]'::json),"
+	"       count(*), min(j.id)"
+	"  FROM (SELECT * FROM jobs"
+	"         WHERE tenant_id = $1 AND ($2::text IS NULL OR stage = $2)"
+	"           AND ($3::bigint = 0 OR id < $3)"
+	"         ORDER BY id DESC LIMIT $4) j");
+
+enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int limit,
+			 int64_t before, char **out, int64_t *next, struct cd_error *e)
+{
+	char t[24], b[24], l[16];
+	const char *p[4] = {t, stage, b, l};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	*next = 0;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(b, sizeof(b), before);
+	snprintf(l, sizeof(l), "%d", limit);
+	rc = db_exec(db, &SQL_LIST, 4, p, &res, e);
+	if (rc == CD_OK) {
+		*out = take_text(res);
+		if (atoi(PQgetvalue(res, 0, 1)) == limit)
+			*next = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ---- claim -------------------------------------------------------------- */
+
+/* One statement: free seats, pick with SKIP LOCKED in claim order, lease,
+ * run row, claimed event, the jobs as JSON. */
+static struct db_stmt SQL_CLAIM = DB_STMT(
+	"WITH seats AS ("
+	"  SELECT least($3::int, greatest(0,"
+	"           coalesce((SELECT f.seat_limit FROM factories f"
+	"                      WHERE f.tenant_id = $1 AND f.factory_id = $2), $3::int)"
+	"           - (SELECT count(*) FROM jobs h WHERE h.tenant_id = $1"
+	"                AND h.lease_holder = $2 AND h.lease_status = 'held')))::int AS n"
+	"), picked AS ("
+	"  SELECT j.id FROM jobs j"
+	"   WHERE j.tenant_id = $1 AND j.stage = 'queued' AND j.not_before <= now()"
+	"     AND j.capabilities <@ ARRAY(SELECT json_array_elements_text($4::json))"
+	"     AND (SELECT mode FROM system_state WHERE id = 1) = 'running'"
+	"   ORDER BY j.priority, j.created_at, j.id"
+	"   LIMIT (SELECT n FROM seats)"
+	"   FOR UPDATE SKIP LOCKED"
+	"), claimed AS ("
+	"  UPDATE jobs j SET stage = 'assigned', lease_epoch = j.lease_epoch + 1,"
+	"         lease_holder = $2, lease_expires_at = now() + make_interval(secs => $5::int),"
+	"         lease_renewals = 0, lease_status = 'held', attempts = j.attempts + 1,"
+	"         rev = j.rev + 1, updated_at = now()"
+	"    FROM picked WHERE j.id = picked.id"
+	"  RETURNING j.*"
+	"), run AS ("
+	"  INSERT INTO runs (tenant_id, job_id, attempt, lease_epoch, factory_id, engine)"
+	"  SELECT tenant_id, id, attempts, lease_epoch, $2, engine_class FROM claimed"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT tenant_id, id, 'claimed', jsonb_build_object('factory_id', $2::text,"
+	"         'epoch', lease_epoch, 'attempt', attempts) FROM claimed"
+	")"
+	"SELECT coalesce(json_agg(job_json(c::jobs, true) ORDER BY c.priority, c.created_at, c.id),"
+	"                '[]'::json), count(*)"
+	"  FROM claimed c");
+
+enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c,
+			  char **out, int *count, struct cd_error *e)
+{
+	char t[24], m[16], ttl[16];
+	const char *p[5] = {t, c->factory_id, m, c->capabilities, ttl};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	*count = 0;
+	fmt_i64(t, sizeof(t), tenant);
+	snprintf(m, sizeof(m), "%d", c->max_jobs);
+	snprintf(ttl, sizeof(ttl), "%d", c->lease_ttl_s);
+	rc = db_exec(db, &SQL_CLAIM, 5, p, &res, e);
+	if (rc == CD_OK) {
+		*out = take_text(res);
+		*count = atoi(PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ---- fenced writes ------------------------------------------------------ */
+
+static struct db_stmt SQL_FENCE_STATE = DB_STMT(
+	"SELECT stage, lease_epoch, lease_holder, lease_status, rev"
+	"  FROM jobs WHERE id = $1 AND tenant_id = $2");
+
+/* Explains why a fenced statement touched no row. */
+static enum cd_err explain_miss(struct db *db, const char *t, const struct fence *f,
+				const char *target, struct cd_error *e)
+{
+	char i[24];
+	const char *p[2] = {i, t};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(i, sizeof(i), f->id);
+	rc = db_exec(db, &SQL_FENCE_STATE, 2, p, &res, e);
+	if (rc != CD_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = job_not_found(e, f->id);
+		goto out;
+	}
+	if (strtoll(PQgetvalue(res, 0, 1), NULL, 10) != f->epoch ||
+	    strcmp(PQgetvalue(res, 0, 3), "held") != 0 ||
+	    strcmp(PQgetvalue(res, 0, 2), f->factory_id) != 0) {
+		rc = cd_fail(e, CD_STALE_EPOCH, "lease_epoch",
+			     "Lease epoch %" PRId64 " of %s is no longer current for job %" PRId64
+			     " (epoch %s, lease %s); stop working on it.",
+			     f->epoch, f->factory_id, f->id, PQgetvalue(res, 0, 1),
+			     PQgetvalue(res, 0, 3));
+		goto out;
+	}
+	if (f->if_rev != 0 && strtoll(PQgetvalue(res, 0, 4), NULL, 10) != f->if_rev) {
+		rc = cd_fail(e, CD_PRECONDITION_FAILED, "If-Match",
+			     "The job is at rev %s, not %" PRId64 ".", PQgetvalue(res, 0, 4),
+			     f->if_rev);
+		goto out;
+	}
+	rc = cd_fail(e, CD_INVALID_TRANSITION, "stage", "A job in stage %s cannot move to %s.",
+		     PQgetvalue(res, 0, 0), target);
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* The fenced transition in one statement: the stage (with what `failed`
+ * becomes under the retry policy), checkpoint/result, the run row, the event. */
+static struct db_stmt SQL_TRANSITION = DB_STMT(
+	"WITH cur AS ("
+	"  SELECT id, stage AS old_stage FROM jobs WHERE id = $1 AND tenant_id = $2"
+	"), upd AS ("
+	"  UPDATE jobs j SET"
+	"    stage = CASE WHEN $5 <> 'failed' THEN $5"
+	"                 WHEN NOT ('failed' = ANY(j.retry_on)) THEN 'failed'"
+	"                 WHEN j.attempts <= j.retry_max THEN 'queued'"
+	"                 ELSE 'dead_letter' END,"
+	"    not_before = CASE WHEN $5 = 'failed' AND 'failed' = ANY(j.retry_on)"
+	"                       AND j.attempts <= j.retry_max"
+	"                      THEN now() + make_interval(secs => least(3600,"
+	"                           j.retry_backoff_s::float8 * power(2, greatest(j.attempts - 1, 0))))"
+	"                      ELSE j.not_before END,"
+	"    lease_status = CASE WHEN $5 IN ('shipped', 'failed') THEN 'released'"
+	"                        ELSE j.lease_status END,"
+	"    checkpoint = coalesce($6::jsonb, j.checkpoint),"
+	"    result = coalesce($7::jsonb, j.result),"
+	"    finished_at = CASE WHEN $5 = 'shipped' OR ($5 = 'failed' AND NOT ('failed' = ANY(j.retry_on)"
+	"                       AND j.attempts <= j.retry_max)) THEN now() ELSE j.finished_at END,"
+	"    rev = j.rev + 1, updated_at = now()"
+	"  FROM cur"
+	"  WHERE j.id = cur.id AND j.lease_epoch = $3 AND j.lease_holder = $4"
+	"    AND j.lease_status = 'held' AND j.stage = ANY($8::text[])"
+	"    AND ($9::bigint = 0 OR j.rev = $9)"
+	"  RETURNING j.*, cur.old_stage"
+	"), run AS ("
+	"  UPDATE runs r SET"
+	"    ended_at = CASE WHEN $5 IN ('shipped', 'failed') THEN now() END,"
+	"    exit = CASE WHEN $5 IN ('shipped', 'failed') THEN $5 END,"
+	"    result = coalesce($7::jsonb, r.result),"
+	"    insights = coalesce($10::jsonb, r.insights)"
+	"  FROM upd WHERE r.job_id = upd.id AND r.lease_epoch = upd.lease_epoch"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT upd.tenant_id, upd.id, k.kind, jsonb_build_object('from', upd.old_stage,"
+	"         'to', upd.stage, 'epoch', upd.lease_epoch, 'factory_id', $4::text)"
+	"    FROM upd, LATERAL (VALUES"
+	"         (CASE WHEN $5 = 'failed' THEN 'failed' ELSE 'stage_changed' END),"
+	"         (CASE WHEN upd.stage = 'queued' THEN 'requeued'"
+	"               WHEN upd.stage = 'dead_letter' THEN 'dead_lettered' END)) k(kind)"
+	"   WHERE k.kind IS NOT NULL AND (upd.old_stage <> upd.stage OR $5 = 'failed')"
+	")"
+	"SELECT job_json(u::jobs, false), u.stage"
+	"  FROM (SELECT id, tenant_id, idempotency_key, content_hash, stage, priority,"
+	"               capabilities, deps_mode, kind, parent_id, body, manifest, engine_class,"
+	"               profile, budget, retry_max, retry_backoff_s, retry_on, checkpoint, result,"
+	"               attempts, not_before, lease_epoch, lease_holder, lease_expires_at,"
+	"               lease_renewals, lease_status, rev, created_at, updated_at, finished_at"
+	"          FROM upd) u");
+
+/* Locks the blocked dependents of a job, in id order (no deadlocks). */
+static struct db_stmt SQL_LOCK_DEPENDENTS = DB_STMT(
+	"SELECT d.id FROM jobs d"
+	" WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = $1)"
+	"   AND d.tenant_id = $2 AND d.stage = 'blocked'"
+	" ORDER BY d.id FOR UPDATE");
+
+/* Run after the lock, as its own statement: its snapshot sees every dep
+ * committed before the lock was granted, so two deps shipping at once
+ * cannot both miss the other. */
+static struct db_stmt SQL_UNBLOCK = DB_STMT(
+	"WITH ready AS ("
+	"  UPDATE jobs d SET stage = 'queued', rev = d.rev + 1, updated_at = now()"
+	"   WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = $1)"
+	"     AND d.tenant_id = $2 AND d.stage = 'blocked'"
+	"     AND NOT EXISTS (SELECT 1 FROM job_deps dd JOIN jobs x ON x.id = dd.dep_id"
+	"                      WHERE dd.job_id = d.id"
+	"                        AND NOT (x.stage = 'shipped'"
+	"                                 OR (d.deps_mode = 'soft' AND x.stage = 'testing')))"
+	"  RETURNING d.id, d.tenant_id"
+	")"
+	"INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"SELECT tenant_id, id, 'unblocked', jsonb_build_object('dep_id', $1::text) FROM ready");
+
+static enum cd_err unblock_dependents(struct db *db, const char *t, int64_t id, bool *any,
+				      struct cd_error *e)
+{
+	char i[24];
+	const char *p[2] = {i, t};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*any = false;
+	fmt_i64(i, sizeof(i), id);
+	rc = db_exec(db, &SQL_LOCK_DEPENDENTS, 2, p, &res, e);
+	if (rc != CD_OK || PQntuples(res) == 0)
+		goto out;
+	PQclear(res);
+	res = NULL;
+	rc = db_exec(db, &SQL_UNBLOCK, 2, p, &res, e);
+	if (rc == CD_OK)
+		*any = strcmp(PQcmdTuples(res), "0") != 0;
+out:
+	PQclear(res);
+	return rc;
+}
+
+enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const struct fence *f,
+			       const struct transition *tr, char **out, char stage[16],
+			       struct cd_error *e)
+{
+	char t[24], i[24], ep[24], rev[24];
+	const char *p[10] = {i,		 t,	      ep,	   f->factory_id, tr->stage,
+			     tr->checkpoint, tr->result, tr->sources, rev,	   tr->insights};
+	PGresult *res = NULL;
+	bool unblocked = false;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), f->id);
+	fmt_i64(ep, sizeof(ep), f->epoch);
+	fmt_i64(rev, sizeof(rev), f->if_rev);
+	rc = db_exec(db, &SQL_TRANSITION, 10, p, &res, e);
+	if (rc != CD_OK)
+		goto out;
+	if (PQntuples(res) == 0) {
+		rc = explain_miss(db, t, f, tr->stage, e);
+		goto out;
+	}
+	*out = take_text(res);
+	snprintf(stage, 16, "%s", PQgetvalue(res, 0, 1));
+	if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0) {
+		rc = unblock_dependents(db, t, f->id, &unblocked, e);
+		if (rc == CD_OK && unblocked)
+			rc = db_jobs_notify(db, tenant, e);
+	} else if (strcmp(stage, "queued") == 0) {
+		rc = db_jobs_notify(db, tenant, e);
+	}
+out:
+	PQclear(res);
+	if (rc != CD_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+static struct db_stmt SQL_RENEW = DB_STMT(
+	"WITH upd AS ("
+	"  UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $5::int),"
+	"         lease_renewals = j.lease_renewals + 1, rev = j.rev + 1, updated_at = now()"
+	"   WHERE j.id = $1 AND j.tenant_id = $2 AND j.lease_epoch = $3 AND j.lease_holder = $4"
+	"     AND j.lease_status = 'held'"
+	"  RETURNING j.*"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT tenant_id, id, 'renewed', jsonb_build_object('epoch', lease_epoch,"
+	"         'expires_at', rfc3339(lease_expires_at)) FROM upd"
+	")"
+	"SELECT job_json(u::jobs, false) FROM upd u");
+
+enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
+			  char **out, struct cd_error *e)
+{
+	char t[24], i[24], ep[24], ttl[16];
+	const char *p[5] = {i, t, ep, f->factory_id, ttl};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), f->id);
+	fmt_i64(ep, sizeof(ep), f->epoch);
+	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
+	rc = db_exec(db, &SQL_RENEW, 5, p, &res, e);
+	if (rc == CD_OK && PQntuples(res) == 0)
+		rc = explain_miss(db, t, f, "renewed", e);
+	else if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_RELEASE = DB_STMT(
+	"WITH upd AS ("
+	"  UPDATE jobs j SET stage = CASE WHEN $5 THEN 'queued' ELSE j.stage END,"
+	"         not_before = CASE WHEN $5 THEN now() ELSE j.not_before END,"
+	"         lease_status = 'released', rev = j.rev + 1, updated_at = now()"
+	"   WHERE j.id = $1 AND j.tenant_id = $2 AND j.lease_epoch = $3 AND j.lease_holder = $4"
+	"     AND j.lease_status = 'held'"
+	"  RETURNING j.*"
+	"), run AS ("
+	"  UPDATE runs r SET ended_at = now(), exit = 'released'"
+	"    FROM upd WHERE r.job_id = upd.id AND r.lease_epoch = upd.lease_epoch"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT tenant_id, id, k, jsonb_build_object('epoch', lease_epoch, 'factory_id', $4::text)"
+	"    FROM upd, unnest(CASE WHEN $5 THEN ARRAY['released', 'requeued']"
+	"                          ELSE ARRAY['released'] END) k"
+	")"
+	"SELECT job_json(u::jobs, false) FROM upd u");
+
+enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,
+			    char **out, struct cd_error *e)
+{
+	char t[24], i[24], ep[24];
+	const char *p[5] = {i, t, ep, f->factory_id, requeue ? "true" : "false"};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), f->id);
+	fmt_i64(ep, sizeof(ep), f->epoch);
+	rc = db_exec(db, &SQL_RELEASE, 5, p, &res, e);
+	if (rc == CD_OK && PQntuples(res) == 0)
+		rc = explain_miss(db, t, f, "released", e);
+	else if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	if (rc == CD_OK && requeue)
+		rc = db_jobs_notify(db, tenant, e);
+	return rc;
+}
+
+static struct db_stmt SQL_CANCEL = DB_STMT(
+	"WITH cur AS ("
+	"  SELECT id, stage AS old_stage FROM jobs WHERE id = $1 AND tenant_id = $2"
+	"), upd AS ("
+	"  UPDATE jobs j SET stage = 'cancelled', lease_epoch = j.lease_epoch + 1,"
+	"         lease_status = CASE WHEN j.lease_status = 'held' THEN 'released'"
+	"                             ELSE j.lease_status END,"
+	"         finished_at = now(), rev = j.rev + 1, updated_at = now()"
+	"    FROM cur"
+	"   WHERE j.id = cur.id"
+	"     AND j.stage NOT IN ('shipped', 'failed', 'dead_letter', 'cancelled')"
+	"  RETURNING j.*, cur.old_stage"
+	"), run AS ("
+	"  UPDATE runs r SET ended_at = now(), exit = 'cancelled'"
+	"    FROM upd WHERE r.job_id = upd.id AND r.ended_at IS NULL"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT tenant_id, id, 'cancelled', jsonb_build_object('from', old_stage, 'by', $3::text,"
+	"         'epoch', lease_epoch) FROM upd"
+	"), blocked_ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT d.tenant_id, d.id, 'dependency_cancelled', jsonb_build_object('dep_id', $1::text)"
+	"    FROM jobs d JOIN job_deps jd ON jd.job_id = d.id, upd"
+	"   WHERE jd.dep_id = upd.id AND d.stage = 'blocked'"
+	")"
+	"SELECT (SELECT job_json(j, false) FROM jobs j WHERE j.id = $1 AND j.tenant_id = $2),"
+	"       (SELECT count(*) FROM upd), (SELECT stage FROM jobs WHERE id = $1 AND tenant_id = $2)");
+
+enum cd_err db_jobs_cancel(struct db *db, int64_t tenant, int64_t id, const char *by, char **out,
+			   struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[3] = {i, t, by};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = db_exec(db, &SQL_CANCEL, 3, p, &res, e);
+	if (rc != CD_OK)
+		goto out;
+	if (PQgetisnull(res, 0, 2)) {
+		rc = job_not_found(e, id);
+	} else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
+		rc = cd_fail(e, CD_INVALID_TRANSITION, "stage",
+			     "Job %" PRId64 " is %s already and cannot be cancelled.", id,
+			     PQgetvalue(res, 0, 2));
+	} else {
+		/* the statement's snapshot predates its own update: read again */
+		PQclear(res);
+		res = NULL;
+		rc = db_jobs_get(db, tenant, id, false, out, e);
+	}
+out:
+	PQclear(res);
+	return rc;
+}
+
+/* ---- history ------------------------------------------------------------ */
+
+static struct db_stmt SQL_JOB_EXISTS = DB_STMT(
+	"SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2");
+
+static enum cd_err require_job(struct db *db, const char *t, const char *i, int64_t id,
+			       struct cd_error *e)
+{
+	const char *p[2] = {i, t};
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_JOB_EXISTS, 2, p, &res, e);
+
+	if (rc == CD_OK && PQntuples(res) == 0)
+		rc = job_not_found(e, id);
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_EVENTS = DB_STMT(
+	"SELECT coalesce(json_agg(json_build_object('id', ev.id::text, 'kind', ev.kind,"
+	"         'at', rfc3339(ev.at), 'data', ev.data) ORDER BY ev.id), '[]'::json),"
+	"       count(*), max(ev.id)"
+	"  FROM (SELECT * FROM job_events WHERE job_id = $1 AND tenant_id = $2 AND id > $3"
+	"         ORDER BY id LIMIT $4) ev");
+
+enum cd_err db_jobs_events(struct db *db, int64_t tenant, int64_t id, int limit, int64_t after,
+			   char **out, int64_t *next, struct cd_error *e)
+{
+	char t[24], i[24], a[24], l[16];
+	const char *p[4] = {i, t, a, l};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	*next = 0;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	fmt_i64(a, sizeof(a), after);
+	snprintf(l, sizeof(l), "%d", limit);
+	rc = require_job(db, t, i, id, e);
+	if (rc != CD_OK)
+		return rc;
+	rc = db_exec(db, &SQL_EVENTS, 4, p, &res, e);
+	if (rc == CD_OK) {
+		*out = take_text(res);
+		if (atoi(PQgetvalue(res, 0, 1)) == limit)
+			*next = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_RUNS = DB_STMT(
+	"SELECT coalesce(json_agg(json_build_object('attempt', r.attempt, 'factory_id', r.factory_id,"
+	"         'engine', r.engine, 'lease_epoch', r.lease_epoch, 'started_at', rfc3339(r.started_at),"
+	"         'ended_at', rfc3339(r.ended_at), 'exit', r.exit, 'result', r.result,"
+	"         'insights', r.insights) ORDER BY r.attempt, r.id), '[]'::json)"
+	"  FROM runs r WHERE r.job_id = $1 AND r.tenant_id = $2");
+
+enum cd_err db_jobs_runs(struct db *db, int64_t tenant, int64_t id, char **out,
+			 struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[2] = {i, t};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = require_job(db, t, i, id, e);
+	if (rc != CD_OK)
+		return rc;
+	rc = db_exec(db, &SQL_RUNS, 2, p, &res, e);
+	if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	return rc;
+}
+
+#define ARTIFACT_JSON                                                                              \
+	"json_build_object('id', a.id::text, 'uri', a.uri, 'sha256', a.sha256, 'bytes', a.bytes,"  \
+	" 'kind', a.kind, 'created_at', rfc3339(a.created_at))"
+
+static struct db_stmt SQL_ARTIFACT_ADD = DB_STMT(
+	"WITH a AS ("
+	"  INSERT INTO artifacts (tenant_id, job_id, uri, sha256, bytes, kind)"
+	"  SELECT $2, $1, r->>'uri', r->>'sha256', (r->>'bytes')::bigint, coalesce(r->>'kind', 'file')"
+	"    FROM (SELECT $3::jsonb AS r) s"
+	"  RETURNING *"
+	") SELECT " ARTIFACT_JSON " FROM a");
+
+enum cd_err db_jobs_artifact_add(struct db *db, int64_t tenant, int64_t id, const char *request,
+				 char **out, struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[3] = {i, t, request};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = require_job(db, t, i, id, e);
+	if (rc != CD_OK)
+		return rc;
+	rc = db_exec(db, &SQL_ARTIFACT_ADD, 3, p, &res, e);
+	if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_ARTIFACTS = DB_STMT(
+	"SELECT coalesce(json_agg(" ARTIFACT_JSON " ORDER BY a.id), '[]'::json)"
+	"  FROM artifacts a WHERE a.job_id = $1 AND a.tenant_id = $2");
+
+enum cd_err db_jobs_artifacts(struct db *db, int64_t tenant, int64_t id, char **out,
+			      struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[2] = {i, t};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = require_job(db, t, i, id, e);
+	if (rc != CD_OK)
+		return rc;
+	rc = db_exec(db, &SQL_ARTIFACTS, 2, p, &res, e);
+	if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,108 @@
+/* db_jobs.h -- jobs in PostgreSQL: submit, claim, fenced writes, reads.
+ *
+ * Every function filters by tenant. JSON results come back as text built by
+ * PostgreSQL's job_json() (sql/002_fleet.sql) and are returned as new strings
+ * the caller frees with free(). Functions marked "in a transaction" expect
+ * the caller to have called db_begin(); the others run on their own.
+ */
+#ifndef CD_DB_JOBS_H
+#define CD_DB_JOBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "data/db.h"
+
+enum submit_outcome { SUBMIT_CREATED, SUBMIT_REPLAYED, SUBMIT_SUPERSEDED };
+
+/* Submits one job (in a transaction). request: the validated request object
+ * as JSON text; key: its idempotency_key or NULL. where: the field prefix for
+ * errors ("" for a single submit, "jobs[3]." in a batch).
+ * out: the outcome and the job's id. Errors: CD_INVALID naming deps[i] for an
+ * unknown dependency, CD_IDEMPOTENCY_CONFLICT, CD_DEPENDENCY_CYCLE. */
+enum cd_err db_jobs_submit(struct db *db, int64_t tenant, const char *request, const char *key,
+			   const char *where, enum submit_outcome *outcome, int64_t *id,
+			   struct cd_error *e);
+
+/* Wakes long-polling claimers of tenant (delivered at commit). */
+enum cd_err db_jobs_notify(struct db *db, int64_t tenant, struct cd_error *e);
+
+/* out: the job as JSON (full: with body, manifest, checkpoint, result).
+ * CD_NOT_FOUND (job_not_found) when absent or another tenant's. */
+enum cd_err db_jobs_get(struct db *db, int64_t tenant, int64_t id, bool full, char **out,
+			struct cd_error *e);
+
+/* out: a JSON array of jobs, newest first, ids below `before` (0: from the
+ * newest), at most limit; stage NULL for every stage. next: the id to pass
+ * as `before` for the next page, 0 at the end. */
+enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int limit,
+			 int64_t before, char **out, int64_t *next, struct cd_error *e);
+
+struct claim_request {
+	const char *factory_id;
+	const char *capabilities;	/* JSON array of strings */
+	int max_jobs;
+	int lease_ttl_s;
+};
+
+/* Claims up to max_jobs queued jobs in one statement (FOR UPDATE SKIP
+ * LOCKED), with their runs and `claimed` events. out: JSON array of full
+ * jobs; count: how many. Paused or draining: an empty array. */
+enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c,
+			  char **out, int *count, struct cd_error *e);
+
+/* A fenced write's identity: the job, the worker and the epoch it holds. */
+struct fence {
+	int64_t id;
+	const char *factory_id;
+	int64_t epoch;
+	int64_t if_rev;		/* If-Match; 0 for none */
+};
+
+struct transition {
+	const char *stage;	/* target stage name, already checked by the domain */
+	const char *sources;	/* PostgreSQL text[] literal of allowed from-stages */
+	const char *checkpoint;	/* JSON text or NULL */
+	const char *result;	/* JSON text or NULL */
+	const char *insights;	/* JSON text or NULL */
+};
+
+/* A fenced PATCH (in a transaction). out: the job JSON (summary) and the
+ * stage it ended in. Zero rows is explained by a re-read: CD_NOT_FOUND,
+ * CD_STALE_EPOCH, CD_PRECONDITION_FAILED or CD_INVALID_TRANSITION. Shipping
+ * (or testing) unblocks the dependents whose deps are now all satisfied. */
+enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const struct fence *f,
+			       const struct transition *t, char **out, char stage[16],
+			       struct cd_error *e);
+
+/* Fenced lease renewal: expires_at = now + ttl_s. out: the job JSON. */
+enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
+			  char **out, struct cd_error *e);
+
+/* Fenced release (in a transaction): requeue -> queued; else the stage stays. */
+enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,
+			    char **out, struct cd_error *e);
+
+/* Cancels a job in any non-final stage (in a transaction); bumps the epoch so
+ * the holder is fenced out. CD_INVALID_TRANSITION when already final. */
+enum cd_err db_jobs_cancel(struct db *db, int64_t tenant, int64_t id, const char *by, char **out,
+			   struct cd_error *e);
+
+/* out: JSON array of the job's events (id > after, oldest first, at most
+ * limit); next: the last id when the page is full, else 0. */
+enum cd_err db_jobs_events(struct db *db, int64_t tenant, int64_t id, int limit, int64_t after,
+			   char **out, int64_t *next, struct cd_error *e);
+
+/* out: JSON array of the job's runs, one per attempt. */
+enum cd_err db_jobs_runs(struct db *db, int64_t tenant, int64_t id, char **out,
+			 struct cd_error *e);
+
+/* Adds an artifact pointer (request: validated JSON). out: the artifact. */
+enum cd_err db_jobs_artifact_add(struct db *db, int64_t tenant, int64_t id, const char *request,
+				 char **out, struct cd_error *e);
+/* out: JSON array of the job's artifacts. */
+enum cd_err db_jobs_artifacts(struct db *db, int64_t tenant, int64_t id, char **out,
+			      struct cd_error *e);
+
+#endif
