@@ -32,6 +32,7 @@ CREATE TABLE jobs (
     deps_mode         text NOT NULL DEFAULT 'hard' CHECK (deps_mode IN ('hard', 'soft')),
     kind              text NOT NULL DEFAULT 'leaf' CHECK (kind IN ('leaf', 'composite')),
     parent_id         bigint REFERENCES jobs (id),
+    dep_ids           bigint[] NOT NULL DEFAULT '{}',  -- copy of job_deps for job_json()
     body              text NOT NULL DEFAULT '',
     manifest          jsonb NOT NULL DEFAULT '{}',
     engine_class      text,
@@ -69,8 +70,10 @@ CREATE INDEX jobs_held_expiry ON jobs (lease_expires_at) WHERE lease_status = 'h
 CREATE INDEX jobs_held_by ON jobs (tenant_id, lease_holder) WHERE lease_status = 'held';
 CREATE INDEX jobs_children ON jobs (parent_id) WHERE parent_id IS NOT NULL;
 
+-- Child tables carry tenant_id for filtering; it follows from the job, so
+-- only the job is a foreign key (each FK costs a check per inserted row).
 CREATE TABLE job_deps (
-    tenant_id  bigint NOT NULL REFERENCES tenants (id),
+    tenant_id  bigint NOT NULL,
     job_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     dep_id     bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     PRIMARY KEY (job_id, dep_id),
@@ -81,7 +84,7 @@ CREATE INDEX job_deps_by_dep ON job_deps (dep_id, job_id);
 -- One run per attempt (per claim).
 CREATE TABLE runs (
     id           bigserial PRIMARY KEY,
-    tenant_id    bigint NOT NULL REFERENCES tenants (id),
+    tenant_id    bigint NOT NULL,
     job_id       bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     attempt      integer NOT NULL,
     lease_epoch  bigint NOT NULL,
@@ -99,7 +102,7 @@ CREATE INDEX runs_by_job ON runs (job_id, attempt);
 -- reaper's retention pass, which sets conductor.retention = 'on' locally.
 CREATE TABLE job_events (
     id         bigserial PRIMARY KEY,
-    tenant_id  bigint NOT NULL REFERENCES tenants (id),
+    tenant_id  bigint NOT NULL,
     job_id     bigint NOT NULL,
     kind       text NOT NULL,
     at         timestamptz NOT NULL DEFAULT now(),
@@ -122,7 +125,7 @@ CREATE TRIGGER job_events_append_only BEFORE UPDATE OR DELETE ON job_events
 
 CREATE TABLE artifacts (
     id          bigserial PRIMARY KEY,
-    tenant_id   bigint NOT NULL REFERENCES tenants (id),
+    tenant_id   bigint NOT NULL,
     job_id      bigint NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     uri         text NOT NULL,
     sha256      text CHECK (sha256 ~ '^[0-9a-f]{64}$'),
@@ -161,7 +164,7 @@ CREATE TABLE profiles (
 -- same shape (DESIGN section 4) and the service passes it through verbatim.
 
 CREATE FUNCTION rfc3339(t timestamptz) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
 
@@ -172,6 +175,8 @@ $$;
 
 -- whole: body, manifest, checkpoint and result included (one job, claims);
 -- lists leave them out so a page of 500 stays small.
+-- A single SQL expression with no sub-select, so the planner inlines it
+-- into each statement (deps come from the dep_ids copy, not job_deps).
 CREATE FUNCTION job_json(j jobs, whole boolean) RETURNS json
     LANGUAGE sql STABLE AS $$
     SELECT json_build_object(
@@ -180,8 +185,7 @@ CREATE FUNCTION job_json(j jobs, whole boolean) RETURNS json
         'stage', j.stage,
         'priority', priority_name(j.priority),
         'capabilities', to_json(j.capabilities),
-        'deps', (SELECT coalesce(json_agg(d.dep_id::text ORDER BY d.dep_id), '[]'::json)
-                   FROM job_deps d WHERE d.job_id = j.id),
+        'deps', to_json(j.dep_ids::text[]),
         'deps_mode', j.deps_mode,
         'kind', j.kind,
         'parent_id', j.parent_id::text,
@@ -203,4 +207,20 @@ CREATE FUNCTION job_json(j jobs, whole boolean) RETURNS json
         'created_at', rfc3339(j.created_at),
         'updated_at', rfc3339(j.updated_at),
         'finished_at', rfc3339(j.finished_at))
+$$;
+
+-- What a fenced write answers: the job's state without its content.
+CREATE FUNCTION job_state_json(j jobs) RETURNS json
+    LANGUAGE sql STABLE AS $$
+    SELECT json_build_object(
+        'id', j.id::text,
+        'stage', j.stage,
+        'attempts', j.attempts,
+        'not_before', rfc3339(j.not_before),
+        'lease', json_build_object('epoch', j.lease_epoch, 'holder', j.lease_holder,
+                                   'expires_at', rfc3339(j.lease_expires_at),
+                                   'renewals', j.lease_renewals, 'status', j.lease_status),
+        'checkpoint', j.checkpoint,
+        'rev', j.rev,
+        'updated_at', rfc3339(j.updated_at))
 $$;

@@ -508,23 +508,15 @@ static int64_t if_match_or_reply(struct request *req)
 	return strtoll(digits, NULL, 10);
 }
 
-static const char *text_or_null(struct json_object *o, const char *key)
-{
-	struct json_object *v = json_get(o, key);
-
-	return v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL;
-}
-
 /* PATCH /v1/fleet/jobs/{id}   role: worker
  * {factory_id, lease_epoch, stage, checkpoint?, result?, insights?}; If-Match: "<rev>"
  * Fenced: 409 stale_epoch unless the caller holds the current lease. */
 void api_fleet_patch(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct fence f;
 	struct cd_error e;
 	struct db *db;
-	char *job = NULL, ended[16];
+	char *job = NULL;
 	int64_t id, rev;
 	enum cd_err rc;
 
@@ -534,11 +526,7 @@ void api_fleet_patch(struct request *req)
 		return;
 	if (!insights_or_reply(req, body, "insights") || (db = db_or_reply(req)) == NULL)
 		goto out;
-	f = (struct fence){id, json_get_string(body, "factory_id", ""),
-			   json_get_int(body, "lease_epoch", 0), rev};
-	rc = jobs_transition(db, req->principal.tenant_id, &f, json_get_string(body, "stage", ""),
-			     text_or_null(body, "checkpoint"), text_or_null(body, "result"),
-			     text_or_null(body, "insights"), &job, ended, &e);
+	rc = jobs_transition(db, req->principal.tenant_id, body, id, rev, &job, &e);
 	reply_text_or_error(req, rc, job, &e);
 out:
 	json_object_put(body);
@@ -588,6 +576,13 @@ void api_fleet_transition(struct request *req)
 			snprintf(where + strlen(where), sizeof(where) - strlen(where), ".id");
 			reply_fail(req, CD_INVALID, where, "%s must be a job id (digits).", where);
 			goto out;
+		}
+		for (size_t k = 0; k < i; k++) {
+			if (strcmp(id, json_get_string(json_object_array_get_idx(items, k), "id", "")) == 0) {
+				reply_fail(req, CD_INVALID, where, "%s names job %s a second time; "
+					   "give each job once per request.", where, id);
+				goto out;
+			}
 		}
 		snprintf(where + strlen(where), sizeof(where) - strlen(where), ".insights");
 		if (!insights_or_reply(req, it, where))

@@ -41,14 +41,18 @@ static struct db_stmt SQL_FIND_BY_KEY = DB_STMT(
 	"       stage"
 	"  FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2 FOR UPDATE");
 
-/* Resolves each dep (an id or an idempotency key) of the request. */
+/* Resolves each dep (an id or an idempotency key) of the request and locks
+ * it FOR SHARE until commit, so a dep that ships meanwhile either ships
+ * first (and is seen shipped) or sees this job among its dependents. */
 static struct db_stmt SQL_RESOLVE_DEPS = DB_STMT(
-	"SELECT x.ord, (SELECT j.id FROM jobs j WHERE j.tenant_id = $1"
-	"                  AND (j.idempotency_key = x.ref"
-	"                       OR (x.ref ~ '^[0-9]{1,18}$' AND j.id = x.ref::bigint))"
-	"                ORDER BY (j.idempotency_key = x.ref) DESC LIMIT 1)"
+	"SELECT x.ord, d.id"
 	"  FROM jsonb_array_elements_text(coalesce($2::jsonb -> 'deps', '[]'::jsonb))"
 	"       WITH ORDINALITY AS x(ref, ord)"
+	"  LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.tenant_id = $1"
+	"                        AND (j.idempotency_key = x.ref"
+	"                             OR (x.ref ~ '^[0-9]{1,18}$' AND j.id = x.ref::bigint))"
+	"                      ORDER BY (j.idempotency_key = x.ref) DESC LIMIT 1"
+	"                      FOR SHARE) d ON true"
 	" ORDER BY x.ord");
 
 /* Would `job` depending on the deps create a cycle (a dep reaching job)? */
@@ -90,7 +94,7 @@ static struct db_stmt SQL_SET_CONTENT = DB_STMT(
 	"                    AND NOT (x.stage = 'shipped' OR (coalesce(r->>'deps_mode', 'hard') = 'soft'"
 	"                                                    AND x.stage = 'testing')))"
 	"               THEN 'blocked' ELSE 'queued' END,"
-	"       rev = rev + $4, updated_at = now()"
+	"       rev = rev + $4, dep_ids = $5::bigint[], updated_at = now()"
 	"  FROM (SELECT $3::jsonb AS r) s"
 	" WHERE id = $1 AND tenant_id = $2"
 	" RETURNING stage");
@@ -169,7 +173,7 @@ static enum cd_err write_content(struct db *db, const char *tenant, const char *
 {
 	const char *clear[2] = {id, tenant};
 	const char *add[3] = {tenant, id, deps};
-	const char *content[4] = {id, tenant, request, bump ? "1" : "0"};
+	const char *content[5] = {id, tenant, request, bump ? "1" : "0", deps};
 	PGresult *res = NULL;
 	enum cd_err rc;
 
@@ -180,7 +184,7 @@ static enum cd_err write_content(struct db *db, const char *tenant, const char *
 		PQclear(res);
 	}
 	if (rc == CD_OK) {
-		rc = db_exec(db, &SQL_SET_CONTENT, 4, content, &res, e);
+		rc = db_exec(db, &SQL_SET_CONTENT, 5, content, &res, e);
 		PQclear(res);
 	}
 	return rc;
@@ -445,73 +449,76 @@ out:
 	return rc;
 }
 
-/* The fenced transition in one statement: the stage (with what `failed`
- * becomes under the retry policy), checkpoint/result, the run row, the event. */
+/* The fenced transitions in one statement: the stage (with what `failed`
+ * becomes under the retry policy), checkpoint/result, the run row, the
+ * events. Items whose fence does not hold simply match no row. */
 static struct db_stmt SQL_TRANSITION = DB_STMT(
-	"WITH cur AS ("
-	"  SELECT id, stage AS old_stage FROM jobs WHERE id = $1 AND tenant_id = $2"
+	"WITH items AS ("
+	"  SELECT * FROM json_to_recordset($2::json) AS x(ord int, id bigint, factory_id text,"
+	"         lease_epoch bigint, if_rev bigint, stage text, sources text[], checkpoint jsonb,"
+	"         result jsonb, insights jsonb)"
+	"), cur AS ("
+	"  SELECT j.id, j.stage AS old_stage FROM jobs j"
+	"   WHERE j.tenant_id = $1 AND j.id IN (SELECT id FROM items)"
 	"), upd AS ("
 	"  UPDATE jobs j SET"
-	"    stage = CASE WHEN $5 <> 'failed' THEN $5"
+	"    stage = CASE WHEN i.stage <> 'failed' THEN i.stage"
 	"                 WHEN NOT ('failed' = ANY(j.retry_on)) THEN 'failed'"
 	"                 WHEN j.attempts <= j.retry_max THEN 'queued'"
 	"                 ELSE 'dead_letter' END,"
-	"    not_before = CASE WHEN $5 = 'failed' AND 'failed' = ANY(j.retry_on)"
+	"    not_before = CASE WHEN i.stage = 'failed' AND 'failed' = ANY(j.retry_on)"
 	"                       AND j.attempts <= j.retry_max"
 	"                      THEN now() + make_interval(secs => least(3600,"
 	"                           j.retry_backoff_s::float8 * power(2, greatest(j.attempts - 1, 0))))"
 	"                      ELSE j.not_before END,"
-	"    lease_status = CASE WHEN $5 IN ('shipped', 'failed') THEN 'released'"
+	"    lease_status = CASE WHEN i.stage IN ('shipped', 'failed') THEN 'released'"
 	"                        ELSE j.lease_status END,"
-	"    checkpoint = coalesce($6::jsonb, j.checkpoint),"
-	"    result = coalesce($7::jsonb, j.result),"
-	"    finished_at = CASE WHEN $5 = 'shipped' OR ($5 = 'failed' AND NOT ('failed' = ANY(j.retry_on)"
-	"                       AND j.attempts <= j.retry_max)) THEN now() ELSE j.finished_at END,"
+	"    checkpoint = coalesce(i.checkpoint, j.checkpoint),"
+	"    result = coalesce(i.result, j.result),"
+	"    finished_at = CASE WHEN i.stage = 'shipped' OR (i.stage = 'failed' AND"
+	"                       NOT ('failed' = ANY(j.retry_on) AND j.attempts <= j.retry_max))"
+	"                       THEN now() ELSE j.finished_at END,"
 	"    rev = j.rev + 1, updated_at = now()"
-	"  FROM cur"
-	"  WHERE j.id = cur.id AND j.lease_epoch = $3 AND j.lease_holder = $4"
-	"    AND j.lease_status = 'held' AND j.stage = ANY($8::text[])"
-	"    AND ($9::bigint = 0 OR j.rev = $9)"
-	"  RETURNING j.*, cur.old_stage"
+	"  FROM items i JOIN cur ON cur.id = i.id"
+	"  WHERE j.id = i.id AND j.tenant_id = $1 AND j.lease_epoch = i.lease_epoch"
+	"    AND j.lease_holder = i.factory_id AND j.lease_status = 'held'"
+	"    AND j.stage = ANY(i.sources) AND (i.if_rev = 0 OR j.rev = i.if_rev)"
+	"  RETURNING j.id, j.tenant_id, j.stage, j.lease_epoch, j AS job_row, i.ord,"
+	"            i.stage AS target, i.factory_id AS fid, i.result AS res,"
+	"            i.insights AS ins, cur.old_stage"
 	"), run AS ("
 	"  UPDATE runs r SET"
-	"    ended_at = CASE WHEN $5 IN ('shipped', 'failed') THEN now() END,"
-	"    exit = CASE WHEN $5 IN ('shipped', 'failed') THEN $5 END,"
-	"    result = coalesce($7::jsonb, r.result),"
-	"    insights = coalesce($10::jsonb, r.insights)"
+	"    ended_at = CASE WHEN upd.target IN ('shipped', 'failed') THEN now() END,"
+	"    exit = CASE WHEN upd.target IN ('shipped', 'failed') THEN upd.target END,"
+	"    result = coalesce(upd.res, r.result),"
+	"    insights = coalesce(upd.ins, r.insights)"
 	"  FROM upd WHERE r.job_id = upd.id AND r.lease_epoch = upd.lease_epoch"
 	"), ev AS ("
 	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
 	"  SELECT upd.tenant_id, upd.id, k.kind, jsonb_build_object('from', upd.old_stage,"
-	"         'to', upd.stage, 'epoch', upd.lease_epoch, 'factory_id', $4::text)"
+	"         'to', upd.stage, 'epoch', upd.lease_epoch, 'factory_id', upd.fid)"
 	"    FROM upd, LATERAL (VALUES"
-	"         (CASE WHEN $5 = 'failed' THEN 'failed' ELSE 'stage_changed' END),"
+	"         (CASE WHEN upd.target = 'failed' THEN 'failed' ELSE 'stage_changed' END),"
 	"         (CASE WHEN upd.stage = 'queued' THEN 'requeued'"
 	"               WHEN upd.stage = 'dead_letter' THEN 'dead_lettered' END)) k(kind)"
-	"   WHERE k.kind IS NOT NULL AND (upd.old_stage <> upd.stage OR $5 = 'failed')"
+	"   WHERE k.kind IS NOT NULL AND (upd.old_stage <> upd.stage OR upd.target = 'failed')"
 	")"
-	"SELECT job_json(u::jobs, false), u.stage"
-	"  FROM (SELECT id, tenant_id, idempotency_key, content_hash, stage, priority,"
-	"               capabilities, deps_mode, kind, parent_id, body, manifest, engine_class,"
-	"               profile, budget, retry_max, retry_backoff_s, retry_on, checkpoint, result,"
-	"               attempts, not_before, lease_epoch, lease_holder, lease_expires_at,"
-	"               lease_renewals, lease_status, rev, created_at, updated_at, finished_at"
-	"          FROM upd) u");
+	"SELECT upd.ord, upd.stage, job_state_json(upd.job_row) FROM upd");
 
-/* Locks the blocked dependents of a job, in id order (no deadlocks). */
+/* Locks the blocked dependents of the given jobs, in id order (no
+ * deadlocks). A statement of its own, after the transition: its snapshot
+ * sees every dependent committed before the shipped rows were locked
+ * (submits hold FOR SHARE on their deps), and every other dep. */
 static struct db_stmt SQL_LOCK_DEPENDENTS = DB_STMT(
 	"SELECT d.id FROM jobs d"
-	" WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = $1)"
+	" WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = ANY($1::bigint[]))"
 	"   AND d.tenant_id = $2 AND d.stage = 'blocked'"
 	" ORDER BY d.id FOR UPDATE");
 
-/* Run after the lock, as its own statement: its snapshot sees every dep
- * committed before the lock was granted, so two deps shipping at once
- * cannot both miss the other. */
 static struct db_stmt SQL_UNBLOCK = DB_STMT(
 	"WITH ready AS ("
 	"  UPDATE jobs d SET stage = 'queued', rev = d.rev + 1, updated_at = now()"
-	"   WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = $1)"
+	"   WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = ANY($1::bigint[]))"
 	"     AND d.tenant_id = $2 AND d.stage = 'blocked'"
 	"     AND NOT EXISTS (SELECT 1 FROM job_deps dd JOIN jobs x ON x.id = dd.dep_id"
 	"                      WHERE dd.job_id = d.id"
@@ -520,18 +527,17 @@ static struct db_stmt SQL_UNBLOCK = DB_STMT(
 	"  RETURNING d.id, d.tenant_id"
 	")"
 	"INSERT INTO job_events (tenant_id, job_id, kind, data)"
-	"SELECT tenant_id, id, 'unblocked', jsonb_build_object('dep_id', $1::text) FROM ready");
+	"SELECT tenant_id, id, 'unblocked', '{}'::jsonb FROM ready");
 
-static enum cd_err unblock_dependents(struct db *db, const char *t, int64_t id, bool *any,
+/* ids: a bigint[] literal of jobs that reached shipped or testing. */
+static enum cd_err unblock_dependents(struct db *db, const char *t, const char *ids, bool *any,
 				      struct cd_error *e)
 {
-	char i[24];
-	const char *p[2] = {i, t};
+	const char *p[2] = {ids, t};
 	PGresult *res = NULL;
 	enum cd_err rc;
 
 	*any = false;
-	fmt_i64(i, sizeof(i), id);
 	rc = db_exec(db, &SQL_LOCK_DEPENDENTS, 2, p, &res, e);
 	if (rc != CD_OK || PQntuples(res) == 0)
 		goto out;
@@ -545,43 +551,66 @@ out:
 	return rc;
 }
 
-enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const struct fence *f,
-			       const struct transition *tr, char **out, char stage[16],
-			       struct cd_error *e)
+enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
+			       struct transition *tr, size_t n, struct cd_error *e)
 {
-	char t[24], i[24], ep[24], rev[24];
-	const char *p[10] = {i,		 t,	      ep,	   f->factory_id, tr->stage,
-			     tr->checkpoint, tr->result, tr->sources, rev,	   tr->insights};
+	char t[24];
+	const char *p[2] = {t, items};
 	PGresult *res = NULL;
-	bool unblocked = false;
+	struct buf shipped;
+	bool unblocked = false, requeued = false;
 	enum cd_err rc;
 
-	*out = NULL;
 	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), f->id);
-	fmt_i64(ep, sizeof(ep), f->epoch);
-	fmt_i64(rev, sizeof(rev), f->if_rev);
-	rc = db_exec(db, &SQL_TRANSITION, 10, p, &res, e);
+	buf_init(&shipped, 64 * 1024);
+	for (size_t i = 0; i < n; i++) {
+		tr[i].rc = CD_INTERNAL;
+		tr[i].state = NULL;
+		tr[i].ended[0] = '\0';
+	}
+	rc = db_exec(db, &SQL_TRANSITION, 2, p, &res, e);
 	if (rc != CD_OK)
 		goto out;
-	if (PQntuples(res) == 0) {
-		rc = explain_miss(db, t, f, tr->stage, e);
-		goto out;
+	buf_puts(&shipped, "{");
+	for (int r = 0; r < PQntuples(res); r++) {
+		size_t ord = (size_t)atol(PQgetvalue(res, r, 0));
+		const char *stage = PQgetvalue(res, r, 1);
+
+		if (ord >= n)
+			continue;
+		tr[ord].rc = CD_OK;
+		snprintf(tr[ord].ended, sizeof(tr[ord].ended), "%s", stage);
+		tr[ord].state = xstrdup(PQgetvalue(res, r, 2));
+		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0)
+			buf_printf(&shipped, "%s%" PRId64, shipped.len > 1 ? "," : "", tr[ord].f.id);
+		requeued = requeued || strcmp(stage, "queued") == 0;
 	}
-	*out = take_text(res);
-	snprintf(stage, 16, "%s", PQgetvalue(res, 0, 1));
-	if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0) {
-		rc = unblock_dependents(db, t, f->id, &unblocked, e);
-		if (rc == CD_OK && unblocked)
-			rc = db_jobs_notify(db, tenant, e);
-	} else if (strcmp(stage, "queued") == 0) {
+	buf_puts(&shipped, "}");
+	PQclear(res);
+	res = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (tr[i].rc == CD_OK)
+			continue;
+		cd_error_reset(&tr[i].err);
+		tr[i].rc = explain_miss(db, t, &tr[i].f, tr[i].stage, &tr[i].err);
+		if (tr[i].rc == CD_UNAVAILABLE || tr[i].rc == CD_INTERNAL) {
+			*e = tr[i].err;
+			rc = tr[i].rc;
+			goto out;
+		}
+	}
+	if (shipped.len > 2)
+		rc = unblock_dependents(db, t, buf_str(&shipped), &unblocked, e);
+	if (rc == CD_OK && (unblocked || requeued))
 		rc = db_jobs_notify(db, tenant, e);
-	}
 out:
 	PQclear(res);
+	buf_reset(&shipped);
 	if (rc != CD_OK) {
-		free(*out);
-		*out = NULL;
+		for (size_t i = 0; i < n; i++) {
+			free(tr[i].state);
+			tr[i].state = NULL;
+		}
 	}
 	return rc;
 }
@@ -598,7 +627,7 @@ static struct db_stmt SQL_RENEW = DB_STMT(
 	"  SELECT tenant_id, id, 'renewed', jsonb_build_object('epoch', lease_epoch,"
 	"         'expires_at', rfc3339(lease_expires_at)) FROM upd"
 	")"
-	"SELECT job_json(u::jobs, false) FROM upd u");
+	"SELECT job_state_json(u::jobs) FROM upd u");
 
 enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
 			  char **out, struct cd_error *e)
@@ -639,7 +668,7 @@ static struct db_stmt SQL_RELEASE = DB_STMT(
 	"    FROM upd, unnest(CASE WHEN $5 THEN ARRAY['released', 'requeued']"
 	"                          ELSE ARRAY['released'] END) k"
 	")"
-	"SELECT job_json(u::jobs, false) FROM upd u");
+	"SELECT job_state_json(u::jobs) FROM upd u");
 
 enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,
 			    char **out, struct cd_error *e)

@@ -60,21 +60,27 @@ struct fence {
 	int64_t if_rev;		/* If-Match; 0 for none */
 };
 
+/* One fenced transition of a batch. */
 struct transition {
+	struct fence f;
 	const char *stage;	/* target stage name, already checked by the domain */
-	const char *sources;	/* PostgreSQL text[] literal of allowed from-stages */
-	const char *checkpoint;	/* JSON text or NULL */
-	const char *result;	/* JSON text or NULL */
-	const char *insights;	/* JSON text or NULL */
+	/* outcome, filled by db_jobs_transition: */
+	enum cd_err rc;		/* CD_OK, or why this item changed nothing */
+	struct cd_error err;	/* detail when rc != CD_OK */
+	char ended[16];		/* the stage it ended in */
+	char *state;		/* new string: the job's state JSON (CD_OK only) */
 };
 
-/* A fenced PATCH (in a transaction). out: the job JSON (summary) and the
- * stage it ended in. Zero rows is explained by a re-read: CD_NOT_FOUND,
- * CD_STALE_EPOCH, CD_PRECONDITION_FAILED or CD_INVALID_TRANSITION. Shipping
- * (or testing) unblocks the dependents whose deps are now all satisfied. */
-enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const struct fence *f,
-			       const struct transition *t, char **out, char stage[16],
-			       struct cd_error *e);
+/* Applies n fenced transitions in one statement (in a transaction).
+ * items: JSON array, one object per transition in the same order:
+ * {ord, id, factory_id, lease_epoch, if_rev, stage, sources: [from-stages],
+ *  checkpoint?, result?, insights?}. Each t[i] gets its own outcome: an item
+ * that touched no row is explained by a re-read (CD_NOT_FOUND,
+ * CD_STALE_EPOCH, CD_PRECONDITION_FAILED, CD_INVALID_TRANSITION). Jobs that
+ * reached shipped (or testing) unblock their now satisfied dependents.
+ * Returns an error only when the database failed (then nothing applies). */
+enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
+			       struct transition *t, size_t n, struct cd_error *e);
 
 /* Fenced lease renewal: expires_at = now + ttl_s. out: the job JSON. */
 enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,

@@ -253,31 +253,69 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 
 /* ---- fenced writes ------------------------------------------------------ */
 
-/* The from-stages of target as a PostgreSQL text[] literal (stage names
- * are fixed identifiers, so this literal holds no client text). */
-static enum cd_err sources_literal(const char *target, char *out, size_t cap, struct cd_error *e)
+/* Appends the from-stages of target to arr (a JSON array); CD_INVALID or
+ * CD_INVALID_TRANSITION when target is no PATCH target. */
+static enum cd_err add_sources(struct json_object *arr, const char *target, struct cd_error *e)
 {
 	enum stage to, from[STAGE_COUNT];
-	size_t used = 0;
 	int n;
 
 	if (stages_check_target(target, &to, e) != CD_OK)
 		return e ? e->err : CD_INVALID;
 	n = stages_sources(to, from);
-	out[used++] = '{';
 	for (int i = 0; i < n; i++)
-		used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "",
-					 stages_name(from[i]));
-	snprintf(out + used, cap - used, "}");
+		json_object_array_add(arr, json_object_new_string(stages_name(from[i])));
 	return CD_OK;
+}
+
+/* Copies key of from (if present) into to. */
+static void copy_key(struct json_object *to, struct json_object *from, const char *key)
+{
+	struct json_object *v = json_get(from, key);
+
+	if (v != NULL)
+		json_object_object_add(to, key, json_object_get(v));
+}
+
+/* Builds the items array for db_jobs_transition from validated request
+ * objects (each {id, factory_id, lease_epoch, stage, checkpoint?, result?,
+ * insights?}); an item whose target stage is refused gets its outcome now. */
+static struct json_object *build_items(struct json_object *objs, struct transition *t, size_t n,
+				       const int64_t *if_rev)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(objs, i);
+		struct json_object *it = json_object_new_object(), *src = json_object_new_array();
+
+		t[i].f.id = strtoll(json_get_string(o, "id", "0"), NULL, 10);
+		t[i].f.factory_id = json_get_string(o, "factory_id", "");
+		t[i].f.epoch = json_get_int(o, "lease_epoch", 0);
+		t[i].f.if_rev = if_rev ? if_rev[i] : 0;
+		t[i].stage = json_get_string(o, "stage", "");
+		cd_error_reset(&t[i].err);
+		t[i].rc = add_sources(src, t[i].stage, &t[i].err);
+		json_object_object_add(it, "ord", json_object_new_int64((int64_t)i));
+		json_object_object_add(it, "id", json_object_new_int64(t[i].f.id));
+		json_object_object_add(it, "factory_id", json_object_new_string(t[i].f.factory_id));
+		json_object_object_add(it, "lease_epoch", json_object_new_int64(t[i].f.epoch));
+		json_object_object_add(it, "if_rev", json_object_new_int64(t[i].f.if_rev));
+		json_object_object_add(it, "stage", json_object_new_string(t[i].stage));
+		json_object_object_add(it, "sources", src); /* empty when refused: matches nothing */
+		copy_key(it, o, "checkpoint");
+		copy_key(it, o, "result");
+		copy_key(it, o, "insights");
+		json_object_array_add(arr, it);
+	}
+	return arr;
 }
 
 struct transition_ctx {
 	int64_t tenant;
-	const struct fence *f;
-	struct transition t;
-	char *out;
-	char stage[16];
+	const char *items;
+	struct transition *t;
+	size_t n;
 	struct cd_error *e;
 };
 
@@ -285,117 +323,108 @@ static enum cd_err transition_step(struct db *db, void *p)
 {
 	struct transition_ctx *c = p;
 
-	free(c->out);
-	c->out = NULL;
-	return db_jobs_transition(db, c->tenant, c->f, &c->t, &c->out, c->stage, c->e);
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->t[i].state);
+		c->t[i].state = NULL;
+	}
+	return db_jobs_transition(db, c->tenant, c->items, c->t, c->n, c->e);
 }
 
-enum cd_err jobs_transition(struct db *db, int64_t tenant, const struct fence *f,
-			    const char *stage, const char *checkpoint, const char *result,
-			    const char *insights, char **out, char stage_out[16],
-			    struct cd_error *e)
+/* Runs n transitions (n <= TRANSITIONS_MAX) in one transaction. */
+static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_object *objs,
+				   struct transition *t, size_t n, const int64_t *if_rev,
+				   struct cd_error *e)
 {
-	char sources[128];
-	struct transition_ctx c = {.tenant = tenant, .f = f, .e = e};
-	enum cd_err rc = sources_literal(stage, sources, sizeof(sources), e);
+	struct json_object *items = build_items(objs, t, n, if_rev);
+	/* a refused target keeps its own answer, whatever the re-read says */
+	struct cd_error saved[TRANSITIONS_MAX];
+	enum cd_err pre[TRANSITIONS_MAX];
+	struct transition_ctx c = {.tenant = tenant, .t = t, .n = n, .e = e};
+	enum cd_err rc;
 
-	*out = NULL;
-	if (rc != CD_OK)
-		return rc;
-	c.t = (struct transition){stage, sources, checkpoint, result, insights};
-	rc = in_tx(db, transition_step, &c, e);
-	if (rc == CD_OK) {
-		*out = c.out;
-		snprintf(stage_out, 16, "%s", c.stage);
-	} else {
-		free(c.out);
+	for (size_t i = 0; i < n; i++) {
+		pre[i] = t[i].rc;
+		saved[i] = t[i].err;
+		t[i].state = NULL;
 	}
+	c.items = json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN);
+	rc = in_tx(db, transition_step, &c, e);
+	for (size_t i = 0; rc == CD_OK && i < n; i++) {
+		if (pre[i] != CD_OK) {
+			free(t[i].state);
+			t[i].state = NULL;
+			t[i].rc = pre[i];
+			t[i].err = saved[i];
+		}
+	}
+	json_object_put(items);
 	return rc;
 }
 
-static const char *json_text_or_null(struct json_object *o, const char *key)
+enum cd_err jobs_transition(struct db *db, int64_t tenant, struct json_object *request,
+			    int64_t id, int64_t if_rev, char **out, struct cd_error *e)
 {
-	struct json_object *v = json_get(o, key);
-
-	return v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : NULL;
-}
-
-struct many_ctx {
-	int64_t tenant;
-	struct json_object *items;
-	struct buf *out;
-	struct cd_error *e;
-};
-
-/* One item of a batch: its own answer, never the batch's failure, unless
- * the database itself failed. */
-static enum cd_err many_item(struct db *db, struct many_ctx *c, struct json_object *item)
-{
-	const char *id_s = json_get_string(item, "id", "0");
-	struct fence f = {
-		.id = strtoll(id_s, NULL, 10),
-		.factory_id = json_get_string(item, "factory_id", ""),
-		.epoch = json_get_int(item, "lease_epoch", 0),
-	};
-	const char *stage = json_get_string(item, "stage", "");
-	char sources[128], ended[16] = "";
-	struct transition t = {stage, sources, json_text_or_null(item, "checkpoint"),
-			       json_text_or_null(item, "result"), json_text_or_null(item, "insights")};
-	struct cd_error ie;
-	char *job = NULL;
+	struct json_object *one = json_object_new_array();
+	struct json_object *copy = NULL;
+	struct transition t;
+	char idbuf[24];
 	enum cd_err rc;
 
-	cd_error_reset(&ie);
-	rc = sources_literal(stage, sources, sizeof(sources), &ie);
+	*out = NULL;
+	memset(&t, 0, sizeof(t));
+	json_object_deep_copy(request, &copy, NULL);
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
+	json_object_object_add(copy, "id", json_object_new_string(idbuf));
+	json_object_array_add(one, copy);
+	rc = run_transitions(db, tenant, one, &t, 1, &if_rev, e);
+	if (rc == CD_OK && t.rc != CD_OK) {
+		*e = t.err;
+		rc = t.rc;
+	}
 	if (rc == CD_OK)
-		rc = db_jobs_transition(db, c->tenant, &f, &t, &job, ended, &ie);
-	free(job);
-	buf_puts(c->out, "{\"id\":\"");
-	buf_json_escape(c->out, id_s, strlen(id_s));
-	if (rc == CD_OK) {
-		buf_printf(c->out, "\",\"ok\":true,\"stage\":\"%s\"}", ended);
-		return CD_OK;
-	}
-	if (rc == CD_UNAVAILABLE || rc == CD_INTERNAL || db_is_retryable(&ie)) {
-		*c->e = ie;
-		return rc;
-	}
-	buf_printf(c->out, "\",\"ok\":false,\"error\":\"%s\",\"message\":\"",
-		   ie.code[0] ? ie.code : cd_err_name(rc));
-	buf_json_escape(c->out, ie.message, strlen(ie.message));
-	buf_puts(c->out, "\"}");
-	return CD_OK;
-}
-
-static enum cd_err many_step(struct db *db, void *p)
-{
-	struct many_ctx *c = p;
-	size_t n = json_object_array_length(c->items);
-	enum cd_err rc = CD_OK;
-
-	buf_reset(c->out);
-	buf_puts(c->out, "[");
-	for (size_t i = 0; i < n && rc == CD_OK; i++) {
-		if (i > 0)
-			buf_puts(c->out, ",");
-		rc = many_item(db, c, json_object_array_get_idx(c->items, i));
-	}
-	buf_puts(c->out, "]");
+		*out = t.state;
+	else
+		free(t.state);
+	json_object_put(one);
 	return rc;
 }
 
 enum cd_err jobs_transition_many(struct db *db, int64_t tenant, struct json_object *items,
 				 char **out, struct cd_error *e)
 {
+	size_t n = json_object_array_length(items);
+	struct transition *t = xcalloc(n ? n : 1, sizeof(*t));
 	struct buf result;
-	struct many_ctx c = {.tenant = tenant, .items = items, .out = &result, .e = e};
 	enum cd_err rc;
 
 	*out = NULL;
 	buf_init(&result, 1024 * 1024);
-	rc = in_tx(db, many_step, &c, e);
-	if (rc == CD_OK)
-		*out = xstrdup(buf_str(&result));
+	if (n > TRANSITIONS_MAX) {
+		rc = cd_fail(e, CD_INVALID, "items", "items may hold at most %d transitions.",
+			     TRANSITIONS_MAX);
+		goto out;
+	}
+	rc = run_transitions(db, tenant, items, t, n, NULL, e);
+	if (rc != CD_OK)
+		goto out;
+	buf_puts(&result, "[");
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&result, "%s{\"id\":\"%" PRId64 "\",", i ? "," : "", t[i].f.id);
+		if (t[i].rc == CD_OK) {
+			buf_printf(&result, "\"ok\":true,\"stage\":\"%s\"}", t[i].ended);
+			continue;
+		}
+		buf_printf(&result, "\"ok\":false,\"error\":\"%s\",\"message\":\"",
+			   t[i].err.code[0] ? t[i].err.code : cd_err_name(t[i].rc));
+		buf_json_escape(&result, t[i].err.message, strlen(t[i].err.message));
+		buf_puts(&result, "\"}");
+	}
+	buf_puts(&result, "]");
+	*out = xstrdup(buf_str(&result));
+out:
+	for (size_t i = 0; i < n; i++)
+		free(t[i].state);
+	free(t);
 	buf_reset(&result);
 	return rc;
 }

@@ -37,16 +37,18 @@ void jobs_set_wait_slots(int slots);
 enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c, int wait_ms,
 		       char **out, int *count, struct cd_error *e);
 
-/* One fenced transition (PATCH). stage: the target, checked here against
- * the transition table. out: the job JSON; stage_out: where it ended. */
-enum cd_err jobs_transition(struct db *db, int64_t tenant, const struct fence *f,
-			    const char *stage, const char *checkpoint, const char *result,
-			    const char *insights, char **out, char stage_out[16],
-			    struct cd_error *e);
+#define TRANSITIONS_MAX 100
 
-/* Many fenced transitions in one transaction; items: validated objects
- * {id, factory_id, lease_epoch, stage, checkpoint?, result?, insights?}.
- * out: JSON array of {id, ok:true, stage} or {id, ok:false, error, message}. */
+/* One fenced transition (PATCH /v1/fleet/jobs/{id}). request: the validated
+ * body {factory_id, lease_epoch, stage, checkpoint?, result?, insights?};
+ * if_rev: If-Match, 0 for none. out: the job's state JSON. */
+enum cd_err jobs_transition(struct db *db, int64_t tenant, struct json_object *request,
+			    int64_t id, int64_t if_rev, char **out, struct cd_error *e);
+
+/* Up to TRANSITIONS_MAX fenced transitions in one transaction and one
+ * statement; items: validated objects {id, factory_id, lease_epoch, stage,
+ * checkpoint?, result?, insights?}. out: JSON array of {id, ok:true, stage}
+ * or {id, ok:false, error, message}, in the order given. */
 enum cd_err jobs_transition_many(struct db *db, int64_t tenant, struct json_object *items,
 				 char **out, struct cd_error *e);
 
