@@ -346,14 +346,17 @@ enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int l
 /* ---- claim -------------------------------------------------------------- */
 
 /* One statement: free seats, pick with SKIP LOCKED in claim order, lease,
- * run row, claimed event, the jobs as JSON. */
+ * run row, claimed event, the jobs as JSON. Free seats: the seat_limit of
+ * the worker's last heartbeat minus the leases it holds; a worker that never
+ * sent a heartbeat is limited by max_jobs alone. */
 static struct db_stmt SQL_CLAIM = DB_STMT(
 	"WITH seats AS ("
-	"  SELECT least($3::int, greatest(0,"
-	"           coalesce((SELECT f.seat_limit FROM factories f"
-	"                      WHERE f.tenant_id = $1 AND f.factory_id = $2), $3::int)"
+	"  SELECT least($3::int, greatest(0, coalesce("
+	"           (SELECT f.seat_limit FROM factories f"
+	"             WHERE f.tenant_id = $1 AND f.factory_id = $2)"
 	"           - (SELECT count(*) FROM jobs h WHERE h.tenant_id = $1"
-	"                AND h.lease_holder = $2 AND h.lease_status = 'held')))::int AS n"
+	"                AND h.lease_holder = $2 AND h.lease_status = 'held'),"
+	"           $3::int)))::int AS n"
 	"), picked AS ("
 	"  SELECT j.id FROM jobs j"
 	"   WHERE j.tenant_id = $1 AND j.stage = 'queued' AND j.not_before <= now()"
