@@ -69,6 +69,8 @@ enum cd_err router_match(const struct route *table, size_t n, const char *method
 
 			if (w > 0 && (size_t)w < allow_cap - used)
 				used += (size_t)w;
+			else
+				allow[used] = '\0'; /* a method that does not fit is left out whole */
 		}
 		path_known = true;
 	}

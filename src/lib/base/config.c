@@ -82,8 +82,13 @@ static long *long_slot(struct config *cfg, const struct config_key *k)
 
 static enum cd_err bad(struct cd_error *e, const struct config_key *k, const char *why)
 {
-	return cd_fail(e, CD_CONFIG, k->name, "configuration key %s (CONDUCTOR_%s): %s", k->name,
-		       k->name, why);
+	char var[64];
+
+	/* the variable as the environment spells it: CONDUCTOR_THREADS */
+	snprintf(var, sizeof(var), "CONDUCTOR_%s", k->name);
+	for (size_t j = 10; var[j]; j++)
+		var[j] = (char)toupper((unsigned char)var[j]);
+	return cd_fail(e, CD_CONFIG, k->name, "configuration key %s (%s): %s", k->name, var, why);
 }
 
 static enum cd_err validate_list(const struct config_key *k, const char *v, struct cd_error *e)
@@ -288,9 +293,12 @@ enum cd_err config_parse_redis_url(const char *url, struct redis_target *out, st
 
 			if (strncmp(q, "?db=", 4) != 0)
 				return cd_fail(e, CD_CONFIG, "redis_url", "only ?db=N may follow the path.");
-			out->db = (int)strtol(q + 4, &end, 10);
-			if (*end != '\0' || end == q + 4 || out->db < 0 || out->db > 15)
+			/* range-checked as a long: (int) of 4294967299 would be 3 */
+			long db = strtol(q + 4, &end, 10);
+
+			if (*end != '\0' || end == q + 4 || db < 0 || db > 15)
 				return cd_fail(e, CD_CONFIG, "redis_url", "db must be 0 to 15.");
+			out->db = (int)db;
 		}
 		return CD_OK;
 	}
@@ -316,9 +324,11 @@ enum cd_err config_parse_redis_url(const char *url, struct redis_target *out, st
 			out->port = (int)port;
 		}
 		if (slash != NULL && slash[1] != '\0') {
-			out->db = (int)strtol(slash + 1, &end, 10);
-			if (*end != '\0' || out->db < 0 || out->db > 15)
+			long db = strtol(slash + 1, &end, 10);
+
+			if (*end != '\0' || db < 0 || db > 15)
 				return cd_fail(e, CD_CONFIG, "redis_url", "db must be 0 to 15.");
+			out->db = (int)db;
 		}
 		return CD_OK;
 	}

@@ -26,7 +26,10 @@ struct parser {
 
 static enum cd_err fail(struct parser *ps, const char *what)
 {
-	return cd_fail(ps->e, CD_INVALID, ps->path, "%s is not valid JSON: %s.", ps->path, what);
+	/* The top level has the empty path; name it "body" in the field and the sentence. */
+	const char *where = ps->path[0] ? ps->path : "body";
+
+	return cd_fail(ps->e, CD_INVALID, where, "%s is not valid JSON: %s.", where, what);
 }
 
 static void skip_ws(struct parser *ps)
