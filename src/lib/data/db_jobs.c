@@ -50,7 +50,8 @@ static struct db_stmt SQL_RESOLVE_DEPS = DB_STMT(
 	"       WITH ORDINALITY AS x(ref, ord)"
 	"  LEFT JOIN LATERAL (SELECT j.id FROM jobs j WHERE j.tenant_id = $1"
 	"                        AND (j.idempotency_key = x.ref"
-	"                             OR (x.ref ~ '^[0-9]{1,18}$' AND j.id = x.ref::bigint))"
+	"                             OR j.id = CASE WHEN x.ref ~ '^[0-9]{1,18}$'"
+	"                                            THEN x.ref::bigint END)"
 	"                      ORDER BY (j.idempotency_key = x.ref) DESC LIMIT 1"
 	"                      FOR SHARE) d ON true"
 	" ORDER BY x.ord");
