@@ -142,7 +142,7 @@ CREATE TABLE factories (
     capabilities       text[] NOT NULL DEFAULT '{}',
     health             text NOT NULL DEFAULT 'ok' CHECK (health IN ('ok', 'degraded', 'down')),
     load               double precision NOT NULL DEFAULT 0,
-    seat_limit         integer NOT NULL DEFAULT 1,
+    seat_limit         integer CHECK (seat_limit > 0),  -- NULL: max_jobs alone limits claims
     descriptor         jsonb NOT NULL DEFAULT '{}',
     last_heartbeat_at  timestamptz NOT NULL DEFAULT now(),
     created_at         timestamptz NOT NULL DEFAULT now(),

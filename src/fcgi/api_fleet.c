@@ -207,7 +207,8 @@ static bool submit_item_or_reply(struct request *req, struct json_object *o, con
 			reply_error(req, &e);
 			return false;
 		}
-		if (!strings_in_or_reply(req, sub, "on", path[0] ? "retry." : "", RETRY_ON, 2))
+		strcat(path, ".");
+		if (!strings_in_or_reply(req, sub, "on", path, RETRY_ON, 2))
 			return false;
 	}
 	if ((sub = json_get(o, "budget")) != NULL) {

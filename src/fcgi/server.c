@@ -8,9 +8,10 @@
  * only then calls FCGX_Accept_r. A signal writes the pipe once; every idle
  * thread wakes, a busy thread finishes its request and then sees the flag.
  *
- * nginx keeps FastCGI connections alive (fastcgi_keep_conn on) and libfcgi
- * keeps a thread on one connection until nginx closes it, so run at least as
- * many threads as nginx may keep idle upstream connections (README).
+ * nginx does not keep FastCGI connections alive (nginx/conductor.conf):
+ * libfcgi keeps a thread on a connection until nginx closes it, and idle
+ * kept connections would park every thread (README). A thread still polls
+ * its connection while it is open, for servers that do keep them.
  */
 #include <errno.h>
 #include <fcntl.h>

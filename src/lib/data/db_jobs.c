@@ -52,7 +52,8 @@ static struct db_stmt SQL_RESOLVE_DEPS = DB_STMT(
 	"                        AND (j.idempotency_key = x.ref"
 	"                             OR j.id = CASE WHEN x.ref ~ '^[0-9]{1,18}$'"
 	"                                            THEN x.ref::bigint END)"
-	"                      ORDER BY (j.idempotency_key = x.ref) DESC LIMIT 1"
+	"                      ORDER BY (j.idempotency_key IS NOT DISTINCT FROM x.ref) DESC"
+	"                      LIMIT 1"
 	"                      FOR SHARE) d ON true"
 	" ORDER BY x.ord");
 
@@ -385,6 +386,26 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"                '[]'::json), count(*)"
 	"  FROM claimed c");
 
+/* Serializes the claims of one seat-limited worker: concurrent claims of the
+ * same factory_id wait here, and the claim statement that follows takes its
+ * snapshot after the previous claim committed, so it counts those leases. */
+static struct db_stmt SQL_LOCK_FACTORY = DB_STMT(
+	"SELECT 1 FROM factories WHERE tenant_id = $1 AND factory_id = $2 FOR UPDATE");
+
+enum cd_err db_jobs_lock_factory(struct db *db, int64_t tenant, const char *factory_id,
+				 struct cd_error *e)
+{
+	char t[24];
+	const char *p[2] = {t, factory_id};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(t, sizeof(t), tenant);
+	rc = db_exec(db, &SQL_LOCK_FACTORY, 2, p, &res, e);
+	PQclear(res);
+	return rc;
+}
+
 enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c,
 			  char **out, int *count, struct cd_error *e)
 {
@@ -506,6 +527,12 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"         (CASE WHEN upd.stage = 'queued' THEN 'requeued'"
 	"               WHEN upd.stage = 'dead_letter' THEN 'dead_lettered' END)) k(kind)"
 	"   WHERE k.kind IS NOT NULL AND (upd.old_stage <> upd.stage OR upd.target = 'failed')"
+	"), dep_failed AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT d.tenant_id, d.id, 'dependency_failed',"
+	"         jsonb_build_object('dep_id', upd.id::text, 'dep_stage', upd.stage)"
+	"    FROM upd JOIN job_deps jd ON jd.dep_id = upd.id JOIN jobs d ON d.id = jd.job_id"
+	"   WHERE upd.stage IN ('dead_letter', 'failed') AND d.stage = 'blocked'"
 	")"
 	"SELECT upd.ord, upd.stage, job_state_json(upd.job_row) FROM upd");
 
@@ -657,8 +684,7 @@ enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, 
 
 static struct db_stmt SQL_RELEASE = DB_STMT(
 	"WITH upd AS ("
-	"  UPDATE jobs j SET stage = CASE WHEN $5 THEN 'queued' ELSE j.stage END,"
-	"         not_before = CASE WHEN $5 THEN now() ELSE j.not_before END,"
+	"  UPDATE jobs j SET stage = 'queued', not_before = now(),"
 	"         lease_status = 'released', rev = j.rev + 1, updated_at = now()"
 	"   WHERE j.id = $1 AND j.tenant_id = $2 AND j.lease_epoch = $3 AND j.lease_holder = $4"
 	"     AND j.lease_status = 'held'"
@@ -669,8 +695,7 @@ static struct db_stmt SQL_RELEASE = DB_STMT(
 	"), ev AS ("
 	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
 	"  SELECT tenant_id, id, k, jsonb_build_object('epoch', lease_epoch, 'factory_id', $4::text)"
-	"    FROM upd, unnest(CASE WHEN $5 THEN ARRAY['released', 'requeued']"
-	"                          ELSE ARRAY['released'] END) k"
+	"    FROM upd, unnest(ARRAY['released', 'requeued']) k"
 	")"
 	"SELECT job_state_json(u::jobs) FROM upd u");
 
@@ -678,7 +703,7 @@ enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f
 			    char **out, struct cd_error *e)
 {
 	char t[24], i[24], ep[24];
-	const char *p[5] = {i, t, ep, f->factory_id, requeue ? "true" : "false"};
+	const char *p[4] = {i, t, ep, f->factory_id};
 	PGresult *res = NULL;
 	enum cd_err rc;
 
@@ -686,13 +711,13 @@ enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f
 	fmt_i64(t, sizeof(t), tenant);
 	fmt_i64(i, sizeof(i), f->id);
 	fmt_i64(ep, sizeof(ep), f->epoch);
-	rc = db_exec(db, &SQL_RELEASE, 5, p, &res, e);
+	rc = db_exec(db, &SQL_RELEASE, 4, p, &res, e);
 	if (rc == CD_OK && PQntuples(res) == 0)
 		rc = explain_miss(db, t, f, "released", e);
 	else if (rc == CD_OK)
 		*out = take_text(res);
 	PQclear(res);
-	if (rc == CD_OK && requeue)
+	if (rc == CD_OK)
 		rc = db_jobs_notify(db, tenant, e);
 	return rc;
 }

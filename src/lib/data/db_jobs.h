@@ -46,6 +46,11 @@ struct claim_request {
 	int lease_ttl_s;
 };
 
+/* Locks the worker's heartbeat row until commit (in a transaction), so that
+ * its claims see each other's leases when counting free seats. */
+enum cd_err db_jobs_lock_factory(struct db *db, int64_t tenant, const char *factory_id,
+				 struct cd_error *e);
+
 /* Claims up to max_jobs queued jobs in one statement (FOR UPDATE SKIP
  * LOCKED), with their runs and `claimed` events. out: JSON array of full
  * jobs; count: how many. Paused or draining: an empty array. */
@@ -86,7 +91,9 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
 			  char **out, struct cd_error *e);
 
-/* Fenced release (in a transaction): requeue -> queued; else the stage stays. */
+/* Fenced release (in a transaction): the job goes back to queued now (not a
+ * failed attempt). requeue is accepted for DESIGN's shape; a held job is
+ * never final, so it is requeued either way (never left active and lease-less). */
 enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,
 			    char **out, struct cd_error *e);
 

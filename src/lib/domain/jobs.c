@@ -207,6 +207,28 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+struct claim_ctx {
+	int64_t tenant;
+	const struct claim_request *c;
+	char *out;
+	int count;
+	struct cd_error *e;
+};
+
+/* Lock the worker's row (seats), then the one-statement claim. */
+static enum cd_err claim_step(struct db *db, void *p)
+{
+	struct claim_ctx *cc = p;
+	enum cd_err rc;
+
+	free(cc->out);
+	cc->out = NULL;
+	rc = db_jobs_lock_factory(db, cc->tenant, cc->c->factory_id, cc->e);
+	if (rc == CD_OK)
+		rc = db_jobs_claim(db, cc->tenant, cc->c, &cc->out, &cc->count, cc->e);
+	return rc;
+}
+
 static bool take_wait_slot(void)
 {
 	int free_now = atomic_load(&wait_slots_free);
@@ -234,9 +256,12 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 			db_drain_notifies(db);
 	}
 	for (;;) {
+		struct claim_ctx cc = {tenant, c, NULL, 0, e};
 		long left;
 
-		rc = db_jobs_claim(db, tenant, c, out, count, e);
+		rc = in_tx(db, claim_step, &cc, e);
+		*out = cc.out;
+		*count = cc.count;
 		if (rc != CD_OK || *count > 0 || !slot)
 			break;
 		left = deadline - now_ms();
