@@ -114,6 +114,36 @@ static void reply_page(struct request *req, const char *items, int64_t next)
 	buf_reset(&b);
 }
 
+/* Answers {"<key>": json} (json: text from the database), 201 or 200. */
+static void reply_wrapped(struct request *req, bool created, const char *key, const char *json)
+{
+	struct buf b;
+
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"%s\":%s}", key, json);
+	if (created)
+		reply_created_text(req, buf_str(&b));
+	else
+		reply_ok_text(req, buf_str(&b));
+	buf_reset(&b);
+}
+
+/* Checks item i of a batch against fields; where: out, "jobs[3]". */
+static bool item_or_reply(struct request *req, struct json_object *arr, size_t i,
+			  const char *name, const struct json_field *fields, size_t n,
+			  char *where, size_t cap)
+{
+	struct cd_error e;
+
+	cd_error_reset(&e);
+	snprintf(where, cap, "%s[%zu]", name, i);
+	if (json_check_object(json_object_array_get_idx(arr, i), where, fields, n, &e) != CD_OK) {
+		reply_error(req, &e);
+		return false;
+	}
+	return true;
+}
+
 /* Checks that every string of array field key is one of allowed[]. */
 static bool strings_in_or_reply(struct request *req, struct json_object *o, const char *key,
 				const char *where, const char *const *allowed, size_t n)
@@ -274,35 +304,27 @@ void api_fleet_submit_batch(struct request *req)
 	struct cd_error e;
 	struct db *db;
 	char *out = NULL;
-	struct buf b;
 
 	cd_error_reset(&e);
 	if (!body_object_or_reply(req, BATCH_FIELDS, NFIELDS(BATCH_FIELDS), &body))
 		return;
 	jobs = json_get(body, "jobs");
 	for (size_t i = 0; i < json_object_array_length(jobs); i++) {
-		char where[32];
+		char where[64];
 
-		snprintf(where, sizeof(where), "jobs[%zu]", i);
-		if (json_check_object(json_object_array_get_idx(jobs, i), where, SUBMIT_FIELDS,
-				      NFIELDS(SUBMIT_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+		if (!item_or_reply(req, jobs, i, "jobs", SUBMIT_FIELDS, NFIELDS(SUBMIT_FIELDS), where,
+				   40))
 			goto out;
-		}
 		strcat(where, ".");
 		if (!submit_item_or_reply(req, json_object_array_get_idx(jobs, i), where))
 			goto out;
 	}
 	if ((db = db_or_reply(req)) == NULL)
 		goto out;
-	if (jobs_submit_batch(db, req->principal.tenant_id, jobs, &out, &e) != CD_OK) {
+	if (jobs_submit_batch(db, req->principal.tenant_id, jobs, &out, &e) != CD_OK)
 		reply_error(req, &e);
-		goto out;
-	}
-	buf_init(&b, RESPONSE_BODY_MAX);
-	buf_printf(&b, "{\"jobs\":%s}", out);
-	reply_created_text(req, buf_str(&b));
-	buf_reset(&b);
+	else
+		reply_wrapped(req, true, "jobs", out);
 out:
 	free(out);
 	json_object_put(body);
@@ -416,7 +438,6 @@ void api_fleet_claim(struct request *req)
 	struct claim_request c;
 	struct cd_error e;
 	struct db *db;
-	struct buf b;
 	char *jobs = NULL;
 	int count = 0;
 
@@ -437,10 +458,7 @@ void api_fleet_claim(struct request *req)
 		reply_error(req, &e);
 		goto out;
 	}
-	buf_init(&b, RESPONSE_BODY_MAX);
-	buf_printf(&b, "{\"jobs\":%s}", jobs);
-	reply_ok_text(req, buf_str(&b));
-	buf_reset(&b);
+	reply_wrapped(req, false, "jobs", jobs);
 out:
 	free(jobs);
 	json_object_put(body);
@@ -555,7 +573,6 @@ void api_fleet_transition(struct request *req)
 	struct cd_error e;
 	struct db *db;
 	char *out = NULL;
-	struct buf b;
 
 	cd_error_reset(&e);
 	if (!body_object_or_reply(req, TRANSITIONS_FIELDS, NFIELDS(TRANSITIONS_FIELDS), &body))
@@ -564,17 +581,14 @@ void api_fleet_transition(struct request *req)
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
 		const char *id;
-		char where[32];
+		char where[64];
 
-		snprintf(where, sizeof(where), "items[%zu]", i);
-		if (json_check_object(it, where, TRANSITION_ITEM_FIELDS,
-				      NFIELDS(TRANSITION_ITEM_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+		if (!item_or_reply(req, items, i, "items", TRANSITION_ITEM_FIELDS,
+				   NFIELDS(TRANSITION_ITEM_FIELDS), where, 40))
 			goto out;
-		}
 		id = json_get_string(it, "id", "");
 		if (strspn(id, "0123456789") != strlen(id)) {
-			snprintf(where + strlen(where), sizeof(where) - strlen(where), ".id");
+			strcat(where, ".id");
 			reply_fail(req, CD_INVALID, where, "%s must be a job id (digits).", where);
 			goto out;
 		}
@@ -585,20 +599,16 @@ void api_fleet_transition(struct request *req)
 				goto out;
 			}
 		}
-		snprintf(where + strlen(where), sizeof(where) - strlen(where), ".insights");
+		strcat(where, ".insights");
 		if (!insights_or_reply(req, it, where))
 			goto out;
 	}
 	if ((db = db_or_reply(req)) == NULL)
 		goto out;
-	if (jobs_transition_many(db, req->principal.tenant_id, items, &out, &e) != CD_OK) {
+	if (jobs_transition_many(db, req->principal.tenant_id, items, &out, &e) != CD_OK)
 		reply_error(req, &e);
-		goto out;
-	}
-	buf_init(&b, RESPONSE_BODY_MAX);
-	buf_printf(&b, "{\"items\":%s}", out);
-	reply_ok_text(req, buf_str(&b));
-	buf_reset(&b);
+	else
+		reply_wrapped(req, false, "items", out);
 out:
 	free(out);
 	json_object_put(body);

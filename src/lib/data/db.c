@@ -182,6 +182,21 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 	return CD_OK;
 }
 
+enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
+			 char **out, struct cd_error *e)
+{
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, st, n, params, &res, e);
+
+	*out = NULL;
+	if (rc == CD_OK && PQntuples(res) > 0)
+		*out = xstrdup(PQgetvalue(res, 0, 0));
+	else if (rc == CD_OK)
+		rc = cd_fail(e, CD_INTERNAL, NULL, "a statement answered no row");
+	PQclear(res);
+	return rc;
+}
+
 bool db_is_retryable(const struct cd_error *e)
 {
 	return e != NULL &&

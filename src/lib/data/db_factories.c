@@ -2,7 +2,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "base/mem.h"
 #include "data/db_factories.h"
 #include "data/db_internal.h"
 
@@ -36,16 +35,9 @@ enum cd_err db_factories_heartbeat(struct db *db, int64_t tenant, const char *re
 {
 	char t[24];
 	const char *p[3] = {t, "0", request};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
-	*out = NULL;
 	snprintf(t, sizeof(t), "%" PRId64, tenant);
-	rc = db_exec(db, &SQL_HEARTBEAT, 3, p, &res, e);
-	if (rc == CD_OK)
-		*out = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
+	return db_exec_text(db, &SQL_HEARTBEAT, 3, p, out, e);
 }
 
 static struct db_stmt SQL_LIST = DB_STMT(
@@ -57,15 +49,8 @@ enum cd_err db_factories_list(struct db *db, int64_t tenant, long stale_s, char 
 {
 	char t[24], s[24];
 	const char *p[2] = {t, s};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
-	*out = NULL;
 	snprintf(t, sizeof(t), "%" PRId64, tenant);
 	snprintf(s, sizeof(s), "%ld", stale_s);
-	rc = db_exec(db, &SQL_LIST, 2, p, &res, e);
-	if (rc == CD_OK)
-		*out = xstrdup(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
+	return db_exec_text(db, &SQL_LIST, 2, p, out, e);
 }

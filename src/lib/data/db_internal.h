@@ -36,6 +36,11 @@ struct db_stmt {
 enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const *params,
 		    PGresult **out, struct cd_error *e);
 
+/* db_exec for a statement that answers one text value (JSON built by the
+ * database). out: a new string the caller frees with free(), set on CD_OK. */
+enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
+			 char **out, struct cd_error *e);
+
 /* The connection, for LISTEN/NOTIFY and COPY; borrowed. */
 PGconn *db_conn(struct db *db);
 

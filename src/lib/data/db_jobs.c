@@ -799,6 +799,24 @@ static enum cd_err require_job(struct db *db, const char *t, const char *i, int6
 	return rc;
 }
 
+/* Runs st with ($1 job id, $2 tenant[, $3 extra]) after checking the job
+ * exists in the tenant; out: its text answer (new string). */
+static enum cd_err job_text(struct db *db, int64_t tenant, int64_t id, struct db_stmt *st,
+			    const char *extra, char **out, struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[3] = {i, t, extra};
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = require_job(db, t, i, id, e);
+	if (rc != CD_OK)
+		return rc;
+	return db_exec_text(db, st, extra ? 3 : 2, p, out, e);
+}
+
 static struct db_stmt SQL_EVENTS = DB_STMT(
 	"SELECT coalesce(json_agg(json_build_object('id', ev.id::text, 'kind', ev.kind,"
 	"         'at', rfc3339(ev.at), 'data', ev.data) ORDER BY ev.id), '[]'::json),"
@@ -843,22 +861,7 @@ static struct db_stmt SQL_RUNS = DB_STMT(
 enum cd_err db_jobs_runs(struct db *db, int64_t tenant, int64_t id, char **out,
 			 struct cd_error *e)
 {
-	char t[24], i[24];
-	const char *p[2] = {i, t};
-	PGresult *res = NULL;
-	enum cd_err rc;
-
-	*out = NULL;
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = require_job(db, t, i, id, e);
-	if (rc != CD_OK)
-		return rc;
-	rc = db_exec(db, &SQL_RUNS, 2, p, &res, e);
-	if (rc == CD_OK)
-		*out = take_text(res);
-	PQclear(res);
-	return rc;
+	return job_text(db, tenant, id, &SQL_RUNS, NULL, out, e);
 }
 
 #define ARTIFACT_JSON                                                                              \
@@ -876,22 +879,7 @@ static struct db_stmt SQL_ARTIFACT_ADD = DB_STMT(
 enum cd_err db_jobs_artifact_add(struct db *db, int64_t tenant, int64_t id, const char *request,
 				 char **out, struct cd_error *e)
 {
-	char t[24], i[24];
-	const char *p[3] = {i, t, request};
-	PGresult *res = NULL;
-	enum cd_err rc;
-
-	*out = NULL;
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = require_job(db, t, i, id, e);
-	if (rc != CD_OK)
-		return rc;
-	rc = db_exec(db, &SQL_ARTIFACT_ADD, 3, p, &res, e);
-	if (rc == CD_OK)
-		*out = take_text(res);
-	PQclear(res);
-	return rc;
+	return job_text(db, tenant, id, &SQL_ARTIFACT_ADD, request, out, e);
 }
 
 static struct db_stmt SQL_ARTIFACTS = DB_STMT(
@@ -901,20 +889,5 @@ static struct db_stmt SQL_ARTIFACTS = DB_STMT(
 enum cd_err db_jobs_artifacts(struct db *db, int64_t tenant, int64_t id, char **out,
 			      struct cd_error *e)
 {
-	char t[24], i[24];
-	const char *p[2] = {i, t};
-	PGresult *res = NULL;
-	enum cd_err rc;
-
-	*out = NULL;
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = require_job(db, t, i, id, e);
-	if (rc != CD_OK)
-		return rc;
-	rc = db_exec(db, &SQL_ARTIFACTS, 2, p, &res, e);
-	if (rc == CD_OK)
-		*out = take_text(res);
-	PQclear(res);
-	return rc;
+	return job_text(db, tenant, id, &SQL_ARTIFACTS, NULL, out, e);
 }
