@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "../cutest.h"
 #include "http_client.h"
 
@@ -469,6 +471,32 @@ static void test_tenant_header(void)
 	http_resp_free(&r);
 }
 
+/* Every database connection of conductor-fcgi is killed; the next requests
+ * succeed all the same (each thread reconnects and prepares again). */
+static void test_reconnects_after_database_connections_die(void)
+{
+	PGconn *c = PQconnectdb(getenv("CONDUCTOR_DATABASE_URL"));
+	PGresult *r;
+	int killed, ok = 0;
+
+	CU_ASSERT_EQUAL_FATAL(PQstatus(c), CONNECTION_OK);
+	r = PQexec(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+		      " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+		      "   AND backend_type = 'client backend'");
+	CU_ASSERT_EQUAL_FATAL(PQresultStatus(r), PGRES_TUPLES_OK);
+	killed = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	CU_ASSERT(killed > 0);
+	for (int i = 0; i < 100; i++) {
+		struct http_resp resp = get("/v1/whoami", tokens[5]);
+
+		ok += resp.status == 200;
+		http_resp_free(&resp);
+	}
+	CU_ASSERT_EQUAL(ok, 100);
+}
+
 static int clean(void)
 {
 	for (int i = 0; i < NROLES; i++)
@@ -492,6 +520,7 @@ static CU_TestInfo TESTS[] = {
 	{"tenant_create_then_conflict", test_tenant_create_then_conflict},
 	{"mutated_bodies_never_5xx", test_mutated_bodies_never_5xx},
 	{"tenant_header", test_tenant_header},
+	{"reconnects_after_database_connections_die", test_reconnects_after_database_connections_die},
 	CU_TEST_INFO_NULL,
 };
 

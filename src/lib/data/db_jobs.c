@@ -348,11 +348,16 @@ enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int l
 /* ---- claim -------------------------------------------------------------- */
 
 /* One statement: free seats, pick with SKIP LOCKED in claim order, lease,
- * run row, claimed event, the jobs as JSON. Free seats: the seat_limit of
+ * run row, claimed event, the jobs as JSON. $6 (fast): claim only if the
+ * worker has no seat limit, else claim nothing and answer limited = true so
+ * the caller retries under db_jobs_lock_factory. Free seats: the seat_limit of
  * the worker's last heartbeat minus the leases it holds; a worker that never
  * sent a heartbeat is limited by max_jobs alone. */
 static struct db_stmt SQL_CLAIM = DB_STMT(
-	"WITH seats AS ("
+	"WITH lim AS ("
+	"  SELECT EXISTS (SELECT 1 FROM factories f WHERE f.tenant_id = $1"
+	"                   AND f.factory_id = $2 AND f.seat_limit IS NOT NULL) AS limited"
+	"), seats AS ("
 	"  SELECT least($3::int, greatest(0, coalesce("
 	"           (SELECT f.seat_limit FROM factories f"
 	"             WHERE f.tenant_id = $1 AND f.factory_id = $2)"
@@ -364,6 +369,7 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"   WHERE j.tenant_id = $1 AND j.stage = 'queued' AND j.not_before <= now()"
 	"     AND j.capabilities <@ ARRAY(SELECT json_array_elements_text($4::json))"
 	"     AND (SELECT mode FROM system_state WHERE id = 1) = 'running'"
+	"     AND NOT ($6 AND (SELECT limited FROM lim))"
 	"   ORDER BY j.priority, j.created_at, j.id"
 	"   LIMIT (SELECT n FROM seats)"
 	"   FOR UPDATE SKIP LOCKED"
@@ -383,7 +389,7 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"         'epoch', lease_epoch, 'attempt', attempts) FROM claimed"
 	")"
 	"SELECT coalesce(json_agg(job_json(c::jobs, true) ORDER BY c.priority, c.created_at, c.id),"
-	"                '[]'::json), count(*)"
+	"                '[]'::json), count(*), (SELECT limited FROM lim)"
 	"  FROM claimed c");
 
 /* Serializes the claims of one seat-limited worker: concurrent claims of the
@@ -407,10 +413,10 @@ enum cd_err db_jobs_lock_factory(struct db *db, int64_t tenant, const char *fact
 }
 
 enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c,
-			  char **out, int *count, struct cd_error *e)
+			  bool fast, char **out, int *count, bool *limited, struct cd_error *e)
 {
 	char t[24], m[16], ttl[16];
-	const char *p[5] = {t, c->factory_id, m, c->capabilities, ttl};
+	const char *p[6] = {t, c->factory_id, m, c->capabilities, ttl, fast ? "true" : "false"};
 	PGresult *res = NULL;
 	enum cd_err rc;
 
@@ -419,10 +425,11 @@ enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_requ
 	fmt_i64(t, sizeof(t), tenant);
 	snprintf(m, sizeof(m), "%d", c->max_jobs);
 	snprintf(ttl, sizeof(ttl), "%d", c->lease_ttl_s);
-	rc = db_exec(db, &SQL_CLAIM, 5, p, &res, e);
+	rc = db_exec(db, &SQL_CLAIM, 6, p, &res, e);
 	if (rc == CD_OK) {
 		*out = take_text(res);
 		*count = atoi(PQgetvalue(res, 0, 1));
+		*limited = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 	}
 	PQclear(res);
 	return rc;

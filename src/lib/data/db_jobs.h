@@ -53,9 +53,12 @@ enum cd_err db_jobs_lock_factory(struct db *db, int64_t tenant, const char *fact
 
 /* Claims up to max_jobs queued jobs in one statement (FOR UPDATE SKIP
  * LOCKED), with their runs and `claimed` events. out: JSON array of full
- * jobs; count: how many. Paused or draining: an empty array. */
+ * jobs; count: how many. Paused or draining: an empty array.
+ * fast: on its own, for a worker without a seat limit; when the worker has
+ * one, nothing is claimed and limited is set: call again with fast false
+ * inside a transaction after db_jobs_lock_factory(). */
 enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c,
-			  char **out, int *count, struct cd_error *e);
+			  bool fast, char **out, int *count, bool *limited, struct cd_error *e);
 
 /* A fenced write's identity: the job, the worker and the epoch it holds. */
 struct fence {

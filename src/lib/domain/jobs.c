@@ -215,17 +215,20 @@ struct claim_ctx {
 	struct cd_error *e;
 };
 
-/* Lock the worker's row (seats), then the one-statement claim. */
+/* A seat-limited worker: lock its row, then the claim statement, so that
+ * concurrent claims of one worker count each other's leases. */
 static enum cd_err claim_step(struct db *db, void *p)
 {
 	struct claim_ctx *cc = p;
+	bool limited;
 	enum cd_err rc;
 
 	free(cc->out);
 	cc->out = NULL;
 	rc = db_jobs_lock_factory(db, cc->tenant, cc->c->factory_id, cc->e);
 	if (rc == CD_OK)
-		rc = db_jobs_claim(db, cc->tenant, cc->c, &cc->out, &cc->count, cc->e);
+		rc = db_jobs_claim(db, cc->tenant, cc->c, false, &cc->out, &cc->count, &limited,
+				   cc->e);
 	return rc;
 }
 
@@ -257,11 +260,17 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 	}
 	for (;;) {
 		struct claim_ctx cc = {tenant, c, NULL, 0, e};
+		bool limited = false;
 		long left;
 
-		rc = in_tx(db, claim_step, &cc, e);
-		*out = cc.out;
-		*count = cc.count;
+		/* Most workers set no seat limit: one statement, no transaction. */
+		rc = db_jobs_claim(db, tenant, c, true, out, count, &limited, e);
+		if (rc == CD_OK && limited) {
+			free(*out);
+			rc = in_tx(db, claim_step, &cc, e);
+			*out = cc.out;
+			*count = cc.count;
+		}
 		if (rc != CD_OK || *count > 0 || !slot)
 			break;
 		left = deadline - now_ms();
