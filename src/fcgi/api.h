@@ -32,4 +32,23 @@ void api_fleet_factories(struct request *req);
 void api_fleet_artifact_add(struct request *req);
 void api_fleet_artifacts(struct request *req);
 
+/* api_control.c */
+void api_control_heartbeat(struct request *req);
+void api_control_list(struct request *req);
+void api_control_acquire(struct request *req);
+void api_control_state(struct request *req);
+void api_control_mode_events(struct request *req);
+void api_control_pause(struct request *req);
+void api_control_resume(struct request *req);
+void api_control_drain(struct request *req);
+
+/* api_tasks.c */
+void api_tasks_create(struct request *req);
+void api_tasks_get(struct request *req);
+void api_tasks_plan(struct request *req);
+void api_steps_heartbeat(struct request *req);
+void api_steps_checkpoint(struct request *req);
+void api_steps_complete(struct request *req);
+void api_steps_fail(struct request *req);
+
 #endif

@@ -16,53 +16,11 @@
 #include "domain/stages.h"
 #include "fcgi/api.h"
 #include "fcgi/body.h"
+#include "fcgi/handler.h"
 #include "fcgi/response.h"
 
-#define ID_MAX INT64_C(999999999999999999)
-#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
 /* ---- shared readers ----------------------------------------------------- */
-
-/* The {id} of the path as a job id; 404 job_not_found when it is not one. */
-static bool job_id_or_reply(struct request *req, int64_t *out)
-{
-	const char *s = request_param(req, "id");
-	char *end;
-
-	if (s == NULL || s[0] < '0' || s[0] > '9' || strlen(s) > 18 ||
-	    (*out = strtoll(s, &end, 10)) <= 0 || *end != '\0') {
-		struct cd_error e;
-
-		cd_fail(&e, CD_NOT_FOUND, "id", "No job %.40s exists in this tenant.", s ? s : "");
-		cd_fail_code(&e, "job_not_found");
-		reply_error(req, &e);
-		return false;
-	}
-	return true;
-}
-
-static struct db *db_or_reply(struct request *req)
-{
-	struct cd_error e;
-	struct db *db;
-
-	cd_error_reset(&e);
-	db = request_db(req, &e);
-	if (db == NULL)
-		reply_error(req, &e);
-	return db;
-}
-
-/* Answers the outcome of a domain call: 200 with text, or the error. */
-static void reply_text_or_error(struct request *req, enum cd_err rc, char *text,
-				const struct cd_error *e)
-{
-	if (rc == CD_OK)
-		reply_ok_text(req, text);
-	else
-		reply_error(req, e);
-	free(text);
-}
 
 /* ?limit= (1..500, default 50); -1 after replying 400. */
 static int limit_or_reply(struct request *req)
@@ -374,7 +332,7 @@ void api_fleet_get(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
 		return;
 	rc = db_jobs_get(db, req->principal.tenant_id, id, true, &job, &e);
 	reply_text_or_error(req, rc, job, &e);
@@ -391,7 +349,7 @@ void api_fleet_events(struct request *req)
 	char *items = NULL;
 
 	cd_error_reset(&e);
-	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !job_id_or_reply(req, &id) ||
+	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !id_or_reply(req, "job", &id) ||
 	    (db = db_or_reply(req)) == NULL)
 		return;
 	if (db_jobs_events(db, req->principal.tenant_id, id, limit, after, &items, &next, &e) !=
@@ -413,7 +371,7 @@ void api_fleet_runs(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
 		return;
 	rc = db_jobs_runs(db, req->principal.tenant_id, id, &runs, &e);
 	reply_text_or_error(req, rc, runs, &e);
@@ -478,12 +436,6 @@ static const struct json_field INSIGHTS_FIELDS[] = {
 	{.name = "lines_deleted", .type = JF_INT, .min = 0, .max = 1000000000},
 };
 
-#define FENCE_FIELDS                                                                               \
-	{.name = "factory_id", .type = JF_STRING, .required = true, .min = 1, .max = 128},         \
-	{                                                                                          \
-		.name = "lease_epoch", .type = JF_INT, .required = true, .min = 1, .max = ID_MAX   \
-	}
-
 static const struct json_field PATCH_FIELDS[] = {
 	FENCE_FIELDS,
 	{.name = "stage", .type = JF_STRING, .required = true, .min = 1, .max = 16},
@@ -540,7 +492,7 @@ void api_fleet_patch(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) || (rev = if_match_or_reply(req)) < 0 ||
+	if (!id_or_reply(req, "job", &id) || (rev = if_match_or_reply(req)) < 0 ||
 	    !body_object_or_reply(req, PATCH_FIELDS, NFIELDS(PATCH_FIELDS), &body))
 		return;
 	if (!insights_or_reply(req, body, "insights") || (db = db_or_reply(req)) == NULL)
@@ -632,7 +584,7 @@ void api_fleet_renew(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) ||
+	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, RENEW_FIELDS, NFIELDS(RENEW_FIELDS), &body))
 		return;
 	if ((db = db_or_reply(req)) != NULL) {
@@ -664,7 +616,7 @@ void api_fleet_release(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) ||
+	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, RELEASE_FIELDS, NFIELDS(RELEASE_FIELDS), &body))
 		return;
 	if ((db = db_or_reply(req)) != NULL) {
@@ -689,7 +641,7 @@ void api_fleet_cancel(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) || !body_object_or_reply(req, NULL, 0, &body))
+	if (!id_or_reply(req, "job", &id) || !body_object_or_reply(req, NULL, 0, &body))
 		return;
 	if ((db = db_or_reply(req)) != NULL) {
 		rc = jobs_cancel(db, req->principal.tenant_id, id, req->principal.name, &job, &e);
@@ -768,7 +720,7 @@ void api_fleet_artifact_add(struct request *req)
 	int64_t id;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) ||
+	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, ARTIFACT_FIELDS, NFIELDS(ARTIFACT_FIELDS), &body))
 		return;
 	sha = json_get_string(body, "sha256", NULL);
@@ -799,7 +751,7 @@ void api_fleet_artifacts(struct request *req)
 	enum cd_err rc;
 
 	cd_error_reset(&e);
-	if (!job_id_or_reply(req, &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
 		return;
 	rc = db_jobs_artifacts(db, req->principal.tenant_id, id, &out, &e);
 	reply_text_or_error(req, rc, out, &e);

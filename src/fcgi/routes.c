@@ -41,6 +41,21 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/fleet/claim", api_fleet_claim, R(WORKER), "api_fleet_claim"},
 	{"POST", "/v1/fleet/factories/heartbeat", api_fleet_heartbeat, R(WORKER), "api_fleet_heartbeat"},
 	{"GET", "/v1/fleet/factories", api_fleet_factories, R(OPERATOR) | R(READONLY), "api_fleet_factories"},
+	{"POST", "/v1/controllers/heartbeat", api_control_heartbeat, R(CONTROLLER), "api_control_heartbeat"},
+	{"GET", "/v1/controllers", api_control_list, R(OPERATOR) | R(READONLY), "api_control_list"},
+	{"POST", "/v1/leader/acquire", api_control_acquire, R(CONTROLLER), "api_control_acquire"},
+	{"GET", "/v1/system/state", api_control_state, ANY_ROLE, "api_control_state"},
+	{"GET", "/v1/system/events", api_control_mode_events, R(OPERATOR) | R(READONLY), "api_control_mode_events"},
+	{"POST", "/v1/system/pause", api_control_pause, R(OPERATOR), "api_control_pause"},
+	{"POST", "/v1/system/resume", api_control_resume, R(OPERATOR), "api_control_resume"},
+	{"POST", "/v1/system/drain", api_control_drain, R(OPERATOR), "api_control_drain"},
+	{"POST", "/v1/tasks", api_tasks_create, R(SUBMITTER), "api_tasks_create"},
+	{"GET", "/v1/tasks/{id}", api_tasks_get, READERS, "api_tasks_get"},
+	{"POST", "/v1/tasks/{id}/plan", api_tasks_plan, R(CONTROLLER), "api_tasks_plan"},
+	{"POST", "/v1/steps/{id}/heartbeat", api_steps_heartbeat, R(WORKER), "api_steps_heartbeat"},
+	{"POST", "/v1/steps/{id}/checkpoint", api_steps_checkpoint, R(WORKER), "api_steps_checkpoint"},
+	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
+	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

@@ -297,3 +297,25 @@ bool db_wait_notify(struct db *db, int timeout_ms)
 		return false;
 	return drain_notifies(db);
 }
+
+#define TX_ATTEMPTS 4
+
+enum cd_err db_run_tx(struct db *db, enum cd_err (*step)(struct db *, void *), void *ctx,
+		      struct cd_error *e)
+{
+	enum cd_err rc = CD_INTERNAL;
+
+	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
+		rc = db_begin(db, e);
+		if (rc != CD_OK)
+			return rc;
+		rc = step(db, ctx);
+		if (rc == CD_OK)
+			rc = db_commit(db, e);
+		else
+			db_rollback(db);
+		if (rc == CD_OK || !db_is_retryable(e))
+			return rc;
+	}
+	return rc;
+}

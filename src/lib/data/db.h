@@ -41,6 +41,12 @@ enum cd_err db_begin(struct db *db, struct cd_error *e);
 enum cd_err db_commit(struct db *db, struct cd_error *e);
 void db_rollback(struct db *db);
 
+/* Runs step(db, ctx) between BEGIN and COMMIT (ROLLBACK when it fails),
+ * again up to 4 times on a serialization failure or deadlock. step must be
+ * safe to run again (free what a failed try left). */
+enum cd_err db_run_tx(struct db *db, enum cd_err (*step)(struct db *, void *), void *ctx,
+		      struct cd_error *e);
+
 /* true when e carries a serialization failure or deadlock worth retrying. */
 bool db_is_retryable(const struct cd_error *e);
 

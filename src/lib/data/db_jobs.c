@@ -368,7 +368,9 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"  SELECT j.id FROM jobs j"
 	"   WHERE j.tenant_id = $1 AND j.stage = 'queued' AND j.not_before <= now()"
 	"     AND j.capabilities <@ ARRAY(SELECT json_array_elements_text($4::json))"
-	"     AND (SELECT mode FROM system_state WHERE id = 1) = 'running'"
+	"     AND j.kind = 'leaf'"
+	"     AND coalesce((SELECT mode FROM system_modes WHERE tenant_id = $1), 'running')"
+	"         = 'running'"
 	"     AND NOT ($6 AND (SELECT limited FROM lim))"
 	"   ORDER BY j.priority, j.created_at, j.id"
 	"   LIMIT (SELECT n FROM seats)"
@@ -589,18 +591,52 @@ out:
 	return rc;
 }
 
+/* A task (composite job) follows its steps: every step shipped -> shipped;
+ * a step dead-lettered (or failed for good) -> failed. ids: the steps that
+ * just ended, as a bigint[] literal. Its own statement, after the
+ * transition, so it sees the steps' new stages. */
+static struct db_stmt SQL_SETTLE_TASKS = DB_STMT(
+	"WITH settled AS ("
+	"  UPDATE jobs p SET"
+	"    stage = CASE WHEN NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
+	"                                     AND c.stage <> 'shipped') THEN 'shipped'"
+	"                 ELSE 'failed' END,"
+	"    finished_at = now(), rev = p.rev + 1, updated_at = now()"
+	"   WHERE p.id IN (SELECT parent_id FROM jobs WHERE id = ANY($1::bigint[])"
+	"                     AND parent_id IS NOT NULL)"
+	"     AND p.tenant_id = $2 AND p.kind = 'composite'"
+	"     AND p.stage NOT IN ('shipped', 'failed', 'cancelled')"
+	"     AND (NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id AND c.stage <> 'shipped')"
+	"          OR EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
+	"                       AND c.stage IN ('dead_letter', 'failed')))"
+	"  RETURNING p.id, p.tenant_id, p.stage"
+	")"
+	"INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"SELECT tenant_id, id, 'stage_changed', jsonb_build_object('to', stage) FROM settled");
+
+static enum cd_err settle_tasks(struct db *db, const char *t, const char *ids, struct cd_error *e)
+{
+	const char *p[2] = {ids, t};
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_SETTLE_TASKS, 2, p, &res, e);
+
+	PQclear(res);
+	return rc;
+}
+
 enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 			       struct transition *tr, size_t n, struct cd_error *e)
 {
 	char t[24];
 	const char *p[2] = {t, items};
 	PGresult *res = NULL;
-	struct buf shipped;
+	struct buf shipped, ended;
 	bool unblocked = false, requeued = false;
 	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
 	buf_init(&shipped, 64 * 1024);
+	buf_init(&ended, 64 * 1024);
 	for (size_t i = 0; i < n; i++) {
 		tr[i].rc = CD_INTERNAL;
 		tr[i].state = NULL;
@@ -610,6 +646,7 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 	if (rc != CD_OK)
 		goto out;
 	buf_puts(&shipped, "{");
+	buf_puts(&ended, "{");
 	for (int r = 0; r < PQntuples(res); r++) {
 		size_t ord = (size_t)atol(PQgetvalue(res, r, 0));
 		const char *stage = PQgetvalue(res, r, 1);
@@ -621,9 +658,13 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 		tr[ord].state = xstrdup(PQgetvalue(res, r, 2));
 		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0)
 			buf_printf(&shipped, "%s%" PRId64, shipped.len > 1 ? "," : "", tr[ord].f.id);
+		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "dead_letter") == 0 ||
+		    strcmp(stage, "failed") == 0)
+			buf_printf(&ended, "%s%" PRId64, ended.len > 1 ? "," : "", tr[ord].f.id);
 		requeued = requeued || strcmp(stage, "queued") == 0;
 	}
 	buf_puts(&shipped, "}");
+	buf_puts(&ended, "}");
 	PQclear(res);
 	res = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -639,11 +680,14 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 	}
 	if (shipped.len > 2)
 		rc = unblock_dependents(db, t, buf_str(&shipped), &unblocked, e);
+	if (rc == CD_OK && ended.len > 2)
+		rc = settle_tasks(db, t, buf_str(&ended), e);
 	if (rc == CD_OK && (unblocked || requeued))
 		rc = db_jobs_notify(db, tenant, e);
 out:
 	PQclear(res);
 	buf_reset(&shipped);
+	buf_reset(&ended);
 	if (rc != CD_OK) {
 		for (size_t i = 0; i < n; i++) {
 			free(tr[i].state);

@@ -20,8 +20,6 @@
 #include "domain/jobs.h"
 #include "domain/stages.h"
 
-#define TX_ATTEMPTS 4
-
 static atomic_int wait_slots_free = 0;
 
 void jobs_set_wait_slots(int slots)
@@ -29,26 +27,6 @@ void jobs_set_wait_slots(int slots)
 	atomic_store(&wait_slots_free, slots);
 }
 
-/* Runs step(ctx) inside BEGIN/COMMIT, retrying serialization failures. */
-static enum cd_err in_tx(struct db *db, enum cd_err (*step)(struct db *, void *), void *ctx,
-			 struct cd_error *e)
-{
-	enum cd_err rc = CD_INTERNAL;
-
-	for (int attempt = 0; attempt < TX_ATTEMPTS; attempt++) {
-		rc = db_begin(db, e);
-		if (rc != CD_OK)
-			return rc;
-		rc = step(db, ctx);
-		if (rc == CD_OK)
-			rc = db_commit(db, e);
-		else
-			db_rollback(db);
-		if (rc == CD_OK || !db_is_retryable(e))
-			return rc;
-	}
-	return rc;
-}
 
 /* ---- submit ------------------------------------------------------------- */
 
@@ -85,7 +63,7 @@ enum cd_err jobs_submit(struct db *db, int64_t tenant, struct json_object *reque
 		.key = json_get_string(request, "idempotency_key", NULL),
 		.e = e,
 	};
-	enum cd_err rc = in_tx(db, submit_step, &c, e);
+	enum cd_err rc = db_run_tx(db, submit_step, &c, e);
 
 	*outcome = c.outcome;
 	*out = rc == CD_OK ? c.out : NULL;
@@ -184,7 +162,7 @@ enum cd_err jobs_submit_batch(struct db *db, int64_t tenant, struct json_object 
 	collect_refs(objs, items, refs);
 	rc = deps_order(items, n, order, &cycle, e);
 	if (rc == CD_OK)
-		rc = in_tx(db, batch_step, &c, e);
+		rc = db_run_tx(db, batch_step, &c, e);
 	if (rc == CD_OK)
 		*out = xstrdup(buf_str(&result));
 	for (size_t i = 0; i < n; i++)
@@ -267,7 +245,7 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 		rc = db_jobs_claim(db, tenant, c, true, out, count, &limited, e);
 		if (rc == CD_OK && limited) {
 			free(*out);
-			rc = in_tx(db, claim_step, &cc, e);
+			rc = db_run_tx(db, claim_step, &cc, e);
 			*out = cc.out;
 			*count = cc.count;
 		}
@@ -382,7 +360,7 @@ static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_ob
 		t[i].state = NULL;
 	}
 	c.items = json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN);
-	rc = in_tx(db, transition_step, &c, e);
+	rc = db_run_tx(db, transition_step, &c, e);
 	for (size_t i = 0; rc == CD_OK && i < n; i++) {
 		if (pre[i] != CD_OK) {
 			free(t[i].state);
@@ -490,7 +468,7 @@ enum cd_err jobs_release(struct db *db, int64_t tenant, const struct fence *f, b
 			 char **out, struct cd_error *e)
 {
 	struct release_ctx c = {.tenant = tenant, .f = f, .requeue = requeue, .e = e};
-	enum cd_err rc = in_tx(db, release_step, &c, e);
+	enum cd_err rc = db_run_tx(db, release_step, &c, e);
 
 	*out = rc == CD_OK ? c.out : NULL;
 	if (rc != CD_OK)

@@ -1,0 +1,46 @@
+/* handler.c -- shared handler steps; see handler.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/handler.h"
+#include "fcgi/response.h"
+
+struct db *db_or_reply(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+
+	cd_error_reset(&e);
+	db = request_db(req, &e);
+	if (db == NULL)
+		reply_error(req, &e);
+	return db;
+}
+
+bool id_or_reply(struct request *req, const char *thing, int64_t *out)
+{
+	const char *s = request_param(req, "id");
+	char *end, code[32];
+	struct cd_error e;
+
+	if (s != NULL && s[0] >= '0' && s[0] <= '9' && strlen(s) <= 18 &&
+	    (*out = strtoll(s, &end, 10)) > 0 && *end == '\0')
+		return true;
+	cd_error_reset(&e);
+	cd_fail(&e, CD_NOT_FOUND, "id", "No %s %.40s exists in this tenant.", thing, s ? s : "");
+	snprintf(code, sizeof(code), "%s_not_found", thing);
+	cd_fail_code(&e, code);
+	reply_error(req, &e);
+	return false;
+}
+
+void reply_text_or_error(struct request *req, enum cd_err rc, char *text,
+			 const struct cd_error *e)
+{
+	if (rc == CD_OK)
+		reply_ok_text(req, text);
+	else
+		reply_error(req, e);
+	free(text);
+}

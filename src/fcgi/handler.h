@@ -1,0 +1,39 @@
+/* handler.h -- what every handler does around its domain call: take the
+ * database or reply 503, read the {id} of the path or reply 404, answer the
+ * domain's JSON text or its error. */
+#ifndef CD_HANDLER_H
+#define CD_HANDLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "fcgi/request.h"
+
+struct db;
+
+#define ID_MAX INT64_C(999999999999999999)
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* The fence every worker write carries: who holds the lease, which epoch. */
+#define FENCE_FIELDS                                                                               \
+	{.name = "factory_id", .type = JF_STRING, .required = true, .min = 1, .max = 128},         \
+	{                                                                                          \
+		.name = "lease_epoch", .type = JF_INT, .required = true, .min = 1, .max = ID_MAX   \
+	}
+
+
+
+/* The thread's database connection; NULL after replying 503. */
+struct db *db_or_reply(struct request *req);
+
+/* The {id} of the path as an id of `thing` ("job", "task", "step"); false
+ * after replying 404 <thing>_not_found. */
+bool id_or_reply(struct request *req, const char *thing, int64_t *out);
+
+/* 200 with text (JSON from the database) when rc is CD_OK, else e's
+ * envelope. Frees text (steals it). */
+void reply_text_or_error(struct request *req, enum cd_err rc, char *text,
+			 const struct cd_error *e);
+
+#endif
