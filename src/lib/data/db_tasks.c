@@ -90,10 +90,18 @@ enum cd_err db_tasks_get(struct db *db, int64_t tenant, int64_t id, char **out,
 	return rc;
 }
 
+/*
+ * Two statements on purpose: under READ COMMITTED a statement that waited for
+ * the row lock still evaluates its subqueries with the snapshot it started
+ * with, so "lock and look for steps" in one statement lets a planner that
+ * waited for a concurrent one miss the steps it just committed. The second
+ * statement takes a fresh snapshot after the lock is held.
+ */
 static struct db_stmt SQL_LOCK = DB_STMT(
-	"SELECT EXISTS (SELECT 1 FROM jobs s WHERE s.parent_id = t.id)"
-	"  FROM jobs t WHERE t.id = $1 AND t.tenant_id = $2 AND t.kind = 'composite'"
-	"   FOR UPDATE");
+	"SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2 AND kind = 'composite' FOR UPDATE");
+
+static struct db_stmt SQL_HAS_STEPS = DB_STMT(
+	"SELECT EXISTS (SELECT 1 FROM jobs WHERE parent_id = $1 AND tenant_id = $2)");
 
 enum cd_err db_tasks_lock_unplanned(struct db *db, int64_t tenant, int64_t id,
 				    struct cd_error *e)
@@ -108,7 +116,11 @@ enum cd_err db_tasks_lock_unplanned(struct db *db, int64_t tenant, int64_t id,
 	rc = db_exec(db, &SQL_LOCK, 2, p, &res, e);
 	if (rc == CD_OK && PQntuples(res) == 0)
 		rc = not_found(e, "task", id);
-	else if (rc == CD_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	PQclear(res);
+	res = NULL;
+	if (rc == CD_OK)
+		rc = db_exec(db, &SQL_HAS_STEPS, 2, p, &res, e);
+	if (rc == CD_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		rc = cd_fail(e, CD_CONFLICT, "steps",
 			     "Task %" PRId64 " is planned already; a plan is given once.", id);
 	PQclear(res);

@@ -1,0 +1,2380 @@
+/* test_control.c -- the Control API's integration suite (DESIGN 5): real
+ * PostgreSQL, Redis, nginx and conductor-fcgi started by
+ * tests/http/run-integration, spoken to over HTTP through nginx, after
+ * test_http and test_fleet have run in the same stack.
+ *
+ * Covers: controller heartbeats (upsert, list, stale), the leader lease
+ * (acquire, renew, refuse, expire, term + 1, preferred never preempts, ten
+ * racers for an expired lease, per-tenant leases), the system mode (default
+ * running; pause and drain refuse claims while a held lease still renews and
+ * ships; resume; the history of changes), roles, bodies refused naming the
+ * field, and tasks (create, plan, two steps on two workers in order, step
+ * fencing, checkpoints, fail and retry, a dead-lettered step fails its task,
+ * planning twice, tenant isolation).
+ *
+ * Every test works in tenants of its own (created here, named
+ * ctl-<what>-<run tag>, tokens c-<what>-<run tag>-<role letter>), so the
+ * tests are independent of each other and of earlier runs in the same
+ * database. libpq is used directly only for what the API cannot do: moving a
+ * heartbeat, a leader lease or a job's not_before into the past, setting a
+ * step's retry_max, and reading rows back.
+ *
+ * CUnit's assertions are not thread-safe: racing threads only record what
+ * they saw, and the main thread asserts after joining them.
+ *
+ * CONTROL_ONLY=name[,name] runs only those tests.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include "../cutest.h"
+#include "http_client.h"
+
+#define IDLEN       24 /* a job id as a string, with room to spare */
+#define CLAIM_MAX   100
+#define MAX_TENANTS 48
+#define MAX_STEPS   8  /* the most steps a test plans and reads back */
+#define RACERS      10 /* controllers racing for one lease */
+
+struct tenant {
+	char name[64]; /* ctl-<what>-<run tag> */
+	char tid[24];  /* tenants.id, for SQL */
+	/* tokens of this tenant; owned */
+	char *submitter, *worker, *reader, *operator, * controller;
+};
+
+static PGconn *pg;       /* the database, for what the API cannot do */
+static char run_tag[16]; /* makes names unique per run */
+static struct tenant tenants[MAX_TENANTS];
+static int ntenants;
+
+/* ---- assertions that name the caller's line ------------------------------ */
+
+#define CHECK_AT(cond, line, text)                                                                 \
+	CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, (unsigned)(line), (text), __FILE__,   \
+	                        "", CU_FALSE)
+
+static const char *str_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return "";
+	return json_object_get_string(v);
+}
+
+static struct json_object *obj_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return v;
+}
+
+/* Is key present in o with the value null? */
+static bool null_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	return o != NULL && json_object_object_get_ex(o, key, &v) && v == NULL;
+}
+
+/* The integer at key, or -1 when absent or null. */
+static int64_t int_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = obj_at(o, key);
+
+	return v != NULL ? json_object_get_int64(v) : -1;
+}
+
+static bool bool_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = obj_at(o, key);
+
+	return v != NULL && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/* Is key present with a boolean value? */
+static bool is_bool_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = obj_at(o, key);
+
+	return v != NULL && json_object_is_type(v, json_type_boolean);
+}
+
+static struct json_object *data_of(const struct http_resp *r)
+{
+	return obj_at(r->json, "data");
+}
+
+static size_t len_of(struct json_object *arr)
+{
+	return arr != NULL && json_object_is_type(arr, json_type_array)
+	           ? json_object_array_length(arr)
+	           : 0;
+}
+
+static bool is_array(struct json_object *o)
+{
+	return o != NULL && json_object_is_type(o, json_type_array);
+}
+
+static struct json_object *item_at(struct json_object *arr, size_t i)
+{
+	return i < len_of(arr) ? json_object_array_get_idx(arr, i) : NULL;
+}
+
+static const char *field_of(const struct http_resp *r)
+{
+	return str_at(obj_at(r->json, "details"), "field");
+}
+
+#define EXPECT_STATUS(r, s) expect_status_at(&(r), (s), __LINE__)
+static bool expect_status_at(const struct http_resp *r, long status, int line)
+{
+	bool ok = r->status == status;
+
+	CHECK_AT(ok, line, "HTTP status as expected");
+	if (!ok)
+		fprintf(stderr, "\n  line %d: expected %ld, got %ld %s\n", line, status, r->status,
+		        r->body ? r->body : "(no body)");
+	return ok;
+}
+
+/* An error envelope with this status and code, its request id the header's. */
+#define EXPECT_ERROR(r, s, code) expect_error_at(&(r), (s), (code), __LINE__)
+static void expect_error_at(const struct http_resp *r, long status, const char *code, int line)
+{
+	bool ok = r->status == status && strcmp(str_at(r->json, "error"), code) == 0;
+
+	CHECK_AT(ok, line, "error status and code as expected");
+	CHECK_AT(r->json != NULL && obj_at(r->json, "ok") != NULL && !bool_at(r->json, "ok"), line,
+	         "error envelope has ok:false");
+	CHECK_AT(strlen(str_at(r->json, "message")) > 10, line, "error envelope has a message");
+	CHECK_AT(obj_at(r->json, "details") != NULL, line, "error envelope has details");
+	CHECK_AT(strlen(r->request_id) > 0 &&
+	             strcmp(str_at(r->json, "request_id"), r->request_id) == 0,
+	         line, "request_id in body equals X-Request-Id");
+	if (!ok)
+		fprintf(stderr, "\n  line %d: expected %ld %s, got %ld %s\n", line, status, code,
+		        r->status, r->body ? r->body : "(no body)");
+}
+
+#define EXPECT_STR(got, want) expect_str_at((got), (want), __LINE__)
+static void expect_str_at(const char *got, const char *want, int line)
+{
+	bool ok = strcmp(got, want) == 0;
+
+	CHECK_AT(ok, line, "string as expected");
+	if (!ok)
+		fprintf(stderr, "\n  line %d: expected \"%s\", got \"%s\"\n", line, want, got);
+}
+
+#define EXPECT_INT(got, want) expect_int_at((got), (want), __LINE__)
+static void expect_int_at(int64_t got, int64_t want, int line)
+{
+	bool ok = got == want;
+
+	CHECK_AT(ok, line, "integer as expected");
+	if (!ok)
+		fprintf(stderr, "\n  line %d: expected %" PRId64 ", got %" PRId64 "\n", line, want,
+		        got);
+}
+
+/* ---- HTTP ----------------------------------------------------------------- */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+/* A new string of n copies of c. */
+static char *repeat(char c, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+/* One request; a transport error fails the assertion and answers status 0. */
+static struct http_resp call(const char *method, const char *path, const char *token,
+                             const char *body, const char *const *headers)
+{
+	struct http_resp r;
+
+	if (http_do(method, path, token, body, body ? strlen(body) : 0, headers, &r) != 0) {
+		CU_FAIL("transport error");
+		memset(&r, 0, sizeof(r));
+	}
+	return r;
+}
+
+/* call() with a formatted body. */
+static struct http_resp callf(const char *method, const char *path, const char *token,
+                              const char *f, ...) __attribute__((format(printf, 4, 5)));
+static struct http_resp callf(const char *method, const char *path, const char *token,
+                              const char *f, ...)
+{
+	struct http_resp r;
+	va_list ap;
+	char *body = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&body, f, ap) < 0)
+		abort();
+	va_end(ap);
+	r = call(method, path, token, body, NULL);
+	free(body);
+	return r;
+}
+
+/* ---- the database --------------------------------------------------------- */
+
+static int pg_params(va_list ap, const char **p)
+{
+	const char *s;
+	int n = 0;
+
+	while (n < 4 && (s = va_arg(ap, const char *)) != NULL)
+		p[n++] = s;
+	return n;
+}
+
+/* Runs sql with text parameters (a NULL-terminated list of up to 4) and
+ * returns the integer in row 0, column 0; -1 when it failed or was null. */
+static long long pg_int(const char *sql, ...)
+{
+	const char *p[4];
+	PGresult *res;
+	long long v = -1;
+	va_list ap;
+	int n;
+
+	va_start(ap, sql);
+	n = pg_params(ap, p);
+	va_end(ap);
+	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return v;
+}
+
+/* Same, the text in row 0, column 0 into out ("" when none or null). */
+static const char *pg_str(char *out, size_t cap, const char *sql, ...)
+{
+	const char *p[4];
+	PGresult *res;
+	va_list ap;
+	int n;
+
+	va_start(ap, sql);
+	n = pg_params(ap, p);
+	va_end(ap);
+	out[0] = '\0';
+	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return out;
+}
+
+/* Runs a statement; returns the rows it touched, or -1 (and says why). */
+static long long pg_cmd(const char *sql, ...)
+{
+	const char *p[4];
+	PGresult *res;
+	long long v = -1;
+	va_list ap;
+	int n;
+
+	va_start(ap, sql);
+	n = pg_params(ap, p);
+	va_end(ap);
+	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
+		v = strtoll(PQcmdTuples(res)[0] ? PQcmdTuples(res) : "0", NULL, 10);
+	else
+		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return v;
+}
+
+/* ---- tenants and tokens --------------------------------------------------- */
+
+static char *token_new(const struct tenant *t, const char *role)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args),
+	         "token create --role %s --name c-%s-%c --tenant %s 2>/dev/null", role,
+	         t->name + strlen("ctl-"), role[0], t->name);
+	return ctl_run(args);
+}
+
+/* A new tenant with a token of every tenant role; NULL when conductorctl
+ * failed. */
+static struct tenant *tenant_new(const char *what)
+{
+	struct tenant *t;
+	char args[128];
+	long long id;
+	char *out;
+
+	if (ntenants == MAX_TENANTS)
+		return NULL;
+	t = &tenants[ntenants++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "ctl-%s-%s", what, run_tag);
+	snprintf(args, sizeof(args), "tenant create %s 2>/dev/null", t->name);
+	if ((out = ctl_run(args)) == NULL)
+		return NULL;
+	free(out);
+	t->submitter = token_new(t, "submitter");
+	t->worker = token_new(t, "worker");
+	t->reader = token_new(t, "readonly");
+	t->operator= token_new(t, "operator");
+	t->controller = token_new(t, "controller");
+	id = pg_int("SELECT id FROM tenants WHERE name = $1", t->name, NULL);
+	if (t->submitter == NULL || t->worker == NULL || t->reader == NULL ||
+	    t->operator== NULL || t->controller == NULL || id <= 0)
+		return NULL;
+	snprintf(t->tid, sizeof(t->tid), "%lld", id);
+	return t;
+}
+
+/* ---- jobs (the fleet routes the control routes lean on) ------------------- */
+
+#define SUBMIT(t, body, id) submit_at((t), (body), (id), __LINE__)
+static void submit_at(const struct tenant *t, const char *body, char *id, int line)
+{
+	struct http_resp r = call("POST", "/v1/fleet/jobs", t->submitter, body, NULL);
+
+	expect_status_at(&r, 201, line);
+	snprintf(id, IDLEN, "%s", str_at(obj_at(data_of(&r), "job"), "id"));
+	http_resp_free(&r);
+}
+
+struct claimed {
+	int n;
+	char id[CLAIM_MAX][IDLEN];
+	int64_t epoch[CLAIM_MAX];
+	int64_t attempts[CLAIM_MAX];
+};
+
+/* Claims as t's worker (caps: a JSON array or NULL), expects 200 and a jobs
+ * array; fills out and returns how many jobs came. */
+#define CLAIM(t, factory, caps, max, out) claim_at((t), (factory), (caps), (max), (out), __LINE__)
+static int claim_at(const struct tenant *t, const char *factory, const char *caps, int max_jobs,
+                    struct claimed *out, int line)
+{
+	struct http_resp r;
+	struct json_object *arr;
+
+	r = callf("POST", "/v1/fleet/claim", t->worker,
+	          "{\"factory_id\":\"%s\",\"capabilities\":%s,\"max_jobs\":%d,\"lease_ttl_s\":600}",
+	          factory, caps ? caps : "[]", max_jobs);
+	expect_status_at(&r, 200, line);
+	arr = obj_at(data_of(&r), "jobs");
+	CHECK_AT(is_array(arr), line, "claim answers a jobs array");
+	out->n = 0;
+	for (size_t i = 0; i < len_of(arr) && out->n < CLAIM_MAX; i++) {
+		struct json_object *j = item_at(arr, i);
+
+		snprintf(out->id[out->n], IDLEN, "%s", str_at(j, "id"));
+		out->epoch[out->n] = int_at(obj_at(j, "lease"), "epoch");
+		out->attempts[out->n] = int_at(j, "attempts");
+		CHECK_AT(strcmp(str_at(j, "stage"), "assigned") == 0, line,
+		         "claimed job is assigned");
+		CHECK_AT(strcmp(str_at(obj_at(j, "lease"), "holder"), factory) == 0, line,
+		         "claimed job is held by the claimer");
+		out->n++;
+	}
+	http_resp_free(&r);
+	return out->n;
+}
+
+static struct http_resp renew_job(const struct tenant *t, const char *id, const char *factory,
+                                  int64_t epoch)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s/lease/renew", id);
+	return callf("POST", path, t->worker,
+	             "{\"factory_id\":\"%s\",\"lease_epoch\":%" PRId64 ",\"ttl_s\":300}", factory,
+	             epoch);
+}
+
+static struct http_resp patch_job(const struct tenant *t, const char *id, const char *factory,
+                                  int64_t epoch, const char *stage)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", id);
+	return callf("PATCH", path, t->worker,
+	             "{\"factory_id\":\"%s\",\"lease_epoch\":%" PRId64 ",\"stage\":\"%s\"}",
+	             factory, epoch, stage);
+}
+
+/* What a job (a step, too) looks like now, read with t's readonly token. */
+struct snap {
+	long status;
+	char stage[24], lease_status[16], holder[64];
+	int64_t rev, epoch, attempts;
+};
+
+static struct snap snap_job(const struct tenant *t, const char *id)
+{
+	char path[96];
+	struct http_resp r;
+	struct json_object *j, *l;
+	struct snap s;
+
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", id);
+	r = call("GET", path, t->reader, NULL, NULL);
+	j = data_of(&r);
+	l = obj_at(j, "lease");
+	memset(&s, 0, sizeof(s));
+	s.status = r.status;
+	snprintf(s.stage, sizeof(s.stage), "%s", str_at(j, "stage"));
+	snprintf(s.lease_status, sizeof(s.lease_status), "%s", str_at(l, "status"));
+	snprintf(s.holder, sizeof(s.holder), "%s", str_at(l, "holder"));
+	s.rev = int_at(j, "rev");
+	s.epoch = int_at(l, "epoch");
+	s.attempts = int_at(j, "attempts");
+	http_resp_free(&r);
+	return s;
+}
+
+#define EXPECT_UNCHANGED(a, b) expect_unchanged_at(&(a), &(b), __LINE__)
+static void expect_unchanged_at(const struct snap *before, const struct snap *after, int line)
+{
+	bool same = after->status == 200 && before->rev == after->rev &&
+	            strcmp(before->stage, after->stage) == 0 && before->epoch == after->epoch &&
+	            strcmp(before->lease_status, after->lease_status) == 0 &&
+	            strcmp(before->holder, after->holder) == 0;
+
+	CHECK_AT(same, line, "job unchanged by the refused call");
+	if (!same)
+		fprintf(stderr,
+		        "\n  line %d: job changed: rev %" PRId64 "->%" PRId64 " stage %s->%s "
+		        "epoch %" PRId64 "->%" PRId64 " lease %s->%s\n",
+		        line, before->rev, after->rev, before->stage, after->stage, before->epoch,
+		        after->epoch, before->lease_status, after->lease_status);
+}
+
+/* ---- controllers and the leader lease -------------------------------------- */
+
+/* A controller in GET /v1/controllers, or NULL. */
+static struct json_object *controller_in(struct json_object *items, const char *id)
+{
+	for (size_t i = 0; i < len_of(items); i++)
+		if (strcmp(str_at(item_at(items, i), "controller_id"), id) == 0)
+			return item_at(items, i);
+	return NULL;
+}
+
+struct lease_ans {
+	long status;
+	bool is_leader, has_is_leader;
+	int64_t term;
+	char lease[80], holder[160], host[160], operation[24], expires[48];
+	char raw[512]; /* the body, for messages */
+};
+
+static struct lease_ans lease_of(const struct http_resp *r)
+{
+	struct json_object *d = data_of(r);
+	struct lease_ans a;
+
+	memset(&a, 0, sizeof(a));
+	a.status = r->status;
+	a.is_leader = bool_at(d, "is_leader");
+	a.has_is_leader = is_bool_at(d, "is_leader");
+	a.term = int_at(d, "term");
+	snprintf(a.lease, sizeof(a.lease), "%s", str_at(d, "lease"));
+	snprintf(a.holder, sizeof(a.holder), "%s", str_at(d, "holder_id"));
+	snprintf(a.host, sizeof(a.host), "%s", str_at(d, "holder_host"));
+	snprintf(a.operation, sizeof(a.operation), "%s", str_at(d, "operation"));
+	snprintf(a.expires, sizeof(a.expires), "%s", str_at(d, "lease_expires_at"));
+	snprintf(a.raw, sizeof(a.raw), "%s", r->body ? r->body : "");
+	return a;
+}
+
+/* POST /v1/leader/acquire as t's controller for controller cid (host
+ * "h-<cid>"), ttl_s ttl; extra is appended inside the body. Expects 200. */
+#define ACQUIRE(t, cid, ttl, extra) acquire_at((t), (cid), (ttl), (extra), __LINE__)
+static struct lease_ans acquire_at(const struct tenant *t, const char *cid, int ttl,
+                                   const char *extra, int line)
+{
+	struct http_resp r = callf("POST", "/v1/leader/acquire", t->controller,
+	                           "{\"controller_id\":\"%s\",\"host\":\"h-%s\",\"ttl_s\":%d%s}",
+	                           cid, cid, ttl, extra ? extra : "");
+	struct lease_ans a;
+
+	expect_status_at(&r, 200, line);
+	a = lease_of(&r);
+	CHECK_AT(a.has_is_leader, line, "acquire answers is_leader");
+	CHECK_AT(a.expires[0] != '\0', line, "acquire answers lease_expires_at");
+	http_resp_free(&r);
+	return a;
+}
+
+/* The answer's holder, term, operation and is_leader as expected. */
+#define EXPECT_LEASE(a, leader, holder, term, op)                                                  \
+	expect_lease_at(&(a), (leader), (holder), (term), (op), __LINE__)
+static void expect_lease_at(const struct lease_ans *a, bool leader, const char *holder,
+                            int64_t term, const char *op, int line)
+{
+	bool ok = a->is_leader == leader && strcmp(a->holder, holder) == 0 && a->term == term &&
+	          strcmp(a->operation, op) == 0;
+
+	CHECK_AT(a->is_leader == leader, line, "is_leader as expected");
+	CHECK_AT(strcmp(a->holder, holder) == 0, line, "holder_id as expected");
+	CHECK_AT(a->term == term, line, "term as expected");
+	CHECK_AT(strcmp(a->operation, op) == 0, line, "operation as expected");
+	if (!ok)
+		fprintf(stderr,
+		        "\n  line %d: want is_leader %s holder %s term %" PRId64
+		        " operation %s; got %s\n",
+		        line, leader ? "true" : "false", holder, term, op, a->raw);
+}
+
+/* Moves t's lease `name` into the past, as if its ttl had run out. */
+static long long lease_expire(const struct tenant *t, const char *name)
+{
+	return pg_cmd("UPDATE leader_leases SET lease_expires_at = now() - interval '1 second'"
+	              " WHERE tenant_id = $1 AND name = $2",
+	              t->tid, name, NULL);
+}
+
+/* ---- the system mode --------------------------------------------------------- */
+
+/* POST /v1/system/<verb> as t's operator with body; expects 200 and
+ * data.mode == mode. */
+#define SET_MODE(t, verb, body, mode) set_mode_at((t), (verb), (body), (mode), __LINE__)
+static void set_mode_at(const struct tenant *t, const char *verb, const char *body,
+                        const char *mode, int line)
+{
+	char path[64];
+	struct http_resp r;
+
+	snprintf(path, sizeof(path), "/v1/system/%s", verb);
+	r = call("POST", path, t->operator, body, NULL);
+	if (expect_status_at(&r, 200, line))
+		expect_str_at(str_at(data_of(&r), "mode"), mode, line);
+	http_resp_free(&r);
+}
+
+/* The tenant's mode, read with token. */
+static void mode_of(const char *token, char *out, size_t cap)
+{
+	struct http_resp r = call("GET", "/v1/system/state", token, NULL, NULL);
+
+	CU_ASSERT_EQUAL(r.status, 200);
+	snprintf(out, cap, "%s", str_at(data_of(&r), "mode"));
+	http_resp_free(&r);
+}
+
+/* ---- tasks --------------------------------------------------------------------- */
+
+struct task_view {
+	long status;
+	char id[IDLEN], stage[24];
+	int64_t current; /* current_step_index */
+	int nsteps;      /* -1: no steps array */
+	char step_id[MAX_STEPS][IDLEN], step_stage[MAX_STEPS][24], step_title[MAX_STEPS][64];
+	int64_t step_index[MAX_STEPS], step_epoch[MAX_STEPS];
+	char raw[1024];
+};
+
+/* The task of a {task} answer. */
+static struct task_view task_view_of(const struct http_resp *r)
+{
+	struct json_object *task = obj_at(data_of(r), "task"), *steps = obj_at(task, "steps");
+	struct task_view v;
+
+	memset(&v, 0, sizeof(v));
+	v.status = r->status;
+	snprintf(v.id, sizeof(v.id), "%s", str_at(task, "id"));
+	snprintf(v.stage, sizeof(v.stage), "%s", str_at(task, "stage"));
+	v.current = int_at(task, "current_step_index");
+	v.nsteps = is_array(steps) ? (int)len_of(steps) : -1;
+	for (int i = 0; i < v.nsteps && i < MAX_STEPS; i++) {
+		struct json_object *s = item_at(steps, (size_t)i);
+
+		snprintf(v.step_id[i], IDLEN, "%s", str_at(s, "id"));
+		snprintf(v.step_stage[i], sizeof(v.step_stage[i]), "%s", str_at(s, "stage"));
+		snprintf(v.step_title[i], sizeof(v.step_title[i]), "%s", str_at(s, "title"));
+		v.step_index[i] = int_at(s, "index");
+		v.step_epoch[i] = int_at(obj_at(s, "lease"), "epoch");
+	}
+	snprintf(v.raw, sizeof(v.raw), "%s", r->body ? r->body : "");
+	return v;
+}
+
+/* POST /v1/tasks as t's submitter; expects 201 and a task; id gets its id. */
+#define TASK_NEW(t, body, id) task_new_at((t), (body), (id), __LINE__)
+static void task_new_at(const struct tenant *t, const char *body, char *id, int line)
+{
+	struct http_resp r = call("POST", "/v1/tasks", t->submitter, body, NULL);
+	struct task_view v = task_view_of(&r);
+
+	expect_status_at(&r, 201, line);
+	CHECK_AT(v.id[0] != '\0', line, "the created task has an id");
+	snprintf(id, IDLEN, "%s", v.id);
+	http_resp_free(&r);
+}
+
+static const char TASK_BODY[] = "{\"repo\":\"git@example.com:acme/app.git\",\"task_type\":"
+                                "\"feature\",\"title\":\"Add login\",\"goal\":\"Users log in.\"}";
+
+/* POST /v1/tasks/<id>/plan as t's controller; expects 200 and n steps. */
+#define PLAN(t, id, body, n) plan_at((t), (id), (body), (n), __LINE__)
+static struct task_view plan_at(const struct tenant *t, const char *id, const char *body, int n,
+                                int line)
+{
+	char path[96];
+	struct http_resp r;
+	struct task_view v;
+
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+	r = call("POST", path, t->controller, body, NULL);
+	v = task_view_of(&r);
+	expect_status_at(&r, 200, line);
+	CHECK_AT(v.nsteps == n, line, "the plan answers every step");
+	if (v.nsteps != n)
+		fprintf(stderr, "\n  line %d: want %d steps, got %s\n", line, n, v.raw);
+	http_resp_free(&r);
+	return v;
+}
+
+/* GET /v1/tasks/<id> with token. */
+static struct task_view task_get(const char *token, const char *id)
+{
+	char path[96];
+	struct http_resp r;
+	struct task_view v;
+
+	snprintf(path, sizeof(path), "/v1/tasks/%s", id);
+	r = call("GET", path, token, NULL, NULL);
+	v = task_view_of(&r);
+	http_resp_free(&r);
+	return v;
+}
+
+/* POST /v1/steps/<id>/<verb> as token with {factory_id, lease_epoch<extra>}. */
+static struct http_resp step_call(const char *token, const char *id, const char *verb,
+                                  const char *factory, int64_t epoch, const char *extra)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/v1/steps/%s/%s", id, verb);
+	return callf("POST", path, token, "{\"factory_id\":\"%s\",\"lease_epoch\":%" PRId64 "%s}",
+	             factory, epoch, extra ? extra : "");
+}
+
+/* A step call that must answer 200 with the step's state, its stage want. */
+#define STEP_OK(t, id, verb, f, epoch, extra, want)                                                \
+	step_ok_at((t), (id), (verb), (f), (epoch), (extra), (want), __LINE__)
+static void step_ok_at(const struct tenant *t, const char *id, const char *verb,
+                       const char *factory, int64_t epoch, const char *extra, const char *want,
+                       int line)
+{
+	struct http_resp r = step_call(t->worker, id, verb, factory, epoch, extra);
+
+	if (expect_status_at(&r, 200, line)) {
+		expect_str_at(str_at(data_of(&r), "id"), id, line);
+		expect_str_at(str_at(data_of(&r), "stage"), want, line);
+		CHECK_AT(int_at(data_of(&r), "rev") > 0, line, "the step's state has its rev");
+		CHECK_AT(obj_at(data_of(&r), "lease") != NULL, line,
+		         "the step's state has its lease");
+	}
+	http_resp_free(&r);
+}
+
+/* =============================================================================
+ * 1. controllers
+ * ========================================================================== */
+
+static void test_controllers_heartbeat_upsert_and_list_stale(void)
+{
+	struct tenant *t = tenant_new("hb"), *u = tenant_new("hb-other");
+	struct http_resp r;
+	struct json_object *d, *items, *a, *b;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	r = call("POST", "/v1/controllers/heartbeat", t->controller,
+	         "{\"controller_id\":\"ctl-b\",\"host\":\"host-b\",\"role\":\"primary\","
+	         "\"priority\":700,\"status\":\"ok\",\"version\":\"1.2.3\","
+	         "\"metadata\":{\"zone\":\"z1\",\"n\":[1,2]}}",
+	         NULL);
+	EXPECT_STATUS(r, 200);
+	d = data_of(&r);
+	EXPECT_STR(str_at(d, "controller_id"), "ctl-b");
+	EXPECT_STR(str_at(d, "host"), "host-b");
+	EXPECT_STR(str_at(d, "role"), "primary");
+	EXPECT_INT(int_at(d, "priority"), 700);
+	EXPECT_STR(str_at(d, "status"), "ok");
+	EXPECT_STR(str_at(d, "version"), "1.2.3");
+	EXPECT_STR(str_at(obj_at(d, "metadata"), "zone"), "z1");
+	EXPECT_INT((int64_t)len_of(obj_at(obj_at(d, "metadata"), "n")), 2);
+	CU_ASSERT(strlen(str_at(d, "last_heartbeat_at")) >= 20);
+	CU_ASSERT(is_bool_at(d, "stale") && !bool_at(d, "stale"));
+	http_resp_free(&r);
+	/* the least a heartbeat can be */
+	r = call("POST", "/v1/controllers/heartbeat", t->controller,
+	         "{\"controller_id\":\"ctl-a\"}", NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "controller_id"), "ctl-a");
+	http_resp_free(&r);
+	/* again: an update in place, not a second row */
+	r = call("POST", "/v1/controllers/heartbeat", t->controller,
+	         "{\"controller_id\":\"ctl-b\",\"host\":\"host-b2\",\"priority\":5,"
+	         "\"status\":\"degraded\"}",
+	         NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "host"), "host-b2");
+	EXPECT_INT(int_at(data_of(&r), "priority"), 5);
+	EXPECT_STR(str_at(data_of(&r), "status"), "degraded");
+	http_resp_free(&r);
+	EXPECT_INT(pg_int("SELECT count(*) FROM controllers WHERE tenant_id = $1", t->tid, NULL),
+	           2);
+
+	/* the list, ordered by controller_id, both fresh; readonly and operator read it */
+	for (int k = 0; k < 2; k++) {
+		r = call("GET", "/v1/controllers", k ? t->operator : t->reader, NULL, NULL);
+		EXPECT_STATUS(r, 200);
+		items = obj_at(data_of(&r), "items");
+		CU_ASSERT(is_array(items));
+		EXPECT_INT((int64_t)len_of(items), 2);
+		EXPECT_STR(str_at(item_at(items, 0), "controller_id"), "ctl-a");
+		EXPECT_STR(str_at(item_at(items, 1), "controller_id"), "ctl-b");
+		EXPECT_STR(str_at(item_at(items, 1), "status"), "degraded");
+		for (size_t i = 0; i < len_of(items); i++)
+			CU_ASSERT(is_bool_at(item_at(items, i), "stale") &&
+			          !bool_at(item_at(items, i), "stale"));
+		http_resp_free(&r);
+	}
+
+	/* ctl-a silent for an hour: stale; ctl-b still fresh */
+	EXPECT_INT(pg_cmd("UPDATE controllers SET last_heartbeat_at = now() - interval '1 hour'"
+	                  " WHERE tenant_id = $1 AND controller_id = 'ctl-a'",
+	                  t->tid, NULL),
+	           1);
+	r = call("GET", "/v1/controllers", t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	items = obj_at(data_of(&r), "items");
+	a = controller_in(items, "ctl-a");
+	b = controller_in(items, "ctl-b");
+	CU_ASSERT_PTR_NOT_NULL(a);
+	CU_ASSERT_PTR_NOT_NULL(b);
+	CU_ASSERT(is_bool_at(a, "stale") && bool_at(a, "stale"));
+	CU_ASSERT(is_bool_at(b, "stale") && !bool_at(b, "stale"));
+	http_resp_free(&r);
+	/* 30 s of silence is within the 60 s default */
+	EXPECT_INT(pg_cmd("UPDATE controllers SET last_heartbeat_at = now() - interval '30 seconds'"
+	                  " WHERE tenant_id = $1 AND controller_id = 'ctl-b'",
+	                  t->tid, NULL),
+	           1);
+	/* a heartbeat makes ctl-a fresh again */
+	r = call("POST", "/v1/controllers/heartbeat", t->controller,
+	         "{\"controller_id\":\"ctl-a\"}", NULL);
+	EXPECT_STATUS(r, 200);
+	CU_ASSERT(is_bool_at(data_of(&r), "stale") && !bool_at(data_of(&r), "stale"));
+	http_resp_free(&r);
+	r = call("GET", "/v1/controllers", t->reader, NULL, NULL);
+	items = obj_at(data_of(&r), "items");
+	CU_ASSERT(!bool_at(controller_in(items, "ctl-a"), "stale"));
+	CU_ASSERT(!bool_at(controller_in(items, "ctl-b"), "stale"));
+	CU_ASSERT_PTR_NOT_NULL(controller_in(items, "ctl-a"));
+	http_resp_free(&r);
+
+	/* another tenant sees none of them; its own ctl-a is another row */
+	r = call("GET", "/v1/controllers", u->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	CU_ASSERT(is_array(obj_at(data_of(&r), "items")));
+	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "items")), 0);
+	http_resp_free(&r);
+	r = call("POST", "/v1/controllers/heartbeat", u->controller,
+	         "{\"controller_id\":\"ctl-a\",\"host\":\"theirs\"}", NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	r = call("GET", "/v1/controllers", t->reader, NULL, NULL);
+	items = obj_at(data_of(&r), "items");
+	EXPECT_INT((int64_t)len_of(items), 2);
+	CU_ASSERT_STRING_NOT_EQUAL(str_at(controller_in(items, "ctl-a"), "host"), "theirs");
+	http_resp_free(&r);
+}
+
+/* =============================================================================
+ * 2. the leader lease
+ * ========================================================================== */
+
+static void test_leader_acquire_renew_refuse_expire(void)
+{
+	struct tenant *t = tenant_new("leader");
+	struct lease_ans a;
+	struct http_resp r;
+	char holder[64];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* the first acquire of a fresh lease */
+	a = ACQUIRE(t, "c1", 30, NULL);
+	EXPECT_LEASE(a, true, "c1", 1, "acquire");
+	EXPECT_STR(a.lease, "global");
+	EXPECT_STR(a.host, "h-c1");
+	EXPECT_INT(pg_int("SELECT (lease_expires_at BETWEEN now() + interval '25 seconds'"
+	                  " AND now() + interval '35 seconds')::int FROM leader_leases"
+	                  " WHERE tenant_id = $1 AND name = 'global'",
+	                  t->tid, NULL),
+	           1);
+	/* the holder again: a renewal, same term, later expiry */
+	a = ACQUIRE(t, "c1", 120, NULL);
+	EXPECT_LEASE(a, true, "c1", 1, "renew");
+	EXPECT_INT(pg_int("SELECT (lease_expires_at > now() + interval '100 seconds')::int"
+	                  " FROM leader_leases WHERE tenant_id = $1 AND name = 'global'",
+	                  t->tid, NULL),
+	           1);
+	/* another controller while it is held: refused, told who holds it */
+	a = ACQUIRE(t, "c2", 30, NULL);
+	EXPECT_LEASE(a, false, "c1", 1, "acquire");
+	EXPECT_STR(a.host, "h-c1");
+	EXPECT_STR(pg_str(holder, sizeof(holder),
+	                  "SELECT holder_id FROM leader_leases WHERE tenant_id = $1"
+	                  " AND name = 'global'",
+	                  t->tid, NULL),
+	           "c1");
+	EXPECT_INT(pg_int("SELECT (lease_expires_at > now() + interval '100 seconds')::int"
+	                  " FROM leader_leases WHERE tenant_id = $1 AND name = 'global'",
+	                  t->tid, NULL),
+	           1);
+	/* the system state names the holder of "global" */
+	r = call("GET", "/v1/system/state", t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "holder_id"), "c1");
+	EXPECT_INT(int_at(data_of(&r), "term"), 1);
+	CU_ASSERT(strlen(str_at(data_of(&r), "lease_expires_at")) >= 20);
+	http_resp_free(&r);
+
+	/* expired: another controller takes it with the next term */
+	EXPECT_INT(lease_expire(t, "global"), 1);
+	a = ACQUIRE(t, "c2", 30, NULL);
+	EXPECT_LEASE(a, true, "c2", 2, "acquire");
+	EXPECT_STR(a.host, "h-c2");
+	/* the old holder is now refused */
+	a = ACQUIRE(t, "c1", 30, NULL);
+	EXPECT_LEASE(a, false, "c2", 2, "acquire");
+	a = ACQUIRE(t, "c2", 30, NULL);
+	EXPECT_LEASE(a, true, "c2", 2, "renew");
+	/* a holder whose own lease ran out acquires anew: the term moves on */
+	EXPECT_INT(lease_expire(t, "global"), 1);
+	a = ACQUIRE(t, "c2", 30, NULL);
+	EXPECT_LEASE(a, true, "c2", 3, "acquire");
+	r = call("GET", "/v1/system/state", t->operator, NULL, NULL);
+	EXPECT_STR(str_at(data_of(&r), "holder_id"), "c2");
+	EXPECT_INT(int_at(data_of(&r), "term"), 3);
+	http_resp_free(&r);
+
+	/* a real expiry: ttl_s 1 and a 1.2 s wait, on a lease of another name */
+	a = ACQUIRE(t, "c1", 1, ",\"lease\":\"short-1\"");
+	EXPECT_LEASE(a, true, "c1", 1, "acquire");
+	EXPECT_STR(a.lease, "short-1");
+	a = ACQUIRE(t, "c2", 1, ",\"lease\":\"short-1\"");
+	EXPECT_LEASE(a, false, "c1", 1, "acquire");
+	usleep(1200 * 1000);
+	a = ACQUIRE(t, "c2", 30, ",\"lease\":\"short-1\"");
+	EXPECT_LEASE(a, true, "c2", 2, "acquire");
+	EXPECT_STR(a.lease, "short-1");
+	/* a lease of another name left "global" alone */
+	a = ACQUIRE(t, "c1", 30, NULL);
+	EXPECT_LEASE(a, false, "c2", 3, "acquire");
+	EXPECT_INT(pg_int("SELECT count(*) FROM leader_leases WHERE tenant_id = $1", t->tid, NULL),
+	           2);
+}
+
+static void test_preferred_does_not_preempt(void)
+{
+	struct tenant *t = tenant_new("preferred");
+	struct lease_ans a;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	a = ACQUIRE(t, "plain", 60, NULL);
+	EXPECT_LEASE(a, true, "plain", 1, "acquire");
+	for (int i = 0; i < 3; i++) {
+		a = ACQUIRE(t, "boss", 60, ",\"preferred\":true");
+		EXPECT_LEASE(a, false, "plain", 1, "acquire");
+	}
+	a = ACQUIRE(t, "plain", 60, ",\"preferred\":false");
+	EXPECT_LEASE(a, true, "plain", 1, "renew");
+	/* after expiry the preferred one takes it like anyone would */
+	EXPECT_INT(lease_expire(t, "global"), 1);
+	a = ACQUIRE(t, "boss", 60, ",\"preferred\":true");
+	EXPECT_LEASE(a, true, "boss", 2, "acquire");
+	/* and is not preempted either */
+	a = ACQUIRE(t, "plain", 60, ",\"preferred\":true");
+	EXPECT_LEASE(a, false, "boss", 2, "acquire");
+	a = ACQUIRE(t, "boss", 60, NULL);
+	EXPECT_LEASE(a, true, "boss", 2, "renew");
+}
+
+struct lease_racer {
+	const struct tenant *t;
+	pthread_barrier_t *go;
+	const char *lease;
+	char cid[32];
+	int transport_errors;
+	struct lease_ans ans;
+};
+
+static void *race_acquire(void *arg)
+{
+	struct lease_racer *c = arg;
+	char body[256];
+	struct http_resp r;
+
+	snprintf(body, sizeof(body),
+	         "{\"controller_id\":\"%s\",\"host\":\"h-%s\",\"ttl_s\":600,\"lease\":\"%s\"}",
+	         c->cid, c->cid, c->lease);
+	pthread_barrier_wait(c->go);
+	if (http_do("POST", "/v1/leader/acquire", c->t->controller, body, strlen(body), NULL, &r) !=
+	    0) {
+		c->transport_errors++;
+		return NULL;
+	}
+	c->ans = lease_of(&r);
+	http_resp_free(&r);
+	return NULL;
+}
+
+/* RACERS controllers (ids <prefix>-<i>) acquire t's lease `name` at once.
+ * Asserts one winner whose holder and term every answer reports, and that
+ * term is want_term; returns whether the round was clean. */
+static bool race_lease(const struct tenant *t, const char *name, const char *prefix,
+                       int64_t want_term)
+{
+	struct lease_racer c[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t go;
+	int ok = 0, leaders = 0, agree = 0, winner = -1;
+	char holder[64], term[24];
+
+	pthread_barrier_init(&go, NULL, RACERS);
+	for (int i = 0; i < RACERS; i++) {
+		c[i] = (struct lease_racer){.t = t, .go = &go, .lease = name};
+		snprintf(c[i].cid, sizeof(c[i].cid), "%s-%d", prefix, i);
+		pthread_create(&th[i], NULL, race_acquire, &c[i]);
+	}
+	for (int i = 0; i < RACERS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&go);
+	for (int i = 0; i < RACERS; i++) {
+		ok += c[i].transport_errors == 0 && c[i].ans.status == 200;
+		if (c[i].ans.is_leader) {
+			leaders++;
+			winner = i;
+		}
+	}
+	for (int i = 0; i < RACERS && winner >= 0; i++)
+		agree += strcmp(c[i].ans.holder, c[winner].cid) == 0 &&
+		         c[i].ans.term == want_term && strcmp(c[i].ans.operation, "acquire") == 0;
+	CU_ASSERT_EQUAL(ok, RACERS);
+	CU_ASSERT_EQUAL(leaders, 1);
+	CU_ASSERT_EQUAL(agree, RACERS);
+	if (ok != RACERS || leaders != 1 || agree != RACERS) {
+		fprintf(stderr,
+		        "\n  lease %s race (want term %" PRId64 "): %d answered 200,"
+		        " %d leaders, %d agree on the winner\n",
+		        name, want_term, ok, leaders, agree);
+		for (int i = 0; i < RACERS; i++)
+			fprintf(stderr, "    %s: %ld %s\n", c[i].cid, c[i].ans.status,
+			        c[i].ans.raw);
+	}
+	/* and the database agrees */
+	snprintf(term, sizeof(term), "%" PRId64, want_term);
+	pg_str(holder, sizeof(holder),
+	       "SELECT holder_id FROM leader_leases WHERE tenant_id = $1 AND name = $2"
+	       " AND term = $3::bigint",
+	       t->tid, name, term, NULL);
+	CU_ASSERT(winner >= 0 && strcmp(holder, c[winner].cid) == 0);
+	return ok == RACERS && leaders == 1 && agree == RACERS;
+}
+
+static void test_leader_race_one_winner(void)
+{
+	struct tenant *t = tenant_new("race");
+	struct lease_ans a;
+	int clean = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* a lease nobody ever held */
+	clean += race_lease(t, "fresh", "fresh", 1);
+	/* an expired lease, five times over: each time one winner, term + 1 */
+	a = ACQUIRE(t, "seed", 600, ",\"lease\":\"global\"");
+	EXPECT_LEASE(a, true, "seed", 1, "acquire");
+	for (int round = 0; round < 5; round++) {
+		char prefix[16];
+
+		snprintf(prefix, sizeof(prefix), "r%d", round);
+		EXPECT_INT(lease_expire(t, "global"), 1);
+		clean += race_lease(t, "global", prefix, 2 + round);
+	}
+	CU_ASSERT_EQUAL(clean, 6);
+	/* a racer that lost cannot take it now either */
+	a = ACQUIRE(t, "seed", 600, NULL);
+	CU_ASSERT_FALSE(a.is_leader);
+	EXPECT_INT(a.term, 6);
+}
+
+static void test_leader_leases_per_tenant(void)
+{
+	struct tenant *t = tenant_new("lease-a"), *u = tenant_new("lease-b");
+	struct lease_ans a;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	a = ACQUIRE(t, "alpha", 600, NULL);
+	EXPECT_LEASE(a, true, "alpha", 1, "acquire");
+	/* tenant B's "global" is its own: free, term 1, even under the same name */
+	a = ACQUIRE(u, "beta", 600, NULL);
+	EXPECT_LEASE(a, true, "beta", 1, "acquire");
+	a = ACQUIRE(u, "alpha", 600, NULL);
+	EXPECT_LEASE(a, false, "beta", 1, "acquire");
+	/* A is untouched */
+	a = ACQUIRE(t, "alpha", 600, NULL);
+	EXPECT_LEASE(a, true, "alpha", 1, "renew");
+	a = ACQUIRE(t, "beta", 600, NULL);
+	EXPECT_LEASE(a, false, "alpha", 1, "acquire");
+	/* each tenant's state names its own leader */
+	r = call("GET", "/v1/system/state", t->reader, NULL, NULL);
+	EXPECT_STR(str_at(data_of(&r), "holder_id"), "alpha");
+	http_resp_free(&r);
+	r = call("GET", "/v1/system/state", u->reader, NULL, NULL);
+	EXPECT_STR(str_at(data_of(&r), "holder_id"), "beta");
+	http_resp_free(&r);
+	/* expiring B's lease does not free A's */
+	EXPECT_INT(lease_expire(u, "global"), 1);
+	a = ACQUIRE(t, "beta", 600, NULL);
+	EXPECT_LEASE(a, false, "alpha", 1, "acquire");
+	a = ACQUIRE(u, "alpha", 600, NULL);
+	EXPECT_LEASE(a, true, "alpha", 2, "acquire");
+	EXPECT_INT(pg_int("SELECT term FROM leader_leases WHERE tenant_id = $1 AND name = 'global'",
+	                  t->tid, NULL),
+	           1);
+	/* a tenant's lease named like the reaper's is not the system's (tenant 0) */
+	a = ACQUIRE(t, "alpha", 600, ",\"lease\":\"reaper\"");
+	CU_ASSERT_EQUAL(a.status, 200);
+	EXPECT_INT(pg_int("SELECT count(*) FROM leader_leases WHERE tenant_id = 0"
+	                  " AND holder_id = 'alpha'",
+	                  NULL),
+	           0);
+}
+
+/* =============================================================================
+ * 3. the system mode
+ * ========================================================================== */
+
+static void test_system_state_default_running(void)
+{
+	struct tenant *t = tenant_new("state");
+	const char *tokens[5];
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	tokens[0] = t->reader, tokens[1] = t->operator, tokens[2] = t->submitter;
+	tokens[3] = t->worker, tokens[4] = t->controller;
+	for (int i = 0; i < 5; i++) {
+		struct json_object *d;
+
+		r = call("GET", "/v1/system/state", tokens[i], NULL, NULL);
+		EXPECT_STATUS(r, 200);
+		d = data_of(&r);
+		EXPECT_STR(str_at(d, "mode"), "running");
+		/* no leader yet: present and null */
+		CU_ASSERT(null_at(d, "holder_id"));
+		CU_ASSERT(null_at(d, "term"));
+		CU_ASSERT(null_at(d, "lease_expires_at"));
+		CU_ASSERT(obj_at(d, "reason") != NULL || null_at(d, "reason"));
+		CU_ASSERT(obj_at(d, "requested_by") != NULL || null_at(d, "requested_by"));
+		CU_ASSERT(obj_at(d, "updated_at") != NULL || null_at(d, "updated_at"));
+		http_resp_free(&r);
+	}
+	/* no history yet */
+	r = call("GET", "/v1/system/events", t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	CU_ASSERT(is_array(obj_at(data_of(&r), "items")));
+	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "items")), 0);
+	http_resp_free(&r);
+}
+
+/* Shared by pause and drain: a job held before the change can still be
+ * renewed and shipped, while claims get nothing and another tenant is not
+ * affected; resume brings the queued job back. */
+static void mode_refuses_claims(const char *what, const char *verb, const char *mode)
+{
+	struct tenant *t = tenant_new(what), *u;
+	char held[IDLEN], queued[IDLEN], other[IDLEN], got[24], *other_name;
+	struct claimed c;
+	struct http_resp r;
+	struct json_object *d;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	other_name = fmt("%s-o", what);
+	u = tenant_new(other_name);
+	free(other_name);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	SUBMIT(t, "{\"body\":\"held\"}", held);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-held", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], held);
+	SUBMIT(t, "{\"body\":\"queued\"}", queued);
+	SUBMIT(u, "{\"body\":\"other\"}", other);
+
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/v1/system/%s", verb);
+		r = call("POST", path, t->operator,
+		         "{\"reason\":\"deploy 42\",\"requested_by\":\"alice\"}", NULL);
+	}
+	EXPECT_STATUS(r, 200);
+	d = data_of(&r);
+	EXPECT_STR(str_at(d, "mode"), mode);
+	EXPECT_STR(str_at(d, "reason"), "deploy 42");
+	EXPECT_STR(str_at(d, "requested_by"), "alice");
+	CU_ASSERT(strlen(str_at(d, "updated_at")) >= 20);
+	http_resp_free(&r);
+	mode_of(t->reader, got, sizeof(got));
+	EXPECT_STR(got, mode);
+	mode_of(t->worker, got, sizeof(got));
+	EXPECT_STR(got, mode);
+
+	/* no claim gets anything, whatever it asks for */
+	CU_ASSERT_EQUAL(CLAIM(t, "f-new", NULL, 10, &c), 0);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-held", NULL, 10, &c), 0);
+	r = call("POST", "/v1/fleet/claim", t->worker,
+	         "{\"factory_id\":\"f-new\",\"max_jobs\":100,\"wait_ms\":300}", NULL);
+	EXPECT_STATUS(r, 200);
+	CU_ASSERT(is_array(obj_at(data_of(&r), "jobs")));
+	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "jobs")), 0);
+	http_resp_free(&r);
+	EXPECT_STR(snap_job(t, queued).stage, "queued");
+	/* another tenant's mode is its own */
+	mode_of(u->reader, got, sizeof(got));
+	EXPECT_STR(got, "running");
+	CU_ASSERT_EQUAL(CLAIM(u, "f-other", NULL, 10, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], other);
+
+	/* the held job: renewed, moved on and shipped */
+	{
+		struct snap s = snap_job(t, held);
+
+		r = renew_job(t, held, "f-held", s.epoch);
+		EXPECT_STATUS(r, 200);
+		CU_ASSERT(int_at(obj_at(data_of(&r), "lease"), "renewals") >= 1);
+		http_resp_free(&r);
+		EXPECT_INT(pg_int("SELECT (lease_expires_at > now() + interval '250 seconds')::int"
+		                  " FROM jobs WHERE id = $1",
+		                  held, NULL),
+		           1);
+		r = patch_job(t, held, "f-held", s.epoch, "building");
+		EXPECT_STATUS(r, 200);
+		EXPECT_STR(str_at(data_of(&r), "stage"), "building");
+		http_resp_free(&r);
+		r = patch_job(t, held, "f-held", s.epoch, "shipped");
+		EXPECT_STATUS(r, 200);
+		EXPECT_STR(str_at(data_of(&r), "stage"), "shipped");
+		http_resp_free(&r);
+	}
+	CU_ASSERT_EQUAL(CLAIM(t, "f-held", NULL, 10, &c), 0);
+	EXPECT_STR(snap_job(t, queued).stage, "queued");
+
+	/* resume: the queued job is claimable again */
+	SET_MODE(t, "resume", "{\"reason\":\"done\",\"requested_by\":\"alice\"}", "running");
+	mode_of(t->reader, got, sizeof(got));
+	EXPECT_STR(got, "running");
+	CU_ASSERT_EQUAL(CLAIM(t, "f-new", NULL, 10, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], queued);
+}
+
+static void test_pause_refuses_claims_held_lease_renews_and_ships(void)
+{
+	mode_refuses_claims("pause", "pause", "paused");
+}
+
+static void test_drain_refuses_claims_held_lease_renews_and_ships(void)
+{
+	mode_refuses_claims("drain", "drain", "draining");
+}
+
+static void test_resume_makes_claims_work(void)
+{
+	struct tenant *t = tenant_new("resume");
+	char a[IDLEN], b[IDLEN], got[24];
+	struct claimed c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* resume while running changes nothing that matters */
+	SET_MODE(t, "resume", "{}", "running");
+	SUBMIT(t, "{}", a);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-r", NULL, 10, &c), 1);
+	/* paused, then draining, then running: jobs submitted meanwhile come out */
+	SET_MODE(t, "pause", "{}", "paused");
+	SUBMIT(t, "{}", a);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-r", NULL, 10, &c), 0);
+	SET_MODE(t, "drain", "{}", "draining");
+	mode_of(t->reader, got, sizeof(got));
+	EXPECT_STR(got, "draining");
+	SUBMIT(t, "{}", b);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-r", NULL, 10, &c), 0);
+	SET_MODE(t, "pause", "{}", "paused");
+	CU_ASSERT_EQUAL(CLAIM(t, "f-r", NULL, 10, &c), 0);
+	SET_MODE(t, "resume", "{}", "running");
+	CU_ASSERT_EQUAL(CLAIM(t, "f-r", NULL, 10, &c), 2);
+	CU_ASSERT(c.n == 2 && ((strcmp(c.id[0], a) == 0 && strcmp(c.id[1], b) == 0) ||
+	                       (strcmp(c.id[0], b) == 0 && strcmp(c.id[1], a) == 0)));
+	/* a long-polling claim made while paused does not hand out jobs */
+	SET_MODE(t, "pause", "{}", "paused");
+	SUBMIT(t, "{}", a);
+	{
+		struct http_resp r = call("POST", "/v1/fleet/claim", t->worker,
+		                          "{\"factory_id\":\"f-r\",\"wait_ms\":500}", NULL);
+
+		EXPECT_STATUS(r, 200);
+		EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "jobs")), 0);
+		http_resp_free(&r);
+	}
+	SET_MODE(t, "resume", "{}", "running");
+	CU_ASSERT_EQUAL(CLAIM(t, "f-r", NULL, 10, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], a);
+}
+
+static void test_mode_change_history(void)
+{
+	struct tenant *t = tenant_new("history"), *u = tenant_new("history-o");
+	static const char *const want_mode[] = {"running", "draining", "paused"};
+	static const char *const want_reason[] = {"all clear", "cut-over", "incident 7"};
+	static const char *const want_by[] = {"carol", "bob", "alice"};
+	struct json_object *items;
+	struct http_resp r;
+	char prev[48] = "";
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	SET_MODE(t, "pause", "{\"reason\":\"incident 7\",\"requested_by\":\"alice\"}", "paused");
+	SET_MODE(t, "drain", "{\"reason\":\"cut-over\",\"requested_by\":\"bob\"}", "draining");
+	SET_MODE(t, "resume", "{\"reason\":\"all clear\",\"requested_by\":\"carol\"}", "running");
+	for (int k = 0; k < 2; k++) {
+		r = call("GET", "/v1/system/events", k ? t->operator : t->reader, NULL, NULL);
+		EXPECT_STATUS(r, 200);
+		items = obj_at(data_of(&r), "items");
+		EXPECT_INT((int64_t)len_of(items), 3);
+		for (size_t i = 0; i < 3 && i < len_of(items); i++) {
+			struct json_object *e = item_at(items, i);
+			const char *at = str_at(e, "at");
+
+			EXPECT_STR(str_at(e, "mode"), want_mode[i]);
+			EXPECT_STR(str_at(e, "reason"), want_reason[i]);
+			EXPECT_STR(str_at(e, "requested_by"), want_by[i]);
+			CU_ASSERT(strlen(at) >= 20);
+			/* newest first: each at no later than the one before */
+			if (i > 0)
+				CU_ASSERT(strcmp(at, prev) <= 0);
+			snprintf(prev, sizeof(prev), "%s", at);
+		}
+		http_resp_free(&r);
+	}
+	/* the state carries the last change */
+	r = call("GET", "/v1/system/state", t->reader, NULL, NULL);
+	EXPECT_STR(str_at(data_of(&r), "mode"), "running");
+	EXPECT_STR(str_at(data_of(&r), "reason"), "all clear");
+	EXPECT_STR(str_at(data_of(&r), "requested_by"), "carol");
+	CU_ASSERT(strlen(str_at(data_of(&r), "updated_at")) >= 20);
+	http_resp_free(&r);
+	/* without a reason: recorded all the same */
+	SET_MODE(t, "pause", "{}", "paused");
+	r = call("GET", "/v1/system/events", t->reader, NULL, NULL);
+	items = obj_at(data_of(&r), "items");
+	EXPECT_INT((int64_t)len_of(items), 4);
+	EXPECT_STR(str_at(item_at(items, 0), "mode"), "paused");
+	EXPECT_STR(str_at(item_at(items, 1), "reason"), "all clear");
+	http_resp_free(&r);
+	SET_MODE(t, "resume", "{}", "running");
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM system_mode_events WHERE tenant_id = $1", t->tid, NULL),
+	    5);
+	/* another tenant's history is its own */
+	r = call("GET", "/v1/system/events", u->operator, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "items")), 0);
+	http_resp_free(&r);
+}
+
+/* =============================================================================
+ * 4. roles and bodies
+ * ========================================================================== */
+
+struct forbidden {
+	int who; /* 0 submitter, 1 worker, 2 readonly, 3 operator, 4 controller */
+	const char *method, *path, *body;
+};
+
+static const char *token_of(const struct tenant *t, int who)
+{
+	const char *const tokens[] = {t->submitter, t->worker, t->reader, t->operator,
+	                              t->controller };
+
+	return tokens[who];
+}
+
+static void test_roles_on_control_routes(void)
+{
+	struct tenant *t = tenant_new("roles");
+	char task[IDLEN], tp[96], pp[96], sp[96], got[24];
+	struct http_resp r;
+	struct lease_ans a;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, task);
+	snprintf(tp, sizeof(tp), "/v1/tasks/%s", task);
+	snprintf(pp, sizeof(pp), "/v1/tasks/%s/plan", task);
+	snprintf(sp, sizeof(sp), "/v1/steps/%s/complete", task);
+	{
+		const char *hb = "{\"controller_id\":\"c-role\"}";
+		const char *acq = "{\"controller_id\":\"c-role\",\"ttl_s\":60}";
+		const char *plan = "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}]}";
+		const char *step = "{\"factory_id\":\"f\",\"lease_epoch\":1}";
+		const struct forbidden cases[] = {
+		    {1, "POST", "/v1/system/pause", "{}"},
+		    {0, "POST", "/v1/system/pause", "{}"},
+		    {2, "POST", "/v1/system/pause", "{}"},
+		    {4, "POST", "/v1/system/pause", "{}"},
+		    {1, "POST", "/v1/system/drain", "{}"},
+		    {1, "POST", "/v1/system/resume", "{}"},
+		    {2, "POST", "/v1/controllers/heartbeat", hb},
+		    {1, "POST", "/v1/controllers/heartbeat", hb},
+		    {0, "POST", "/v1/controllers/heartbeat", hb},
+		    {2, "POST", "/v1/leader/acquire", acq},
+		    {1, "POST", "/v1/leader/acquire", acq},
+		    {0, "POST", "/v1/leader/acquire", acq},
+		    {1, "GET", "/v1/controllers", NULL},
+		    {0, "GET", "/v1/controllers", NULL},
+		    {1, "GET", "/v1/system/events", NULL},
+		    {0, "GET", "/v1/system/events", NULL},
+		    {1, "POST", "/v1/tasks", TASK_BODY},
+		    {2, "POST", "/v1/tasks", TASK_BODY},
+		    {4, "POST", "/v1/tasks", TASK_BODY},
+		    {1, "GET", tp, NULL},
+		    {0, "POST", pp, plan},
+		    {1, "POST", pp, plan},
+		    {2, "POST", pp, plan},
+		    {0, "POST", sp, step},
+		    {2, "POST", sp, step},
+		    {4, "POST", sp, step},
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct forbidden *k = &cases[i];
+
+			r = call(k->method, k->path, token_of(t, k->who), k->body, NULL);
+			EXPECT_ERROR(r, 403, "forbidden");
+			if (r.status != 403)
+				fprintf(stderr, "  (%s %s as role %d)\n", k->method, k->path,
+				        k->who);
+			http_resp_free(&r);
+		}
+	}
+	/* nothing the refused calls asked for happened */
+	mode_of(t->reader, got, sizeof(got));
+	EXPECT_STR(got, "running");
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM system_mode_events WHERE tenant_id = $1", t->tid, NULL),
+	    0);
+	EXPECT_INT(pg_int("SELECT count(*) FROM controllers WHERE tenant_id = $1", t->tid, NULL),
+	           0);
+	EXPECT_INT(pg_int("SELECT count(*) FROM leader_leases WHERE tenant_id = $1", t->tid, NULL),
+	           0);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1", t->tid, NULL), 1);
+	/* and the roles that may: controller acquires and heartbeats, operator
+	 * pauses, the readers read the task */
+	a = ACQUIRE(t, "c-role", 60, NULL);
+	EXPECT_LEASE(a, true, "c-role", 1, "acquire");
+	r = call("POST", "/v1/controllers/heartbeat", t->controller,
+	         "{\"controller_id\":\"c-role\"}", NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	SET_MODE(t, "pause", "{}", "paused");
+	SET_MODE(t, "resume", "{}", "running");
+	EXPECT_INT(task_get(t->reader, task).status, 200);
+	EXPECT_INT(task_get(t->submitter, task).status, 200);
+	EXPECT_INT(task_get(t->operator, task).status, 200);
+	/* no token at all */
+	r = call("GET", "/v1/system/state", NULL, NULL, NULL);
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	r = call("POST", "/v1/leader/acquire", NULL, "{\"controller_id\":\"x\",\"ttl_s\":5}", NULL);
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+}
+
+struct refusal {
+	int who; /* as in struct forbidden */
+	const char *method, *path, *body, *field;
+};
+
+/* Each case answers 400 invalid_request naming the field. */
+static void expect_refusals(const struct tenant *t, const struct refusal *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct refusal *k = &cases[i];
+		struct http_resp r = call(k->method, k->path, token_of(t, k->who), k->body, NULL);
+
+		EXPECT_ERROR(r, 400, "invalid_request");
+		CU_ASSERT_STRING_EQUAL(field_of(&r), k->field);
+		if (r.status != 400 || strcmp(field_of(&r), k->field) != 0)
+			fprintf(stderr, "\n  %s %s %.300s: %ld field \"%s\", want 400 \"%s\"\n",
+			        k->method, k->path, k->body, r.status, field_of(&r), k->field);
+		http_resp_free(&r);
+	}
+}
+
+static void test_bad_bodies_name_the_field(void)
+{
+	struct tenant *t = tenant_new("fields");
+	char *long129 = repeat('c', 129), *long256 = repeat('h', 256), *long65 = repeat('r', 65),
+	     *long501 = repeat('x', 501), *b[12];
+	char task[IDLEN], got[24];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	b[0] = fmt("{\"controller_id\":\"%s\"}", long129);
+	b[1] = fmt("{\"controller_id\":\"c\",\"host\":\"%s\"}", long256);
+	b[2] = fmt("{\"controller_id\":\"c\",\"role\":\"%s\"}", long65);
+	b[3] = fmt("{\"controller_id\":\"c\",\"status\":\"%s\"}", long65);
+	b[4] = fmt("{\"controller_id\":\"c\",\"version\":\"%s\"}", long65);
+	b[5] = fmt("{\"controller_id\":\"%s\",\"ttl_s\":60}", long129);
+	b[6] = fmt("{\"controller_id\":\"c\",\"ttl_s\":60,\"lease\":\"%s\"}", long65);
+	b[7] = fmt("{\"reason\":\"%s\"}", long501);
+	b[8] = fmt("{\"requested_by\":\"%s\"}", long129);
+	b[9] = fmt("{\"controller_id\":\"c\",\"ttl_s\":60,\"host\":\"%s\"}", long256);
+	b[10] = fmt("{\"reason\":\"%s\"}", long501);
+	b[11] = fmt("{\"reason\":\"%s\"}", long501);
+	{
+		const struct refusal cases[] = {
+		    /* controller heartbeat */
+		    {4, "POST", "/v1/controllers/heartbeat",
+		     "{\"controller_id\":\"c\",\"bogus\":1}", "bogus"},
+		    {4, "POST", "/v1/controllers/heartbeat", "{\"host\":\"h\"}", "controller_id"},
+		    {4, "POST", "/v1/controllers/heartbeat", "{\"controller_id\":\"\"}",
+		     "controller_id"},
+		    {4, "POST", "/v1/controllers/heartbeat", "{\"controller_id\":7}",
+		     "controller_id"},
+		    {4, "POST", "/v1/controllers/heartbeat", b[0], "controller_id"},
+		    {4, "POST", "/v1/controllers/heartbeat", b[1], "host"},
+		    {4, "POST", "/v1/controllers/heartbeat", b[2], "role"},
+		    {4, "POST", "/v1/controllers/heartbeat", b[3], "status"},
+		    {4, "POST", "/v1/controllers/heartbeat", b[4], "version"},
+		    {4, "POST", "/v1/controllers/heartbeat",
+		     "{\"controller_id\":\"c\",\"priority\":1001}", "priority"},
+		    {4, "POST", "/v1/controllers/heartbeat",
+		     "{\"controller_id\":\"c\",\"priority\":-1}", "priority"},
+		    {4, "POST", "/v1/controllers/heartbeat",
+		     "{\"controller_id\":\"c\",\"priority\":\"high\"}", "priority"},
+		    {4, "POST", "/v1/controllers/heartbeat",
+		     "{\"controller_id\":\"c\",\"metadata\":[1]}", "metadata"},
+		    /* leader acquire */
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"c\",\"ttl_s\":0}",
+		     "ttl_s"},
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"c\",\"ttl_s\":5000}",
+		     "ttl_s"},
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"c\",\"ttl_s\":3601}",
+		     "ttl_s"},
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"c\",\"ttl_s\":-5}",
+		     "ttl_s"},
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"c\",\"ttl_s\":\"60\"}",
+		     "ttl_s"},
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"c\"}", "ttl_s"},
+		    {4, "POST", "/v1/leader/acquire", "{\"ttl_s\":60}", "controller_id"},
+		    {4, "POST", "/v1/leader/acquire", "{\"controller_id\":\"\",\"ttl_s\":60}",
+		     "controller_id"},
+		    {4, "POST", "/v1/leader/acquire", b[5], "controller_id"},
+		    {4, "POST", "/v1/leader/acquire", b[9], "host"},
+		    {4, "POST", "/v1/leader/acquire",
+		     "{\"controller_id\":\"c\",\"ttl_s\":60,\"term\":9}", "term"},
+		    {4, "POST", "/v1/leader/acquire",
+		     "{\"controller_id\":\"c\",\"ttl_s\":60,\"preferred\":\"yes\"}", "preferred"},
+		    {4, "POST", "/v1/leader/acquire",
+		     "{\"controller_id\":\"c\",\"ttl_s\":60,\"lease\":\"Global\"}", "lease"},
+		    {4, "POST", "/v1/leader/acquire",
+		     "{\"controller_id\":\"c\",\"ttl_s\":60,\"lease\":\"a b\"}", "lease"},
+		    {4, "POST", "/v1/leader/acquire",
+		     "{\"controller_id\":\"c\",\"ttl_s\":60,\"lease\":\"\"}", "lease"},
+		    {4, "POST", "/v1/leader/acquire", b[6], "lease"},
+		    /* system mode */
+		    {3, "POST", "/v1/system/pause", "{\"mode\":\"running\"}", "mode"},
+		    {3, "POST", "/v1/system/pause", b[7], "reason"},
+		    {3, "POST", "/v1/system/pause", b[8], "requested_by"},
+		    {3, "POST", "/v1/system/drain", b[10], "reason"},
+		    {3, "POST", "/v1/system/resume", b[11], "reason"},
+		    {3, "POST", "/v1/system/pause", "{\"reason\":5}", "reason"},
+		};
+
+		expect_refusals(t, cases, sizeof(cases) / sizeof(cases[0]));
+	}
+	/* none of it was written */
+	EXPECT_INT(pg_int("SELECT count(*) FROM controllers WHERE tenant_id = $1", t->tid, NULL),
+	           0);
+	EXPECT_INT(pg_int("SELECT count(*) FROM leader_leases WHERE tenant_id = $1", t->tid, NULL),
+	           0);
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM system_mode_events WHERE tenant_id = $1", t->tid, NULL),
+	    0);
+	mode_of(t->reader, got, sizeof(got));
+	EXPECT_STR(got, "running");
+	/* the limits themselves pass */
+	{
+		char *ok =
+		    fmt("{\"controller_id\":\"%.128s\",\"priority\":1000,\"host\":\"%.255s\"}",
+		        long129, long256);
+		struct http_resp r =
+		    call("POST", "/v1/controllers/heartbeat", t->controller, ok, NULL);
+
+		EXPECT_STATUS(r, 200);
+		http_resp_free(&r);
+		free(ok);
+		r = call("POST", "/v1/leader/acquire", t->controller,
+		         "{\"controller_id\":\"c\",\"ttl_s\":3600,\"lease\":\"a-b_0\"}", NULL);
+		EXPECT_STATUS(r, 200);
+		http_resp_free(&r);
+		r = call("POST", "/v1/leader/acquire", t->controller,
+		         "{\"controller_id\":\"c\",\"ttl_s\":1,\"lease\":\"a-b_1\"}", NULL);
+		EXPECT_STATUS(r, 200);
+		http_resp_free(&r);
+	}
+
+	/* tasks: create, plan and the step routes */
+	TASK_NEW(t, TASK_BODY, task);
+	{
+		char pp[96], hp[96], *big_goal, *goal_body, *plan101, *p;
+		size_t cap;
+
+		snprintf(pp, sizeof(pp), "/v1/tasks/%s/plan", task);
+		snprintf(hp, sizeof(hp), "/v1/steps/%s/heartbeat", task);
+		big_goal = repeat('g', 64 * 1024 + 1);
+		goal_body =
+		    fmt("{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"%s\"}",
+		        big_goal);
+		cap = 32 + 101 * 40;
+		plan101 = malloc(cap);
+		p = plan101 + sprintf(plan101, "{\"steps\":[");
+		for (int i = 0; i < 101; i++)
+			p += sprintf(p, "%s{\"title\":\"s%d\",\"body\":\"b\"}", i ? "," : "", i);
+		strcpy(p, "]}");
+		{
+			const struct refusal cases[] = {
+			    {0, "POST", "/v1/tasks",
+			     "{\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\"}", "repo"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\"}",
+			     "repo"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"title\":\"x\",\"goal\":\"g\"}", "task_type"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"goal\":\"g\"}", "title"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"\",\"goal\":\"g\"}",
+			     "title"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\","
+			     "\"priority\":\"urgent\"}",
+			     "priority"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\","
+			     "\"constraints\":[1]}",
+			     "constraints"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\","
+			     "\"metadata\":\"m\"}",
+			     "metadata"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\","
+			     "\"acceptance\":\"all\"}",
+			     "acceptance"},
+			    {0, "POST", "/v1/tasks",
+			     "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\","
+			     "\"steps\":[]}",
+			     "steps"},
+			    {0, "POST", "/v1/tasks", goal_body, "goal"},
+			    {4, "POST", pp, "{\"steps\":[]}", "steps"},
+			    {4, "POST", pp, "{}", "steps"},
+			    {4, "POST", pp, plan101, "steps"},
+			    {4, "POST", pp,
+			     "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}],\"x\":1}", "x"},
+			    {1, "POST", hp, "{\"factory_id\":\"f\"}", "lease_epoch"},
+			    {1, "POST", hp, "{\"lease_epoch\":1}", "factory_id"},
+			    {1, "POST", hp, "{\"factory_id\":\"f\",\"lease_epoch\":1,\"bogus\":1}",
+			     "bogus"},
+			};
+
+			expect_refusals(t, cases, sizeof(cases) / sizeof(cases[0]));
+		}
+		EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1", t->tid, NULL),
+		           1);
+		/* a step without a title names the step's field (exact form of the index
+		 * not fixed: "steps[0].title" or "steps[0]") */
+		{
+			struct http_resp r =
+			    call("POST", pp, t->controller, "{\"steps\":[{\"body\":\"b\"}]}", NULL);
+
+			EXPECT_ERROR(r, 400, "invalid_request");
+			CU_ASSERT(strncmp(field_of(&r), "steps[0]", 8) == 0);
+			http_resp_free(&r);
+			r = call(
+			    "POST", "/v1/tasks", t->submitter,
+			    "{\"repo\":\"r\",\"task_type\":\"t\",\"title\":\"x\",\"goal\":\"g\","
+			    "\"acceptance\":[1]}",
+			    NULL);
+			EXPECT_ERROR(r, 400, "invalid_request");
+			CU_ASSERT(strncmp(field_of(&r), "acceptance", 10) == 0);
+			http_resp_free(&r);
+		}
+		free(big_goal);
+		free(goal_body);
+		free(plan101);
+	}
+	/* the task was never planned by a refused plan */
+	EXPECT_INT(task_get(t->reader, task).nsteps, 0);
+	for (int i = 0; i < 12; i++)
+		free(b[i]);
+	free(long129);
+	free(long256);
+	free(long65);
+	free(long501);
+}
+
+/* =============================================================================
+ * 5. tasks
+ * ========================================================================== */
+
+static void test_task_create_and_plan(void)
+{
+	struct tenant *t = tenant_new("task");
+	struct http_resp r;
+	struct json_object *task;
+	struct task_view v, p;
+	struct claimed c;
+	char id[IDLEN], plain[IDLEN], path[96];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	r = call("POST", "/v1/tasks", t->submitter,
+	         "{\"repo\":\"git@example.com:acme/app.git\",\"task_type\":\"bugfix\","
+	         "\"title\":\"Fix the login loop\",\"goal\":\"No loop on expired sessions.\","
+	         "\"priority\":\"high\",\"constraints\":{\"max_files\":5},"
+	         "\"acceptance\":[\"tests pass\",\"no new warnings\"],"
+	         "\"metadata\":{\"ticket\":\"APP-12\"}}",
+	         NULL);
+	EXPECT_STATUS(r, 201);
+	task = obj_at(data_of(&r), "task");
+	CU_ASSERT_PTR_NOT_NULL(task);
+	snprintf(id, sizeof(id), "%s", str_at(task, "id"));
+	CU_ASSERT(strlen(id) > 0);
+	EXPECT_STR(str_at(task, "repo"), "git@example.com:acme/app.git");
+	EXPECT_STR(str_at(task, "task_type"), "bugfix");
+	EXPECT_STR(str_at(task, "title"), "Fix the login loop");
+	EXPECT_STR(str_at(task, "goal"), "No loop on expired sessions.");
+	EXPECT_STR(str_at(task, "priority"), "high");
+	EXPECT_INT(int_at(obj_at(task, "constraints"), "max_files"), 5);
+	EXPECT_INT((int64_t)len_of(obj_at(task, "acceptance")), 2);
+	if (len_of(obj_at(task, "acceptance")) == 2)
+		EXPECT_STR(json_object_get_string(item_at(obj_at(task, "acceptance"), 1)),
+		           "no new warnings");
+	EXPECT_STR(str_at(obj_at(task, "metadata"), "ticket"), "APP-12");
+	EXPECT_INT(int_at(task, "current_step_index"), 0);
+	CU_ASSERT(is_array(obj_at(task, "steps")));
+	EXPECT_INT((int64_t)len_of(obj_at(task, "steps")), 0);
+	CU_ASSERT(strlen(str_at(task, "stage")) > 0);
+	http_resp_free(&r);
+	/* a composite job of the tenant */
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND tenant_id = $2"
+	                  " AND kind = 'composite'",
+	                  id, t->tid, NULL),
+	           1);
+	/* the default priority is medium */
+	r = call("POST", "/v1/tasks", t->submitter, TASK_BODY, NULL);
+	EXPECT_STATUS(r, 201);
+	EXPECT_STR(str_at(obj_at(data_of(&r), "task"), "priority"), "medium");
+	CU_ASSERT_STRING_NOT_EQUAL(str_at(obj_at(data_of(&r), "task"), "id"), id);
+	http_resp_free(&r);
+
+	/* a task is never claimable itself */
+	CU_ASSERT_EQUAL(CLAIM(t, "f-any", "[\"gpu\",\"cpu\"]", 100, &c), 0);
+
+	/* every reader reads it */
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.status, 200);
+	EXPECT_STR(v.id, id);
+	EXPECT_INT(v.current, 0);
+	EXPECT_INT(task_get(t->submitter, id).status, 200);
+	EXPECT_INT(task_get(t->operator, id).status, 200);
+
+	/* plan: three steps, the second needs a gpu */
+	p = PLAN(t, id,
+	         "{\"steps\":[{\"title\":\"Reproduce\",\"body\":\"write a failing test\"},"
+	         "{\"title\":\"Fix\",\"body\":\"fix it\",\"capabilities\":[\"gpu\"]},"
+	         "{\"title\":\"Verify\",\"body\":\"run everything\"}]}",
+	         3);
+	EXPECT_STR(p.id, id);
+	for (int i = 0; i < 3 && i < p.nsteps; i++) {
+		EXPECT_INT(p.step_index[i], i);
+		CU_ASSERT(strlen(p.step_id[i]) > 0);
+		CU_ASSERT_STRING_NOT_EQUAL(p.step_id[i], id);
+		CU_ASSERT(p.step_epoch[i] >= 0); /* a lease object with its epoch */
+		EXPECT_STR(p.step_stage[i], i == 0 ? "queued" : "blocked");
+	}
+	EXPECT_STR(p.step_title[0], "Reproduce");
+	EXPECT_STR(p.step_title[2], "Verify");
+	CU_ASSERT_STRING_NOT_EQUAL(p.step_id[0], p.step_id[1]);
+	CU_ASSERT_STRING_NOT_EQUAL(p.step_id[1], p.step_id[2]);
+	EXPECT_INT(p.current, 0);
+	/* steps are leaf children of the task, in order */
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1 AND kind = 'leaf'"
+	                  " AND tenant_id = $2",
+	                  id, t->tid, NULL),
+	           3);
+	EXPECT_INT(pg_int("SELECT step_index FROM jobs WHERE id = $1", p.step_id[2], NULL), 2);
+	/* GET shows the same */
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.nsteps, 3);
+	EXPECT_INT(v.current, 0);
+	for (int i = 0; i < 3 && i < v.nsteps; i++)
+		EXPECT_STR(v.step_id[i], p.step_id[i]);
+	/* the step's job carries the step's capabilities and body */
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", p.step_id[1]);
+	r = call("GET", path, t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "capabilities")), 1);
+	EXPECT_STR(json_object_get_string(item_at(obj_at(data_of(&r), "capabilities"), 0)), "gpu");
+	EXPECT_STR(str_at(data_of(&r), "body"), "fix it");
+	EXPECT_STR(str_at(data_of(&r), "parent_id"), id);
+	http_resp_free(&r);
+	/* only step 0 is claimable, and the task still is not */
+	CU_ASSERT_EQUAL(CLAIM(t, "f-any", "[\"gpu\"]", 100, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], p.step_id[0]);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-any", "[\"gpu\"]", 100, &c), 0);
+
+	/* unknown ids: 404 */
+	r = call("GET", "/v1/tasks/999999999999", t->reader, NULL, NULL);
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	r = call("POST", "/v1/tasks/999999999999/plan", t->controller,
+	         "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}]}", NULL);
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	/* a plain job, or a step, is not a task */
+	SUBMIT(t, "{}", plain);
+	v = task_get(t->reader, plain);
+	EXPECT_INT(v.status, 404);
+	v = task_get(t->reader, p.step_id[0]);
+	EXPECT_INT(v.status, 404);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", plain);
+	r = call("POST", path, t->controller, "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}]}",
+	         NULL);
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", plain, NULL), 0);
+}
+
+static void test_task_two_steps_on_two_workers_in_order(void)
+{
+	struct tenant *t = tenant_new("two-steps");
+	char id[IDLEN];
+	struct task_view p, v;
+	struct claimed a, b;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	p = PLAN(t, id,
+	         "{\"steps\":[{\"title\":\"one\",\"body\":\"first\"},"
+	         "{\"title\":\"two\",\"body\":\"second\"}]}",
+	         2);
+	CU_ASSERT_EQUAL_FATAL(p.nsteps, 2);
+	/* worker A gets step 0, and only step 0 */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-worker-a", NULL, 10, &a), 1);
+	CU_ASSERT_STRING_EQUAL(a.id[0], p.step_id[0]);
+	/* step 1 is not claimable while step 0 runs */
+	CU_ASSERT_EQUAL(CLAIM(t, "f-worker-b", NULL, 10, &b), 0);
+	STEP_OK(t, p.step_id[0], "heartbeat", "f-worker-a", a.epoch[0], ",\"ttl_s\":300",
+	        "assigned");
+	EXPECT_INT(pg_int("SELECT (lease_expires_at > now() + interval '250 seconds')::int"
+	                  " FROM jobs WHERE id = $1",
+	                  p.step_id[0], NULL),
+	           1);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-worker-b", NULL, 10, &b), 0);
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.current, 0);
+	EXPECT_STR(v.step_stage[0], "assigned");
+	EXPECT_STR(v.step_stage[1], "blocked");
+	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "shipped");
+	/* A completes step 0 */
+	STEP_OK(t, p.step_id[0], "complete", "f-worker-a", a.epoch[0],
+	        ",\"result\":{\"commit\":\"abc\"},\"insights\":{\"model\":\"m1\",\"turns\":3}",
+	        "shipped");
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.current, 1);
+	EXPECT_STR(v.step_stage[0], "shipped");
+	EXPECT_STR(v.step_stage[1], "queued");
+	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "shipped");
+	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "failed");
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND result->>'commit' = 'abc'",
+	                  p.step_id[0], NULL),
+	           1);
+	/* worker B gets step 1; A's finished lease cannot touch step 0 again */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-worker-b", NULL, 10, &b), 1);
+	CU_ASSERT_STRING_EQUAL(b.id[0], p.step_id[1]);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-worker-a", NULL, 10, &a), 0);
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.current, 1);
+	EXPECT_STR(v.step_stage[1], "assigned");
+	STEP_OK(t, p.step_id[1], "checkpoint", "f-worker-b", b.epoch[0],
+	        ",\"checkpoint\":{\"wip_branch\":\"wip/two\"}", "assigned");
+	STEP_OK(t, p.step_id[1], "complete", "f-worker-b", b.epoch[0], NULL, "shipped");
+	/* the task follows: shipped, current_step_index past the end */
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.status, 200);
+	EXPECT_STR(v.stage, "shipped");
+	EXPECT_INT(v.current, 2);
+	EXPECT_STR(v.step_stage[0], "shipped");
+	EXPECT_STR(v.step_stage[1], "shipped");
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND stage = 'shipped'", id, NULL), 1);
+	/* who ran what */
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM runs WHERE job_id = $1 AND factory_id = 'f-worker-a'",
+	           p.step_id[0], NULL),
+	    1);
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM runs WHERE job_id = $1 AND factory_id = 'f-worker-b'",
+	           p.step_id[1], NULL),
+	    1);
+	/* nothing is left to claim */
+	CU_ASSERT_EQUAL(CLAIM(t, "f-worker-a", NULL, 10, &a), 0);
+}
+
+static void test_step_fencing(void)
+{
+	struct tenant *t = tenant_new("step-fence");
+	static const char *const verbs[] = {"heartbeat", "checkpoint", "complete", "fail"};
+	static const char *const extras[] = {NULL, ",\"checkpoint\":{\"k\":1}", NULL, NULL};
+	char id[IDLEN], plain[IDLEN], path[128];
+	struct task_view p;
+	struct claimed c1, c2, cp;
+	struct snap before, after;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	p = PLAN(t, id,
+	         "{\"steps\":[{\"title\":\"only\",\"body\":\"b\",\"capabilities\":[\"s\"]}]}", 1);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-one", "[\"s\"]", 1, &c1), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c1.id[0], p.step_id[0]);
+	before = snap_job(t, p.step_id[0]);
+	for (int v = 0; v < 4; v++) {
+		/* a wrong epoch, either way */
+		r = step_call(t->worker, p.step_id[0], verbs[v], "f-one", c1.epoch[0] + 1,
+		              extras[v]);
+		EXPECT_ERROR(r, 409, "stale_epoch");
+		http_resp_free(&r);
+		r = step_call(t->worker, p.step_id[0], verbs[v], "f-one",
+		              c1.epoch[0] - 1 > 0 ? c1.epoch[0] - 1 : 99, extras[v]);
+		EXPECT_ERROR(r, 409, "stale_epoch");
+		http_resp_free(&r);
+		/* the right epoch from the wrong worker */
+		r = step_call(t->worker, p.step_id[0], verbs[v], "f-intruder", c1.epoch[0],
+		              extras[v]);
+		EXPECT_ERROR(r, 409, "stale_epoch");
+		http_resp_free(&r);
+		/* an unknown id, a plain job's id (below), the task's own id */
+		r = step_call(t->worker, "999999999999", verbs[v], "f-one", c1.epoch[0], extras[v]);
+		EXPECT_ERROR(r, 404, "step_not_found");
+		http_resp_free(&r);
+		r = step_call(t->worker, id, verbs[v], "f-one", c1.epoch[0], extras[v]);
+		EXPECT_ERROR(r, 404, "step_not_found");
+		http_resp_free(&r);
+	}
+	after = snap_job(t, p.step_id[0]);
+	EXPECT_UNCHANGED(before, after);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND checkpoint IS NULL",
+	                  p.step_id[0], NULL),
+	           1);
+	/* a plain job, held by the right worker and epoch, is not a step */
+	SUBMIT(t, "{\"capabilities\":[\"plain\"]}", plain);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-one", "[\"plain\"]", 1, &cp), 1);
+	CU_ASSERT_STRING_EQUAL(cp.id[0], plain);
+	before = snap_job(t, plain);
+	for (int v = 0; v < 4; v++) {
+		r = step_call(t->worker, plain, verbs[v], "f-one", cp.epoch[0], extras[v]);
+		EXPECT_ERROR(r, 404, "step_not_found");
+		http_resp_free(&r);
+	}
+	after = snap_job(t, plain);
+	EXPECT_UNCHANGED(before, after);
+
+	/* released and claimed by another worker: the first is a zombie */
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s/lease/release", p.step_id[0]);
+	r = callf("POST", path, t->worker, "{\"factory_id\":\"f-one\",\"lease_epoch\":%" PRId64 "}",
+	          c1.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-two", "[\"s\"]", 1, &c2), 1);
+	CU_ASSERT_STRING_EQUAL(c2.id[0], p.step_id[0]);
+	CU_ASSERT_EQUAL(c2.epoch[0], c1.epoch[0] + 1);
+	before = snap_job(t, p.step_id[0]);
+	for (int v = 0; v < 4; v++) {
+		r = step_call(t->worker, p.step_id[0], verbs[v], "f-one", c1.epoch[0], extras[v]);
+		EXPECT_ERROR(r, 409, "stale_epoch");
+		http_resp_free(&r);
+		r = step_call(t->worker, p.step_id[0], verbs[v], "f-one", c2.epoch[0], extras[v]);
+		EXPECT_ERROR(r, 409, "stale_epoch");
+		http_resp_free(&r);
+	}
+	after = snap_job(t, p.step_id[0]);
+	EXPECT_UNCHANGED(before, after);
+	CU_ASSERT_STRING_NOT_EQUAL(task_get(t->reader, id).stage, "shipped");
+	/* the current holder completes it; then it too is fenced out */
+	STEP_OK(t, p.step_id[0], "complete", "f-two", c2.epoch[0], NULL, "shipped");
+	r = step_call(t->worker, p.step_id[0], "complete", "f-two", c2.epoch[0], NULL);
+	EXPECT_ERROR(r, 409, "stale_epoch");
+	http_resp_free(&r);
+	r = step_call(t->worker, p.step_id[0], "heartbeat", "f-two", c2.epoch[0], NULL);
+	EXPECT_ERROR(r, 409, "stale_epoch");
+	http_resp_free(&r);
+	EXPECT_STR(task_get(t->reader, id).stage, "shipped");
+}
+
+static void test_step_checkpoint_kept(void)
+{
+	struct tenant *t = tenant_new("step-ckpt");
+	char id[IDLEN], path[96];
+	struct task_view p;
+	struct claimed c;
+	struct http_resp r;
+	struct snap s;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	p = PLAN(t, id, "{\"steps\":[{\"title\":\"long\",\"body\":\"b\"}]}", 1);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-ck", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", p.step_id[0]);
+	/* a checkpoint keeps the current stage */
+	STEP_OK(t, p.step_id[0], "checkpoint", "f-ck", c.epoch[0],
+	        ",\"checkpoint\":{\"wip_branch\":\"wip/1\",\"wip_commit\":\"c1\"}", "assigned");
+	r = patch_job(t, p.step_id[0], "f-ck", c.epoch[0], "building");
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	STEP_OK(t, p.step_id[0], "checkpoint", "f-ck", c.epoch[0],
+	        ",\"checkpoint\":{\"wip_branch\":\"wip/1\",\"wip_commit\":\"c2\"}", "building");
+	r = call("GET", path, t->reader, NULL, NULL);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "building");
+	EXPECT_STR(str_at(obj_at(data_of(&r), "checkpoint"), "wip_commit"), "c2");
+	EXPECT_STR(str_at(obj_at(data_of(&r), "checkpoint"), "wip_branch"), "wip/1");
+	EXPECT_STR(str_at(obj_at(data_of(&r), "lease"), "status"), "held");
+	http_resp_free(&r);
+	/* a checkpoint needs a checkpoint */
+	r = step_call(t->worker, p.step_id[0], "checkpoint", "f-ck", c.epoch[0], NULL);
+	EXPECT_ERROR(r, 400, "invalid_request");
+	EXPECT_STR(field_of(&r), "checkpoint");
+	http_resp_free(&r);
+	/* kept across a failure and a requeue */
+	STEP_OK(t, p.step_id[0], "fail", "f-ck", c.epoch[0], ",\"result\":{\"error\":\"oom\"}",
+	        "queued");
+	EXPECT_INT(pg_cmd("UPDATE jobs SET not_before = now() WHERE id = $1", p.step_id[0], NULL),
+	           1);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-ck2", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], p.step_id[0]);
+	r = call("GET", path, t->reader, NULL, NULL);
+	EXPECT_STR(str_at(obj_at(data_of(&r), "checkpoint"), "wip_commit"), "c2");
+	http_resp_free(&r);
+	s = snap_job(t, p.step_id[0]);
+	EXPECT_INT(s.attempts, 2);
+	EXPECT_STR(s.holder, "f-ck2");
+}
+
+static void test_step_fail_requeued(void)
+{
+	struct tenant *t = tenant_new("step-fail");
+	char id[IDLEN];
+	struct task_view p, v;
+	struct claimed c;
+	struct http_resp r;
+	struct snap s;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	p = PLAN(t, id,
+	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
+	         2);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-f1", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
+	r = step_call(t->worker, p.step_id[0], "fail", "f-f1", c.epoch[0],
+	              ",\"result\":{\"error\":\"flaky\"}");
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "id"), p.step_id[0]);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "queued");
+	CU_ASSERT_STRING_NOT_EQUAL(str_at(obj_at(data_of(&r), "lease"), "status"), "held");
+	http_resp_free(&r);
+	/* queued after a backoff, the task still going, step 1 still blocked */
+	s = snap_job(t, p.step_id[0]);
+	EXPECT_STR(s.stage, "queued");
+	EXPECT_INT(s.attempts, 1);
+	EXPECT_INT(pg_int("SELECT (not_before > now() + interval '10 seconds')::int FROM jobs"
+	                  " WHERE id = $1",
+	                  p.step_id[0], NULL),
+	           1);
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.current, 0);
+	EXPECT_STR(v.step_stage[0], "queued");
+	EXPECT_STR(v.step_stage[1], "blocked");
+	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "failed");
+	CU_ASSERT_EQUAL(CLAIM(t, "f-f2", NULL, 10, &c), 0);
+	/* after the backoff: claimed again, next epoch, second attempt */
+	EXPECT_INT(pg_cmd("UPDATE jobs SET not_before = now() WHERE id = $1", p.step_id[0], NULL),
+	           1);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-f2", NULL, 10, &c), 1);
+	CU_ASSERT_STRING_EQUAL(c.id[0], p.step_id[0]);
+	EXPECT_INT(c.epoch[0], s.epoch + 1);
+	EXPECT_INT(c.attempts[0], 2);
+	/* the old attempt's fail is stale now */
+	r = step_call(t->worker, p.step_id[0], "fail", "f-f1", s.epoch, NULL);
+	EXPECT_ERROR(r, 409, "stale_epoch");
+	http_resp_free(&r);
+	STEP_OK(t, p.step_id[0], "complete", "f-f2", c.epoch[0], NULL, "shipped");
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.current, 1);
+	EXPECT_STR(v.step_stage[1], "queued");
+	EXPECT_INT(pg_int("SELECT count(*) FROM runs WHERE job_id = $1", p.step_id[0], NULL), 2);
+}
+
+static void test_dead_lettered_step_fails_task(void)
+{
+	struct tenant *t = tenant_new("step-dead");
+	char id[IDLEN];
+	struct task_view p, v;
+	struct claimed c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	p = PLAN(t, id,
+	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"},"
+	         "{\"title\":\"c\",\"body\":\"c\"}]}",
+	         3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-d", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[1]);
+	/* steps retry 3 times by default: make this one final */
+	EXPECT_INT(pg_cmd("UPDATE jobs SET retry_max = 0 WHERE id = $1", p.step_id[1], NULL), 1);
+	STEP_OK(t, p.step_id[1], "fail", "f-d", c.epoch[0], ",\"result\":{\"error\":\"fatal\"}",
+	        "dead_letter");
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.status, 200);
+	EXPECT_STR(v.stage, "failed");
+	EXPECT_INT(v.current, 1);
+	EXPECT_STR(v.step_stage[0], "shipped");
+	EXPECT_STR(v.step_stage[1], "dead_letter");
+	EXPECT_STR(v.step_stage[2], "blocked");
+	CU_ASSERT_EQUAL(CLAIM(t, "f-d", NULL, 10, &c), 0);
+	/* a task that failed cannot be planned again */
+	{
+		char path[96];
+		struct http_resp r;
+
+		snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+		r = call("POST", path, t->controller,
+		         "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}]}", NULL);
+		EXPECT_ERROR(r, 409, "conflict");
+		http_resp_free(&r);
+	}
+}
+
+static void test_plan_twice_conflict(void)
+{
+	struct tenant *t = tenant_new("plan-twice");
+	char id[IDLEN], path[96];
+	struct task_view p, v;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+	p = PLAN(t, id,
+	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
+	         2);
+	/* the same plan again, or another */
+	r = call("POST", path, t->controller,
+	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
+	         NULL);
+	EXPECT_ERROR(r, 409, "conflict");
+	http_resp_free(&r);
+	r = call("POST", path, t->controller, "{\"steps\":[{\"title\":\"z\",\"body\":\"z\"}]}",
+	         NULL);
+	EXPECT_ERROR(r, 409, "conflict");
+	http_resp_free(&r);
+	/* nothing changed */
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.nsteps, 2);
+	for (int i = 0; i < 2 && i < v.nsteps; i++)
+		EXPECT_STR(v.step_id[i], p.step_id[i]);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id, NULL), 2);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1", t->tid, NULL), 3);
+}
+
+struct planner {
+	const struct tenant *t;
+	pthread_barrier_t *go;
+	const char *path;
+	long status;
+};
+
+static void *plan_at_once(void *arg)
+{
+	struct planner *p = arg;
+	const char *body =
+	    "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}";
+	struct http_resp r;
+
+	pthread_barrier_wait(p->go);
+	if (http_do("POST", p->path, p->t->controller, body, strlen(body), NULL, &r) != 0)
+		return NULL;
+	p->status = r.status;
+	http_resp_free(&r);
+	return NULL;
+}
+
+/* Planning is once and for all even when controllers race for it. */
+static void test_plan_race_once(void)
+{
+	struct tenant *t = tenant_new("plan-race");
+	char id[IDLEN], path[96];
+	struct planner p[8];
+	pthread_t th[8];
+	pthread_barrier_t go;
+	int ok = 0, conflict = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	TASK_NEW(t, TASK_BODY, id);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+	pthread_barrier_init(&go, NULL, 8);
+	for (int i = 0; i < 8; i++) {
+		p[i] = (struct planner){.t = t, .go = &go, .path = path};
+		pthread_create(&th[i], NULL, plan_at_once, &p[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		ok += p[i].status == 200;
+		conflict += p[i].status == 409;
+	}
+	pthread_barrier_destroy(&go);
+	CU_ASSERT_EQUAL(ok, 1);
+	CU_ASSERT_EQUAL(conflict, 7);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id, NULL), 2);
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1 AND stage = 'queued'", id, NULL),
+	    1);
+}
+
+static void test_task_tenant_isolation(void)
+{
+	struct tenant *a = tenant_new("iso-a"), *b = tenant_new("iso-b");
+	static const char *const verbs[] = {"heartbeat", "checkpoint", "complete", "fail"};
+	static const char *const extras[] = {NULL, ",\"checkpoint\":{\"k\":1}", NULL, NULL};
+	char id[IDLEN], id2[IDLEN], path[96];
+	struct task_view p, v;
+	struct claimed c, cb;
+	struct snap before, after;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	TASK_NEW(a, TASK_BODY, id);
+	p = PLAN(a, id,
+	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
+	         2);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(a, "f-same-name", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
+	before = snap_job(a, p.step_id[0]);
+	/* B reads nothing of A's task */
+	{
+		const char *toks[] = {b->reader, b->submitter, b->operator};
+
+		for (int k = 0; k < 3; k++) {
+			snprintf(path, sizeof(path), "/v1/tasks/%s", id);
+			r = call("GET", path, toks[k], NULL, NULL);
+			EXPECT_ERROR(r, 404, "task_not_found");
+			http_resp_free(&r);
+		}
+	}
+	/* nor plans it */
+	TASK_NEW(a, TASK_BODY, id2);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id2);
+	r = call("POST", path, b->controller, "{\"steps\":[{\"title\":\"x\",\"body\":\"x\"}]}",
+	         NULL);
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id2, NULL), 0);
+	/* nor touches its steps, even with the holder's name and epoch */
+	for (int k = 0; k < 4; k++) {
+		r = step_call(b->worker, p.step_id[0], verbs[k], "f-same-name", c.epoch[0],
+		              extras[k]);
+		EXPECT_ERROR(r, 404, "step_not_found");
+		http_resp_free(&r);
+	}
+	after = snap_job(a, p.step_id[0]);
+	EXPECT_UNCHANGED(before, after);
+	/* nor claims them */
+	PLAN(a, id2, "{\"steps\":[{\"title\":\"q\",\"body\":\"q\"}]}", 1);
+	CU_ASSERT_EQUAL(CLAIM(b, "f-same-name", NULL, 100, &cb), 0);
+	CU_ASSERT_EQUAL(CLAIM(b, "f-b", NULL, 100, &cb), 0);
+	/* A's own calls still work */
+	STEP_OK(a, p.step_id[0], "complete", "f-same-name", c.epoch[0], NULL, "shipped");
+	v = task_get(a->reader, id);
+	EXPECT_INT(v.current, 1);
+	/* B's own task with the same title is its own */
+	{
+		char mine[IDLEN];
+
+		TASK_NEW(b, TASK_BODY, mine);
+		CU_ASSERT_STRING_NOT_EQUAL(mine, id);
+		EXPECT_INT(task_get(b->reader, mine).status, 200);
+		EXPECT_INT(task_get(a->reader, mine).status, 404);
+	}
+}
+
+/* =============================================================================
+ * suite
+ * ========================================================================== */
+
+static int init(void)
+{
+	const char *url = getenv("CONDUCTOR_DATABASE_URL");
+
+	snprintf(run_tag, sizeof(run_tag), "%08lx",
+	         ((unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid()) &
+	             0xffffffffUL);
+	if (url == NULL || getenv("CONDUCTOR_URL") == NULL || getenv("CONDUCTOR_CTL") == NULL) {
+		fprintf(
+		    stderr,
+		    "test_control needs CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, CONDUCTOR_CTL\n");
+		return 1;
+	}
+	pg = PQconnectdb(url);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "test_control: %s", PQerrorMessage(pg));
+		return 1;
+	}
+	return 0;
+}
+
+static int clean(void)
+{
+	for (int i = 0; i < ntenants; i++) {
+		free(tenants[i].submitter);
+		free(tenants[i].worker);
+		free(tenants[i].reader);
+		free(tenants[i].operator);
+		free(tenants[i].controller);
+	}
+	PQfinish(pg);
+	pg = NULL;
+	return 0;
+}
+
+static CU_TestInfo TESTS[] = {
+    {"controllers_heartbeat_upsert_and_list_stale",
+     test_controllers_heartbeat_upsert_and_list_stale},
+    {"leader_acquire_renew_refuse_expire", test_leader_acquire_renew_refuse_expire},
+    {"preferred_does_not_preempt", test_preferred_does_not_preempt},
+    {"leader_race_one_winner", test_leader_race_one_winner},
+    {"leader_leases_per_tenant", test_leader_leases_per_tenant},
+    {"system_state_default_running", test_system_state_default_running},
+    {"pause_refuses_claims_held_lease_renews_and_ships",
+     test_pause_refuses_claims_held_lease_renews_and_ships},
+    {"drain_refuses_claims_held_lease_renews_and_ships",
+     test_drain_refuses_claims_held_lease_renews_and_ships},
+    {"resume_makes_claims_work", test_resume_makes_claims_work},
+    {"mode_change_history", test_mode_change_history},
+    {"roles_on_control_routes", test_roles_on_control_routes},
+    {"bad_bodies_name_the_field", test_bad_bodies_name_the_field},
+    {"task_create_and_plan", test_task_create_and_plan},
+    {"task_two_steps_on_two_workers_in_order", test_task_two_steps_on_two_workers_in_order},
+    {"step_fencing", test_step_fencing},
+    {"step_checkpoint_kept", test_step_checkpoint_kept},
+    {"step_fail_requeued", test_step_fail_requeued},
+    {"dead_lettered_step_fails_task", test_dead_lettered_step_fails_task},
+    {"plan_twice_conflict", test_plan_twice_conflict},
+    {"plan_race_once", test_plan_race_once},
+    {"task_tenant_isolation", test_task_tenant_isolation},
+    CU_TEST_INFO_NULL,
+};
+
+/* CONTROL_ONLY=name[,name...] runs only those tests (while working on one). */
+static void only_named(CU_TestInfo *tests)
+{
+	const char *only = getenv("CONTROL_ONLY");
+	size_t kept = 0;
+
+	if (only == NULL || only[0] == '\0')
+		return;
+	for (size_t i = 0; tests[i].pName != NULL; i++) {
+		size_t n = strlen(tests[i].pName);
+		const char *p = only;
+		bool hit = false;
+
+		while (!hit && (p = strstr(p, tests[i].pName)) != NULL) {
+			hit = (p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0');
+			p += n;
+		}
+		if (hit)
+			tests[kept++] = tests[i];
+	}
+	tests[kept] = (CU_TestInfo)CU_TEST_INFO_NULL;
+}
+
+int main(void)
+{
+	int rc;
+
+	only_named(TESTS);
+	curl_global_init(CURL_GLOBAL_ALL); /* before any thread */
+	rc = cutest_run_with("control", TESTS, init, clean);
+	curl_global_cleanup();
+	return rc;
+}
