@@ -6,6 +6,7 @@
  * connection before it is executed there; after PQreset every statement is
  * prepared again. Never formats a value into SQL.
  */
+#include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -318,4 +319,9 @@ enum cd_err db_run_tx(struct db *db, enum cd_err (*step)(struct db *, void *), v
 			return rc;
 	}
 	return rc;
+}
+
+void fmt_i64(char *out, size_t cap, int64_t v)
+{
+	snprintf(out, cap, "%" PRId64, v);
 }

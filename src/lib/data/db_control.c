@@ -87,6 +87,26 @@ out:
 	return rc;
 }
 
+/* Expires the lease now if holder still holds it; a standby takes it over
+ * at its next try (with term + 1). */
+static struct db_stmt SQL_RELEASE = DB_STMT(
+	"UPDATE leader_leases SET lease_expires_at = now(), updated_at = now()"
+	" WHERE tenant_id = $1 AND name = $2 AND holder_id = $3 AND lease_expires_at > now()");
+
+enum cd_err db_control_release(struct db *db, int64_t tenant, const char *name,
+			       const char *holder, struct cd_error *e)
+{
+	char t[24];
+	const char *p[3] = {t, name, holder};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(t, sizeof(t), tenant);
+	rc = db_exec(db, &SQL_RELEASE, 3, p, &res, e);
+	PQclear(res);
+	return rc;
+}
+
 /* ---- controllers -------------------------------------------------------- */
 
 #define CONTROLLER_JSON                                                                            \

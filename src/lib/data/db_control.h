@@ -33,6 +33,11 @@ enum cd_err db_control_acquire(struct db *db, int64_t tenant, const char *name,
 			       const char *holder, const char *host, int ttl_s, char **out,
 			       struct leader_lease *lease, struct cd_error *e);
 
+/* Gives lease `name` of tenant up if holder holds it (it expires now), so a
+ * standby need not wait for the TTL. Nothing happens otherwise. */
+enum cd_err db_control_release(struct db *db, int64_t tenant, const char *name,
+			       const char *holder, struct cd_error *e);
+
 /* Upserts a controller from a validated heartbeat; out: the controller. */
 enum cd_err db_control_heartbeat(struct db *db, int64_t tenant, const char *request,
 				 long stale_s, char **out, struct cd_error *e);

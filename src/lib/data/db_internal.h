@@ -11,6 +11,8 @@
 #define CD_DB_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -40,6 +42,10 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
  * database). out: a new string the caller frees with free(), set on CD_OK. */
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			 char **out, struct cd_error *e);
+
+/* Writes v in decimal into out (cap >= 21 holds any int64_t): the text form
+ * of an integer parameter. */
+void fmt_i64(char *out, size_t cap, int64_t v);
 
 /* The connection, for LISTEN/NOTIFY and COPY; borrowed. */
 PGconn *db_conn(struct db *db);

@@ -17,11 +17,6 @@
 #include "data/db_internal.h"
 #include "data/db_jobs.h"
 
-static void fmt_i64(char *out, size_t cap, int64_t v)
-{
-	snprintf(out, cap, "%" PRId64, v);
-}
-
 /* Copies the single text value of res (row 0, col 0) into a new string. */
 static char *take_text(PGresult *res)
 {
@@ -502,8 +497,7 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"                 ELSE 'dead_letter' END,"
 	"    not_before = CASE WHEN i.stage = 'failed' AND 'failed' = ANY(j.retry_on)"
 	"                       AND j.attempts <= j.retry_max"
-	"                      THEN now() + make_interval(secs => least(3600,"
-	"                           j.retry_backoff_s::float8 * power(2, greatest(j.attempts - 1, 0))))"
+	"                      THEN now() + retry_delay(j.retry_backoff_s, j.attempts)"
 	"                      ELSE j.not_before END,"
 	"    lease_status = CASE WHEN i.stage IN ('shipped', 'failed') THEN 'released'"
 	"                        ELSE j.lease_status END,"
@@ -622,6 +616,15 @@ static enum cd_err settle_tasks(struct db *db, const char *t, const char *ids, s
 
 	PQclear(res);
 	return rc;
+}
+
+enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
+				 struct cd_error *e)
+{
+	char t[24];
+
+	fmt_i64(t, sizeof(t), tenant);
+	return settle_tasks(db, t, ids, e);
 }
 
 enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,

@@ -25,6 +25,12 @@ enum cd_err db_jobs_submit(struct db *db, int64_t tenant, const char *request, c
 			   const char *where, enum submit_outcome *outcome, int64_t *id,
 			   struct cd_error *e);
 
+/* Settles the tasks (composite jobs) whose steps `ids` (a bigint[] literal,
+ * "{1,2}") just ended: every step shipped -> shipped, one dead-lettered or
+ * failed -> failed. In a transaction. */
+enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
+				 struct cd_error *e);
+
 /* Wakes long-polling claimers of tenant (delivered at commit). */
 enum cd_err db_jobs_notify(struct db *db, int64_t tenant, struct cd_error *e);
 

@@ -17,6 +17,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"001_foundation",
 	"002_fleet",
 	"003_control",
+	"004_reaper",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

@@ -8,11 +8,6 @@
 #include "data/db_internal.h"
 #include "data/db_tasks.h"
 
-static void fmt_i64(char *out, size_t cap, int64_t v)
-{
-	snprintf(out, cap, "%" PRId64, v);
-}
-
 static enum cd_err not_found(struct cd_error *e, const char *what, int64_t id)
 {
 	char code[32];

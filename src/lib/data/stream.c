@@ -83,27 +83,250 @@ void stream_close(struct stream_conn *c)
 	free(c);
 }
 
-enum cd_err stream_ping(struct stream_conn *c, struct cd_error *e)
+/* Sends one command (binary-safe arguments), reconnecting once when the
+ * connection had broken. out: the reply, which may be an error reply (the
+ * caller reads it); CD_UNAVAILABLE only when Redis did not answer. */
+static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
+			   redisReply **out, struct cd_error *e)
 {
 	redisReply *r = NULL;
 	enum cd_err rc;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	*out = NULL;
+	for (int attempt = 0; attempt < 2 && r == NULL; attempt++) {
 		if (c->ctx == NULL || c->ctx->err) {
 			rc = connect_ctx(c, e);
 			if (rc != CD_OK)
 				return rc;
 		}
-		r = redisCommand(c->ctx, "PING");
-		if (r != NULL)
-			break;
+		r = redisCommandArgv(c->ctx, argc, argv, NULL);
 	}
-	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-		rc = cd_fail(e, CD_UNAVAILABLE, "redis_url", "Redis is unavailable: %s",
-			     r ? r->str : c->ctx->errstr);
-		freeReplyObject(r);
+	if (r == NULL)
+		return cd_fail(e, CD_UNAVAILABLE, "redis_url", "Redis is unavailable: %s",
+			       c->ctx->errstr);
+	*out = r;
+	return CD_OK;
+}
+
+/* CD_UNAVAILABLE naming the command when r is an error reply. */
+static enum cd_err refused(const redisReply *r, const char *what, struct cd_error *e)
+{
+	return cd_fail(e, CD_UNAVAILABLE, "redis_url", "Redis refused %s: %s", what,
+		       r != NULL && r->str != NULL ? r->str : "no reply");
+}
+
+enum cd_err stream_ping(struct stream_conn *c, struct cd_error *e)
+{
+	const char *argv[] = {"PING"};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 1, argv, &r, e);
+
+	if (rc == CD_OK && r->type == REDIS_REPLY_ERROR)
+		rc = refused(r, "PING", e);
+	freeReplyObject(r);
+	return rc;
+}
+
+void stream_entries_free(struct stream_entry *v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t f = 0; f < v[i].nfields; f++) {
+			free(v[i].keys[f]);
+			free(v[i].values[f]);
+		}
+		free(v[i].keys);
+		free(v[i].values);
+		free(v[i].id);
+	}
+	free(v);
+}
+
+const char *stream_entry_field(const struct stream_entry *en, const char *key)
+{
+	for (size_t f = 0; f < en->nfields; f++)
+		if (strcmp(en->keys[f], key) == 0)
+			return en->values[f];
+	return NULL;
+}
+
+static char *copy_str(const redisReply *r)
+{
+	char *s = xmalloc(r->len + 1);
+
+	memcpy(s, r->str, r->len);
+	s[r->len] = '\0';
+	return s;
+}
+
+/* Fills en from an XAUTOCLAIM entry [id, [k, v, ...]]; false when the reply
+ * is not that shape (an entry deleted under Redis < 7 has nil fields). */
+static bool take_entry(const redisReply *r, struct stream_entry *en)
+{
+	const redisReply *f;
+
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_ARRAY)
+		return false;
+	f = r->element[1];
+	en->id = copy_str(r->element[0]);
+	en->nfields = f->elements / 2;
+	en->keys = xcalloc(en->nfields + 1, sizeof(char *));
+	en->values = xcalloc(en->nfields + 1, sizeof(char *));
+	for (size_t i = 0; i < en->nfields; i++) {
+		en->keys[i] = copy_str(f->element[2 * i]);
+		en->values[i] = copy_str(f->element[2 * i + 1]);
+	}
+	return true;
+}
+
+enum cd_err stream_autoclaim(struct stream_conn *c, const char *stream, const char *group,
+			     const char *consumer, long min_idle_ms, const char *cursor, int count,
+			     struct stream_entry **out, size_t *n, char next[64], bool *missing,
+			     struct cd_error *e)
+{
+	char idle[24], cnt[16];
+	const char *argv[] = {"XAUTOCLAIM", stream, group, consumer, idle, cursor, "COUNT", cnt};
+	redisReply *r = NULL;
+	const redisReply *list;
+	enum cd_err rc;
+
+	*out = NULL;
+	*n = 0;
+	*missing = false;
+	snprintf(next, 64, "0-0");
+	snprintf(idle, sizeof(idle), "%ld", min_idle_ms);
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	rc = command(c, 8, argv, &r, e);
+	if (rc != CD_OK)
 		return rc;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0) {
+		*missing = true;
+	} else if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+		   r->element[0]->type != REDIS_REPLY_STRING ||
+		   r->element[1]->type != REDIS_REPLY_ARRAY) {
+		rc = refused(r, "XAUTOCLAIM", e);
+	} else {
+		snprintf(next, 64, "%.*s", (int)r->element[0]->len, r->element[0]->str);
+		list = r->element[1];
+		*out = xcalloc(list->elements + 1, sizeof(**out));
+		for (size_t i = 0; i < list->elements; i++)
+			if (take_entry(list->element[i], &(*out)[*n]))
+				(*n)++;
 	}
 	freeReplyObject(r);
-	return CD_OK;
+	return rc;
+}
+
+enum cd_err stream_delivery_count(struct stream_conn *c, const char *stream, const char *group,
+				  const char *id, long *out, struct cd_error *e)
+{
+	const char *argv[] = {"XPENDING", stream, group, id, id, "1"};
+	redisReply *r = NULL;
+	const redisReply *p;
+	enum cd_err rc = command(c, 6, argv, &r, e);
+
+	*out = 0;
+	if (rc != CD_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR) {
+		rc = refused(r, "XPENDING", e);
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+		p = r->element[0];
+		if (p->type == REDIS_REPLY_ARRAY && p->elements == 4 &&
+		    p->element[3]->type == REDIS_REPLY_INTEGER)
+			*out = (long)p->element[3]->integer;
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Is key one of the keys of the (key, value, ..., NULL) list extra? */
+static bool is_extra_key(const char *const *extra, const char *key)
+{
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i += 2)
+		if (strcmp(extra[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* XADD to * fields-of-en-but-extra's extra..., as an argv the caller frees
+ * (the strings are borrowed). */
+static const char **xadd_argv(const struct stream_entry *en, const char *to,
+			      const char *const *extra, int *argc)
+{
+	size_t nextra = 0, k = 0;
+	const char **argv;
+
+	while (extra != NULL && extra[nextra] != NULL)
+		nextra++;
+	argv = xcalloc(3 + 2 * en->nfields + nextra, sizeof(char *));
+	argv[k++] = "XADD";
+	argv[k++] = to;
+	argv[k++] = "*";
+	for (size_t f = 0; f < en->nfields; f++) {
+		if (is_extra_key(extra, en->keys[f]))
+			continue;
+		argv[k++] = en->keys[f];
+		argv[k++] = en->values[f];
+	}
+	for (size_t i = 0; i < nextra; i++)
+		argv[k++] = extra[i];
+	*argc = (int)k;
+	return argv;
+}
+
+/* Reads the replies of MULTI, XADD, XACK, XDEL, EXEC; new_id from EXEC's. */
+static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], struct cd_error *e)
+{
+	redisReply *r[5] = {NULL};
+	enum cd_err rc = CD_OK;
+
+	for (int i = 0; i < 5; i++) {
+		void *reply = NULL;
+
+		if (redisGetReply(c->ctx, &reply) != REDIS_OK) {
+			rc = cd_fail(e, CD_UNAVAILABLE, "redis_url", "Redis is unavailable: %s",
+				     c->ctx->errstr);
+			break;
+		}
+		r[i] = reply;
+	}
+	if (rc == CD_OK && (r[4]->type != REDIS_REPLY_ARRAY || r[4]->elements != 3))
+		rc = refused(r[4]->type == REDIS_REPLY_ARRAY ? NULL : r[4], "the move", e);
+	for (int i = 0; rc == CD_OK && i < 3; i++)
+		if (r[4]->element[i]->type == REDIS_REPLY_ERROR)
+			rc = refused(r[4]->element[i], i == 0 ? "XADD" : i == 1 ? "XACK" : "XDEL", e);
+	if (rc == CD_OK)
+		snprintf(new_id, 64, "%.*s", (int)r[4]->element[0]->len, r[4]->element[0]->str);
+	for (int i = 0; i < 5; i++)
+		freeReplyObject(r[i]);
+	return rc;
+}
+
+enum cd_err stream_move(struct stream_conn *c, const char *from, const char *group,
+			const struct stream_entry *en, const char *to, const char *const *extra,
+			char new_id[64], struct cd_error *e)
+{
+	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+	const char *ack[] = {"XACK", from, group, en->id}, *del[] = {"XDEL", from, en->id};
+	const char **add;
+	int addc = 0;
+	enum cd_err rc;
+
+	new_id[0] = '\0';
+	if (c->ctx == NULL || c->ctx->err) {
+		rc = connect_ctx(c, e);
+		if (rc != CD_OK)
+			return rc;
+	}
+	add = xadd_argv(en, to, extra, &addc);
+	redisAppendCommandArgv(c->ctx, 1, multi, NULL);
+	redisAppendCommandArgv(c->ctx, addc, add, NULL);
+	redisAppendCommandArgv(c->ctx, 4, ack, NULL);
+	redisAppendCommandArgv(c->ctx, 3, del, NULL);
+	redisAppendCommandArgv(c->ctx, 1, exec, NULL);
+	free(add);
+	return read_move_replies(c, new_id, e);
 }

@@ -7,6 +7,9 @@
 #ifndef CD_STREAM_H
 #define CD_STREAM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "base/err.h"
 
 struct stream_conn;
@@ -20,5 +23,42 @@ void stream_close(struct stream_conn *c);
 
 /* PING; reconnects once when the connection had broken. */
 enum cd_err stream_ping(struct stream_conn *c, struct cd_error *e);
+
+/* One stream entry: its id and its field/value pairs, all owned. */
+struct stream_entry {
+	char *id;
+	size_t nfields;
+	char **keys, **values;	/* nfields each */
+};
+
+/* Frees n entries and the array. NULL-safe. */
+void stream_entries_free(struct stream_entry *v, size_t n);
+
+/* The value of field key in en, or NULL. Borrowed. */
+const char *stream_entry_field(const struct stream_entry *en, const char *key);
+
+/* One page of XAUTOCLAIM: the entries of group pending longer than
+ * min_idle_ms, from cursor ("0-0" to start), at most count, now owned by
+ * consumer. out/n: the entries (caller frees with stream_entries_free).
+ * next: the cursor of the next page ("0-0" when the scan is done).
+ * missing: set when the stream or the group does not exist (not an error:
+ * out is empty). */
+enum cd_err stream_autoclaim(struct stream_conn *c, const char *stream, const char *group,
+			     const char *consumer, long min_idle_ms, const char *cursor, int count,
+			     struct stream_entry **out, size_t *n, char next[64], bool *missing,
+			     struct cd_error *e);
+
+/* How many times entry id of group has been delivered (XPENDING); 0 when it
+ * is not pending. */
+enum cd_err stream_delivery_count(struct stream_conn *c, const char *stream, const char *group,
+				  const char *id, long *out, struct cd_error *e);
+
+/* Atomically (MULTI/EXEC): adds a copy of en to stream `to` -- its fields in
+ * order, except those named in extra, then the extra pairs (key, value, ...,
+ * NULL) -- acks en in group of stream `from` and deletes it there.
+ * new_id: the copy's id. */
+enum cd_err stream_move(struct stream_conn *c, const char *from, const char *group,
+			const struct stream_entry *en, const char *to, const char *const *extra,
+			char new_id[64], struct cd_error *e);
 
 #endif

@@ -1,0 +1,1169 @@
+/* test_reaper.c -- conductor-reaper's integration suite (DESIGN 6 janitor,
+ * 7): real PostgreSQL, Redis, nginx and conductor-fcgi started by
+ * tests/http/run-integration (without a reaper loop), and the real
+ * conductor-reaper binary run as a child process with the stack's
+ * environment.
+ *
+ * Covers: an expired lease requeued with backoff, its checkpoint kept, the
+ * zombie worker fenced, a second pass changing nothing; retries exhausted ->
+ * dead_letter (and lease_expired not retried); a dependency that regressed
+ * -> blocked; a dead-lettered step failing its task; two reapers started at
+ * once reaping each lease once; concurrent batches through the data layer;
+ * a reaper killed with SIGKILL mid-pass and the next pass finishing; silent
+ * workers and controllers marked down once; the stream janitor (reclaim,
+ * dead-letter with fields intact, a missing stream); retention; the lease
+ * (standby, release on exit) and the exit statuses.
+ *
+ * Each test works in a tenant of its own (reaper-<what>-<run tag>). The
+ * reaper acts on every tenant, so assertions look at the test's own rows.
+ * libpq is used directly for what the API cannot do: moving a lease or a
+ * heartbeat into the past, bulk-loading held leases, counting rows.
+ * CUnit's assertions are not thread-safe: threads record, main asserts.
+ * REAPER_ONLY=name[,name] runs only those tests.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+
+#include "../cutest.h"
+#include "../http/http_client.h"
+#include "base/config.h"
+#include "data/db.h"
+#include "data/db_reaper.h"
+
+#define IDLEN 24
+#define MAX_TENANTS 24
+#define MAX_ENV 8
+
+struct tenant {
+	char name[64];
+	char tid[24];
+	char *submitter, *worker, *reader, *controller; /* owned */
+};
+
+static PGconn *pg;
+static char run_tag[16];
+static char logdir[256];
+static struct tenant tenants[MAX_TENANTS];
+static int ntenants;
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, f);
+	if (vasprintf(&s, f, ap) < 0)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+static const char *str_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
+		return "";
+	return json_object_get_string(v);
+}
+
+static struct json_object *obj_at(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	return o != NULL && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static struct json_object *data_of(const struct http_resp *r)
+{
+	return obj_at(r->json, "data");
+}
+
+/* One request with a formatted body (NULL: none); status 0 on a transport
+ * error, which fails the assertion. */
+static struct http_resp callf(const char *method, const char *path, const char *token,
+			      const char *f, ...) __attribute__((format(printf, 4, 5)));
+static struct http_resp callf(const char *method, const char *path, const char *token,
+			      const char *f, ...)
+{
+	struct http_resp r;
+	char *body = NULL;
+	va_list ap;
+
+	if (f != NULL) {
+		va_start(ap, f);
+		if (vasprintf(&body, f, ap) < 0)
+			abort();
+		va_end(ap);
+	}
+	if (http_do(method, path, token, body, body ? strlen(body) : 0, NULL, &r) != 0) {
+		CU_FAIL("transport error");
+		memset(&r, 0, sizeof(r));
+	}
+	free(body);
+	return r;
+}
+
+/* Runs sql with up to 4 text parameters (NULL-terminated) and returns the
+ * integer at row 0, column 0; -1 when it failed or was null. */
+static long long pg_int(const char *sql, ...)
+{
+	const char *p[4];
+	const char *s;
+	PGresult *res;
+	long long v = -1;
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, sql);
+	while (n < 4 && (s = va_arg(ap, const char *)) != NULL)
+		p[n++] = s;
+	va_end(ap);
+	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0))
+		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (PQresultStatus(res) == PGRES_COMMAND_OK)
+		v = strtoll(PQcmdTuples(res)[0] ? PQcmdTuples(res) : "0", NULL, 10);
+	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return v;
+}
+
+/* The text at row 0, column 0 into out ("" when none). */
+static const char *pg_str(char *out, size_t cap, const char *sql, const char *p1)
+{
+	const char *p[1] = {p1};
+	PGresult *res = PQexecParams(pg, sql, p1 ? 1 : 0, NULL, p, NULL, NULL, 0);
+
+	out[0] = '\0';
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return out;
+}
+
+static struct tenant *tenant_new(const char *what)
+{
+	static const char *const roles[] = {"submitter", "worker", "readonly", "controller"};
+	struct tenant *t;
+	char *args, *out, **slot[4];
+	long long id;
+
+	if (ntenants == MAX_TENANTS)
+		return NULL;
+	t = &tenants[ntenants++];
+	memset(t, 0, sizeof(*t));
+	slot[0] = &t->submitter, slot[1] = &t->worker, slot[2] = &t->reader,
+	slot[3] = &t->controller;
+	snprintf(t->name, sizeof(t->name), "reaper-%s-%s", what, run_tag);
+	args = fmt("tenant create %s 2>/dev/null", t->name);
+	out = ctl_run(args);
+	free(args);
+	if (out == NULL)
+		return NULL;
+	free(out);
+	for (int i = 0; i < 4; i++) {
+		args = fmt("token create --role %s --name r-%s-%d --tenant %s 2>/dev/null", roles[i],
+			   t->name + strlen("reaper-"), i, t->name);
+		*slot[i] = ctl_run(args);
+		free(args);
+		if (*slot[i] == NULL)
+			return NULL;
+	}
+	id = pg_int("SELECT id FROM tenants WHERE name = $1", t->name, NULL);
+	if (id <= 0)
+		return NULL;
+	snprintf(t->tid, sizeof(t->tid), "%lld", id);
+	return t;
+}
+
+/* Submits body, returns the new job's id in id (IDLEN). */
+static bool submit(const struct tenant *t, const char *body, char *id)
+{
+	struct http_resp r = callf("POST", "/v1/fleet/jobs", t->submitter, "%s", body);
+	bool ok = r.status == 201;
+
+	CU_ASSERT_EQUAL(r.status, 201);
+	snprintf(id, IDLEN, "%s", str_at(obj_at(data_of(&r), "job"), "id"));
+	http_resp_free(&r);
+	return ok;
+}
+
+/* Claims one job for factory; its id into id, returns its epoch (-1: none). */
+static int64_t claim_one(const struct tenant *t, const char *factory, char *id)
+{
+	struct http_resp r = callf("POST", "/v1/fleet/claim", t->worker,
+				   "{\"factory_id\":\"%s\",\"lease_ttl_s\":600}", factory);
+	struct json_object *jobs = obj_at(data_of(&r), "jobs"), *j;
+	int64_t epoch = -1;
+
+	CU_ASSERT_EQUAL(r.status, 200);
+	if (jobs != NULL && json_object_array_length(jobs) == 1) {
+		j = json_object_array_get_idx(jobs, 0);
+		snprintf(id, IDLEN, "%s", str_at(j, "id"));
+		epoch = json_object_get_int64(obj_at(obj_at(j, "lease"), "epoch"));
+	}
+	http_resp_free(&r);
+	return epoch;
+}
+
+/* PATCH the job to stage as factory with epoch; extra goes inside the body. */
+static long patch(const struct tenant *t, const char *id, const char *factory, int64_t epoch,
+		  const char *stage, const char *extra)
+{
+	char path[96];
+	struct http_resp r;
+	long status;
+
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", id);
+	r = callf("PATCH", path, t->worker,
+		  "{\"factory_id\":\"%s\",\"lease_epoch\":%" PRId64 ",\"stage\":\"%s\"%s}", factory,
+		  epoch, stage, extra ? extra : "");
+	status = r.status;
+	http_resp_free(&r);
+	return status;
+}
+
+/* Makes job id's lease expire now (what time would do). */
+static void expire_lease(const char *id)
+{
+	CU_ASSERT_EQUAL(pg_int("UPDATE jobs SET lease_expires_at = now() - interval '1 s'"
+			       " WHERE id = $1 AND lease_status = 'held'",
+			       id, NULL),
+			1);
+}
+
+static const char *job_stage(char *out, const char *id)
+{
+	return pg_str(out, IDLEN, "SELECT stage FROM jobs WHERE id = $1", id);
+}
+
+static long long events_of(const char *id, const char *kind)
+{
+	return pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = $2", id, kind,
+		      NULL);
+}
+
+/* ---- running the reaper ---------------------------------------------------- */
+
+/* Starts conductor-reaper with args (NULL-terminated) and extra environment
+ * ("KEY=value", NULL-terminated or NULL); its stderr goes to logdir/<log>. */
+static pid_t reaper_spawn(const char *log, const char *const *env, const char *const *args)
+{
+	const char *bin = getenv("CONDUCTOR_REAPER");
+	char path[512];
+	char *argv[8];
+	int n = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", logdir, log);
+	argv[n++] = (char *)"conductor-reaper";
+	for (int i = 0; args[i] != NULL && n < 7; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		for (int i = 0; env != NULL && env[i] != NULL; i++)
+			putenv((char *)env[i]);
+		execv(bin, argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int reaper_wait(pid_t pid)
+{
+	int st = 0;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* One --once pass with extra environment; returns its exit status. */
+static int reaper_once(const char *log, const char *const *env)
+{
+	static const char *const once[] = {"--once", NULL};
+
+	return reaper_wait(reaper_spawn(log, env, once));
+}
+
+/* The whole log of a run (new string; "" when missing). */
+static char *log_text(const char *log)
+{
+	char path[512], *text;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", logdir, log);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	if (fread(text, 1, (size_t)n, f) != (size_t)n)
+		text[0] = '\0';
+	fclose(f);
+	return text;
+}
+
+static bool log_has(const char *log, const char *needle)
+{
+	char *text = log_text(log);
+	bool hit = strstr(text, needle) != NULL;
+
+	free(text);
+	return hit;
+}
+
+/* The sum of "key":"N" over the log's lines. */
+static long log_sum(const char *log, const char *key)
+{
+	char *text = log_text(log), *pat = fmt("\"%s\":\"", key);
+	long sum = 0;
+
+	for (const char *p = strstr(text, pat); p != NULL; p = strstr(p + 1, pat))
+		sum += atol(p + strlen(pat));
+	free(pat);
+	free(text);
+	return sum;
+}
+
+/* Lets the next pass take the reaper lease at once (what its TTL would do). */
+static void expire_reaper_lease(void)
+{
+	pg_int("UPDATE leader_leases SET lease_expires_at = now()"
+	       " WHERE tenant_id = 0 AND name = 'reaper'",
+	       NULL);
+}
+
+/* Loads n jobs of t straight into the database, each with a held lease of
+ * factory "f-bulk" (epoch 1, attempt 1) that expired a minute ago. */
+static void load_expired(const struct tenant *t, int n)
+{
+	char count[16];
+
+	snprintf(count, sizeof(count), "%d", n);
+	CU_ASSERT_EQUAL(pg_int("INSERT INTO jobs (tenant_id, content_hash, stage, lease_epoch,"
+			       "  lease_holder, lease_expires_at, lease_status, attempts)"
+			       " SELECT $1, 'bulk', 'assigned', 1, 'f-bulk',"
+			       "        now() - interval '1 minute', 'held', 1"
+			       "   FROM generate_series(1, $2::int)",
+			       t->tid, count, NULL),
+			n);
+}
+
+/* ---- expired leases -------------------------------------------------------- */
+
+static void test_expired_lease_requeued_checkpoint_kept_zombie_fenced(void)
+{
+	struct tenant *t = tenant_new("requeue");
+	char id[IDLEN], id2[IDLEN], stage[IDLEN], path[96], ck[256];
+	int64_t epoch, epoch2;
+	long long rev, events;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_FATAL(submit(t, "{\"body\":\"b\",\"retry\":{\"max\":3,\"backoff_s\":60}}", id));
+	epoch = claim_one(t, "f-zombie", id);
+	CU_ASSERT_FATAL(epoch > 0);
+	CU_ASSERT_EQUAL(patch(t, id, "f-zombie", epoch, "building",
+			      ",\"checkpoint\":{\"wip_branch\":\"wip/1\",\"wip_commit\":\"abc\"}"),
+			200);
+	expire_lease(id);
+	CU_ASSERT_EQUAL(reaper_once("requeue.log", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, id), "queued");
+	CU_ASSERT_EQUAL(pg_int("SELECT lease_epoch FROM jobs WHERE id = $1", id, NULL), epoch + 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT (lease_status = 'expired')::int FROM jobs WHERE id = $1", id,
+			       NULL),
+			1);
+	/* backoff: 60 s for the first attempt */
+	CU_ASSERT_EQUAL(pg_int("SELECT (not_before BETWEEN now() + interval '50 s'"
+			       " AND now() + interval '61 s')::int FROM jobs WHERE id = $1",
+			       id, NULL),
+			1);
+	pg_str(ck, sizeof(ck), "SELECT checkpoint->>'wip_commit' FROM jobs WHERE id = $1", id);
+	CU_ASSERT_STRING_EQUAL(ck, "abc");
+	CU_ASSERT_EQUAL(events_of(id, "lease_expired"), 1);
+	CU_ASSERT_EQUAL(events_of(id, "requeued"), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1"
+			       " AND kind = 'lease_expired' AND (data->>'term')::bigint > 0"
+			       " AND data->>'factory_id' = 'f-zombie'",
+			       id, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE job_id = $1"
+			       " AND exit = 'lease_expired' AND ended_at IS NOT NULL",
+			       id, NULL),
+			1);
+
+	/* the zombie is fenced out: PATCH, renew, transition all refused */
+	rev = pg_int("SELECT rev FROM jobs WHERE id = $1", id, NULL);
+	CU_ASSERT_EQUAL(patch(t, id, "f-zombie", epoch, "shipped", NULL), 409);
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s/lease/renew", id);
+	r = callf("POST", path, t->worker, "{\"factory_id\":\"f-zombie\",\"lease_epoch\":%" PRId64 "}",
+		  epoch);
+	CU_ASSERT_EQUAL(r.status, 409);
+	CU_ASSERT_STRING_EQUAL(str_at(r.json, "error"), "stale_epoch");
+	http_resp_free(&r);
+	CU_ASSERT_EQUAL(pg_int("SELECT rev FROM jobs WHERE id = $1", id, NULL), rev);
+
+	/* a second pass changes nothing */
+	events = pg_int("SELECT count(*) FROM job_events WHERE job_id = $1", id, NULL);
+	CU_ASSERT_EQUAL(reaper_once("requeue-2.log", NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT rev FROM jobs WHERE id = $1", id, NULL), rev);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1", id, NULL),
+			events);
+
+	/* the next worker gets it with its checkpoint, epoch + 2 */
+	pg_int("UPDATE jobs SET not_before = now() WHERE id = $1", id, NULL);
+	r = callf("POST", "/v1/fleet/claim", t->worker, "{\"factory_id\":\"f-next\"}");
+	CU_ASSERT_EQUAL(r.status, 200);
+	{
+		struct json_object *j = json_object_array_get_idx(obj_at(data_of(&r), "jobs"), 0);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+		snprintf(id2, sizeof(id2), "%s", str_at(j, "id"));
+		epoch2 = json_object_get_int64(obj_at(obj_at(j, "lease"), "epoch"));
+		CU_ASSERT_STRING_EQUAL(str_at(obj_at(j, "checkpoint"), "wip_branch"), "wip/1");
+		CU_ASSERT_EQUAL(json_object_get_int64(obj_at(j, "attempts")), 2);
+	}
+	http_resp_free(&r);
+	CU_ASSERT_STRING_EQUAL(id2, id);
+	CU_ASSERT_EQUAL(epoch2, epoch + 2);
+	CU_ASSERT_EQUAL(patch(t, id, "f-next", epoch2, "shipped", NULL), 200);
+}
+
+static void test_retries_exhausted_dead_letter(void)
+{
+	struct tenant *t = tenant_new("dead");
+	char id[IDLEN], dep[IDLEN], other[IDLEN], stage[IDLEN], got[IDLEN], *body;
+	int64_t epoch;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_FATAL(submit(t, "{\"body\":\"x\",\"retry\":{\"max\":1,\"backoff_s\":1}}", id));
+	body = fmt("{\"body\":\"after\",\"deps\":[\"%s\"]}", id);
+	CU_ASSERT_FATAL(submit(t, body, dep));
+	free(body);
+	/* attempt 1 expires: queued again */
+	CU_ASSERT_FATAL(claim_one(t, "f-1", got) > 0);
+	CU_ASSERT_STRING_EQUAL(got, id);
+	expire_lease(id);
+	CU_ASSERT_EQUAL(reaper_once("dead-1.log", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, id), "queued");
+	/* attempt 2 expires: retries spent */
+	pg_int("UPDATE jobs SET not_before = now() WHERE id = $1", id, NULL);
+	CU_ASSERT_FATAL(claim_one(t, "f-2", got) > 0);
+	CU_ASSERT_STRING_EQUAL(got, id);
+	expire_lease(id);
+	CU_ASSERT_EQUAL(reaper_once("dead-2.log", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, id), "dead_letter");
+	CU_ASSERT_EQUAL(pg_int("SELECT attempts FROM jobs WHERE id = $1", id, NULL), 2);
+	CU_ASSERT_EQUAL(pg_int("SELECT (finished_at IS NOT NULL)::int FROM jobs WHERE id = $1", id,
+			       NULL),
+			1);
+	CU_ASSERT_EQUAL(events_of(id, "lease_expired"), 2);
+	CU_ASSERT_EQUAL(events_of(id, "dead_lettered"), 1);
+	/* its dependent stays blocked, and is told why */
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, dep), "blocked");
+	CU_ASSERT_EQUAL(events_of(dep, "dependency_failed"), 1);
+
+	/* retry.on without lease_expired: the first expiry is final */
+	CU_ASSERT_FATAL(submit(t, "{\"body\":\"y\",\"retry\":{\"max\":5,\"on\":[\"failed\"]}}", other));
+	epoch = claim_one(t, "f-3", got);
+	CU_ASSERT_FATAL(epoch > 0);
+	CU_ASSERT_STRING_EQUAL(got, other);
+	expire_lease(other);
+	CU_ASSERT_EQUAL(reaper_once("dead-3.log", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, other), "dead_letter");
+	CU_ASSERT_EQUAL(patch(t, other, "f-3", epoch, "shipped", NULL), 409);
+}
+
+/* A soft dependency that was in testing fails and is requeued; the
+ * dependent's lease expires meanwhile: it goes back to blocked, and is
+ * queued again when the dependency reaches testing again. */
+static void test_regressed_dependency_blocks(void)
+{
+	struct tenant *t = tenant_new("regress");
+	char a[IDLEN], b[IDLEN], got[IDLEN], stage[IDLEN], *body;
+	int64_t ea, eb;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_FATAL(submit(t, "{\"body\":\"a\",\"retry\":{\"max\":3,\"backoff_s\":1}}", a));
+	body = fmt("{\"body\":\"b\",\"deps\":[\"%s\"],\"deps_mode\":\"soft\"}", a);
+	CU_ASSERT_FATAL(submit(t, body, b));
+	free(body);
+	ea = claim_one(t, "f-a", got);
+	CU_ASSERT_STRING_EQUAL(got, a);
+	CU_ASSERT_EQUAL(patch(t, a, "f-a", ea, "testing", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, b), "queued");
+	eb = claim_one(t, "f-b", got);
+	CU_ASSERT_FATAL(eb > 0);
+	CU_ASSERT_STRING_EQUAL(got, b);
+	CU_ASSERT_EQUAL(patch(t, a, "f-a", ea, "failed", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, a), "queued");
+	expire_lease(b);
+	CU_ASSERT_EQUAL(reaper_once("regress.log", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, b), "blocked");
+	CU_ASSERT_EQUAL(events_of(b, "blocked"), 1);
+	/* a reaches testing again: b is claimable again */
+	pg_int("UPDATE jobs SET not_before = now() WHERE id = $1", a, NULL);
+	ea = claim_one(t, "f-a", got);
+	CU_ASSERT_STRING_EQUAL(got, a);
+	CU_ASSERT_EQUAL(patch(t, a, "f-a", ea, "testing", NULL), 200);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, b), "queued");
+}
+
+static void test_dead_lettered_step_fails_task(void)
+{
+	struct tenant *t = tenant_new("task");
+	char task[IDLEN], step[IDLEN], got[IDLEN], stage[IDLEN], path[96];
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	r = callf("POST", "/v1/tasks", t->submitter,
+		  "{\"repo\":\"r\",\"task_type\":\"fix\",\"title\":\"t\",\"goal\":\"g\"}");
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	snprintf(task, sizeof(task), "%s", str_at(obj_at(data_of(&r), "task"), "id"));
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", task);
+	r = callf("POST", path, t->controller, "{\"steps\":[{\"title\":\"one\",\"body\":\"b\"}]}");
+	CU_ASSERT_EQUAL_FATAL(r.status, 200);
+	http_resp_free(&r);
+	pg_int("UPDATE jobs SET retry_max = 0 WHERE parent_id = $1", task, NULL);
+	CU_ASSERT_FATAL(claim_one(t, "f-step", step) > 0);
+	expire_lease(step);
+	CU_ASSERT_EQUAL(reaper_once("task.log", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(job_stage(stage, step), "dead_letter");
+	CU_ASSERT_STRING_EQUAL(job_stage(got, task), "failed");
+}
+
+/* ---- concurrency and crashes ----------------------------------------------- */
+
+#define RACE_JOBS 3000
+
+static void test_two_reapers_at_once_reap_each_lease_once(void)
+{
+	static const char *const once[] = {"--once", NULL};
+	struct tenant *t = tenant_new("two");
+	pid_t a, b;
+	int sa, sb;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	load_expired(t, RACE_JOBS);
+	expire_reaper_lease();
+	a = reaper_spawn("two-a.log", NULL, once);
+	b = reaper_spawn("two-b.log", NULL, once);
+	sa = reaper_wait(a);
+	sb = reaper_wait(b);
+	CU_ASSERT_EQUAL(sa, 0);
+	CU_ASSERT_EQUAL(sb, 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1"
+			       " AND stage = 'queued' AND lease_status = 'expired' AND lease_epoch = 2",
+			       t->tid, NULL),
+			RACE_JOBS);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1"
+			       " AND kind = 'lease_expired'",
+			       t->tid, NULL),
+			RACE_JOBS);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM (SELECT job_id FROM job_events"
+			       " WHERE tenant_id = $1 AND kind = 'lease_expired'"
+			       " GROUP BY job_id HAVING count(*) > 1) x",
+			       t->tid, NULL),
+			0);
+	/* one acted; the other stood by or, started after the first gave the
+	 * lease up, found nothing left */
+	CU_ASSERT(log_sum("two-a.log", "leases_reaped") + log_sum("two-b.log", "leases_reaped") >=
+		  RACE_JOBS);
+	CU_ASSERT(log_has("two-a.log", "standing by") || log_has("two-b.log", "standing by") ||
+		  log_sum("two-a.log", "leases_reaped") < RACE_JOBS ||
+		  log_sum("two-b.log", "leases_reaped") < RACE_JOBS);
+}
+
+struct batcher {
+	long reaped;
+	int failed;
+};
+
+static void *reap_batches(void *arg)
+{
+	struct batcher *b = arg;
+	struct reap_counts c;
+	struct cd_error e;
+	struct db *db = NULL;
+
+	if (db_open(getenv("CONDUCTOR_DATABASE_URL"), &db, &e) != CD_OK) {
+		b->failed = 1;
+		return NULL;
+	}
+	do {
+		if (db_reaper_expire_leases(db, 50, 1, &c, &e) != CD_OK) {
+			b->failed = 1;
+			break;
+		}
+		b->reaped += c.reaped;
+	} while (c.reaped > 0);
+	db_close(db);
+	return NULL;
+}
+
+/* The data layer without the leader lease: four connections reaping in
+ * small batches at once still expire each lease exactly once. */
+static void test_concurrent_batches_reap_each_lease_once(void)
+{
+	struct tenant *t = tenant_new("batches");
+	struct batcher b[4] = {{0, 0}};
+	pthread_t th[4];
+	long total = 0;
+	int failed = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	load_expired(t, 2000);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, reap_batches, &b[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		total += b[i].reaped;
+		failed += b[i].failed;
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT(total >= 2000);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1"
+			       " AND lease_status = 'expired' AND lease_epoch = 2",
+			       t->tid, NULL),
+			2000);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1"
+			       " AND kind = 'lease_expired'",
+			       t->tid, NULL),
+			2000);
+}
+
+#define KILL_JOBS 40000
+
+static long long expired_count(const struct tenant *t)
+{
+	return pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND lease_status = 'expired'",
+		      t->tid, NULL);
+}
+
+/* Every job in exactly one consistent state: either still held (assigned,
+ * epoch 1, no event) or reaped (queued, expired, epoch 2, one event). */
+static void expect_consistent(const struct tenant *t, long long reaped)
+{
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND NOT ("
+			       " (stage = 'assigned' AND lease_status = 'held' AND lease_epoch = 1)"
+			       " OR (stage = 'queued' AND lease_status = 'expired' AND lease_epoch = 2))",
+			       t->tid, NULL),
+			0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1"
+			       " AND kind = 'lease_expired'",
+			       t->tid, NULL),
+			reaped);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE tenant_id = $1", t->tid, NULL), 0);
+}
+
+static void test_killed_mid_pass_next_pass_finishes(void)
+{
+	static const char *const once[] = {"--once", NULL};
+	struct tenant *t = tenant_new("kill");
+	struct timespec step = {0, 5 * 1000 * 1000};
+	long long reaped = 0;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	load_expired(t, KILL_JOBS);
+	expire_reaper_lease();
+	pid = reaper_spawn("kill.log", NULL, once);
+	for (int i = 0; i < 4000 && reaped == 0; i++) {
+		nanosleep(&step, NULL);
+		reaped = expired_count(t);
+	}
+	kill(pid, SIGKILL);
+	CU_ASSERT_EQUAL(reaper_wait(pid), 128 + SIGKILL);
+	reaped = expired_count(t);
+	fprintf(stderr, "\n  killed after %lld of %d leases were reaped\n", reaped, KILL_JOBS);
+	CU_ASSERT(reaped > 0);
+	CU_ASSERT(reaped < KILL_JOBS); /* it was mid-pass */
+	expect_consistent(t, reaped);
+	/* the killed copy still holds the lease until its TTL; let it pass */
+	expire_reaper_lease();
+	CU_ASSERT_EQUAL(reaper_once("kill-2.log", NULL), 0);
+	expect_consistent(t, KILL_JOBS);
+	CU_ASSERT_EQUAL(expired_count(t), KILL_JOBS);
+}
+
+/* ---- silent workers -------------------------------------------------------- */
+
+static void test_silent_workers_and_controllers_marked_down_once(void)
+{
+	static const char *const env[] = {"CONDUCTOR_FACTORY_STALE_S=3600", NULL};
+	struct tenant *t = tenant_new("silent");
+	struct http_resp r;
+	char health[IDLEN];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (int i = 0; i < 2; i++) {
+		r = callf("POST", "/v1/fleet/factories/heartbeat", t->worker,
+			  "{\"factory_id\":\"f-%s\",\"capabilities\":[],\"health\":\"ok\"}",
+			  i ? "quiet" : "alive");
+		CU_ASSERT_EQUAL(r.status, 200);
+		http_resp_free(&r);
+		r = callf("POST", "/v1/controllers/heartbeat", t->controller,
+			  "{\"controller_id\":\"c-%s\",\"host\":\"h\",\"role\":\"planner\","
+			  "\"priority\":1,\"status\":\"ok\"}",
+			  i ? "quiet" : "alive");
+		CU_ASSERT_EQUAL(r.status, 200);
+		http_resp_free(&r);
+	}
+	pg_int("UPDATE factories SET last_heartbeat_at = now() - interval '2 hours'"
+	       " WHERE tenant_id = $1 AND factory_id = 'f-quiet'",
+	       t->tid, NULL);
+	pg_int("UPDATE controllers SET last_heartbeat_at = now() - interval '2 hours'"
+	       " WHERE tenant_id = $1 AND controller_id = 'c-quiet'",
+	       t->tid, NULL);
+	CU_ASSERT_EQUAL(reaper_once("silent.log", env), 0);
+	CU_ASSERT_EQUAL(reaper_once("silent-2.log", env), 0);
+	pg_str(health, sizeof(health),
+	       "SELECT health FROM factories WHERE factory_id = 'f-quiet' AND tenant_id = "
+	       "$1::bigint",
+	       t->tid);
+	CU_ASSERT_STRING_EQUAL(health, "down");
+	pg_str(health, sizeof(health),
+	       "SELECT health FROM factories WHERE factory_id = 'f-alive' AND tenant_id = "
+	       "$1::bigint",
+	       t->tid);
+	CU_ASSERT_STRING_EQUAL(health, "ok");
+	pg_str(health, sizeof(health),
+	       "SELECT status FROM controllers WHERE controller_id = 'c-quiet' AND tenant_id = "
+	       "$1::bigint",
+	       t->tid);
+	CU_ASSERT_STRING_EQUAL(health, "down");
+	/* one event each, though two passes ran */
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM health_events WHERE tenant_id = $1"
+			       " AND kind = 'down' AND subject_id IN ('f-quiet', 'c-quiet')",
+			       t->tid, NULL),
+			2);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM health_events WHERE tenant_id = $1"
+			       " AND subject_id IN ('f-alive', 'c-alive')",
+			       t->tid, NULL),
+			0);
+	/* the API shows it */
+	r = callf("GET", "/v1/fleet/factories", t->reader, NULL);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body ? r.body : "", "\"down\""));
+	http_resp_free(&r);
+}
+
+/* ---- the stream janitor ---------------------------------------------------- */
+
+static redisContext *redis_open(void)
+{
+	struct redis_target rt;
+	redisContext *c;
+
+	if (config_parse_redis_url(getenv("CONDUCTOR_REDIS_URL"), &rt, NULL) != CD_OK)
+		return NULL;
+	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
+	if (c == NULL || c->err) {
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Runs a command and returns its reply (caller frees). */
+static redisReply *rcmd(redisContext *c, const char *f, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, f);
+	r = redisvCommand(c, f, ap);
+	va_end(ap);
+	return r;
+}
+
+static void rdo(redisContext *c, char *id_out, const char *f, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, f);
+	r = redisvCommand(c, f, ap);
+	va_end(ap);
+	CU_ASSERT(r != NULL && r->type != REDIS_REPLY_ERROR);
+	if (r != NULL && id_out != NULL && r->type == REDIS_REPLY_STRING)
+		snprintf(id_out, 64, "%s", r->str);
+	freeReplyObject(r);
+}
+
+/* The value of field in the only entry of stream (""). */
+static void only_entry_field(redisContext *c, const char *stream, const char *field, char *out,
+			     size_t cap)
+{
+	redisReply *r = rcmd(c, "XRANGE %s - +", stream);
+
+	out[0] = '\0';
+	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+		redisReply *f = r->element[0]->element[1];
+
+		for (size_t i = 0; i + 1 < f->elements; i += 2)
+			if (strcmp(f->element[i]->str, field) == 0)
+				snprintf(out, cap, "%s", f->element[i + 1]->str);
+	}
+	freeReplyObject(r);
+}
+
+static long long xlen(redisContext *c, const char *stream)
+{
+	redisReply *r = rcmd(c, "XLEN %s", stream);
+	long long n = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+
+	freeReplyObject(r);
+	return n;
+}
+
+static long long pending(redisContext *c, const char *stream)
+{
+	redisReply *r = rcmd(c, "XPENDING %s workers", stream);
+	long long n = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
+			      ? r->element[0]->integer
+			      : -1;
+
+	freeReplyObject(r);
+	return n;
+}
+
+static void test_janitor_reclaims_and_dead_letters(void)
+{
+	redisContext *c = redis_open();
+	char stream[64], dead[80], streams[200], idle_env[] = "CONDUCTOR_RECLAIM_IDLE_S=1";
+	char ok_id[64], bad_id[64], fresh_id[64], v[256], *streams_env;
+	const char *env[4];
+	struct timespec wait = {1, 200 * 1000 * 1000};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	snprintf(stream, sizeof(stream), "tasks:janitor-%s", run_tag);
+	snprintf(dead, sizeof(dead), "dead:%s", stream);
+	snprintf(streams, sizeof(streams), "%s,tasks:missing-%s", stream, run_tag);
+	streams_env = fmt("CONDUCTOR_STREAMS=%s", streams);
+	env[0] = streams_env, env[1] = idle_env, env[2] = "CONDUCTOR_MAX_DELIVERIES=3", env[3] = NULL;
+	rdo(c, NULL, "XGROUP CREATE %s workers $ MKSTREAM", stream);
+	rdo(c, ok_id, "XADD %s * body one source app-a reply_to results:app-a", stream);
+	rdo(c, bad_id, "XADD %s * body two source app-b reply_to results:app-b", stream);
+	freeReplyObject(rcmd(c, "XREADGROUP GROUP workers w1 COUNT 2 STREAMS %s >", stream));
+	/* delivered 3 times (at the limit) and 4 times (past it) */
+	rdo(c, NULL, "XCLAIM %s workers w1 0 %s RETRYCOUNT 3 JUSTID", stream, ok_id);
+	rdo(c, NULL, "XCLAIM %s workers w1 0 %s RETRYCOUNT 4 JUSTID", stream, bad_id);
+	nanosleep(&wait, NULL);
+	/* a third one delivered just now is not idle yet */
+	rdo(c, fresh_id, "XADD %s * body three source app-c reply_to results:app-c", stream);
+	freeReplyObject(rcmd(c, "XREADGROUP GROUP workers w2 COUNT 1 STREAMS %s >", stream));
+
+	CU_ASSERT_EQUAL(reaper_once("janitor.log", env), 0);
+	/* the fresh one still pending; the reclaimed copy is new and unread */
+	CU_ASSERT_EQUAL(pending(c, stream), 1);
+	CU_ASSERT_EQUAL(xlen(c, stream), 2);
+	CU_ASSERT_EQUAL(xlen(c, dead), 1);
+	{
+		redisReply *r = rcmd(c, "XRANGE %s - +", stream);
+
+		/* in id order: the fresh entry, then the copy the janitor added */
+		CU_ASSERT(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+		if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+			redisReply *copy = r->element[1], *f = copy->element[1];
+
+			CU_ASSERT_STRING_EQUAL(r->element[0]->element[0]->str, fresh_id);
+			CU_ASSERT_STRING_NOT_EQUAL(copy->element[0]->str, ok_id);
+			CU_ASSERT_EQUAL(f->elements, 8);
+			if (f->elements == 8) {
+				CU_ASSERT_STRING_EQUAL(f->element[1]->str, "one");
+				CU_ASSERT_STRING_EQUAL(f->element[3]->str, "app-a");
+				CU_ASSERT_STRING_EQUAL(f->element[5]->str, "results:app-a");
+				CU_ASSERT_STRING_EQUAL(f->element[6]->str, "deliveries");
+				CU_ASSERT_STRING_EQUAL(f->element[7]->str, "3");
+			}
+		}
+		freeReplyObject(r);
+	}
+	only_entry_field(c, dead, "body", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "two");
+	only_entry_field(c, dead, "source", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "app-b");
+	only_entry_field(c, dead, "reply_to", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "results:app-b");
+	only_entry_field(c, dead, "original_id", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, bad_id);
+	only_entry_field(c, dead, "deliveries", v, sizeof(v));
+	CU_ASSERT_STRING_EQUAL(v, "4");
+	only_entry_field(c, dead, "dead_reason", v, sizeof(v));
+	CU_ASSERT_PTR_NOT_NULL(strstr(v, "delivered 4 times"));
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events"
+			       " WHERE kind = 'stream_entry_dead_lettered' AND data->>'original_id' = $1"
+			       " AND data->>'source' = 'app-b' AND data->>'stream' = $2",
+			       bad_id, stream, NULL),
+			1);
+	CU_ASSERT_EQUAL(log_sum("janitor.log", "stream_entries_reclaimed"), 1);
+	CU_ASSERT_EQUAL(log_sum("janitor.log", "stream_entries_dead"), 1);
+
+	/* the copy is delivered once more and stuck again: 3 + 1 > 3, dead; the
+	 * fresh one is idle by now: reclaimed as a new, unread copy */
+	freeReplyObject(rcmd(c, "XREADGROUP GROUP workers w3 COUNT 5 STREAMS %s >", stream));
+	nanosleep(&wait, NULL);
+	CU_ASSERT_EQUAL(reaper_once("janitor-2.log", env), 0);
+	CU_ASSERT_EQUAL(xlen(c, dead), 2);
+	CU_ASSERT_EQUAL(xlen(c, stream), 1);
+	CU_ASSERT_EQUAL(pending(c, stream), 0);
+	CU_ASSERT_EQUAL(log_sum("janitor-2.log", "stream_entries_dead"), 1);
+	CU_ASSERT_EQUAL(log_sum("janitor-2.log", "stream_entries_reclaimed"), 1);
+	free(streams_env);
+	redisFree(c);
+}
+
+/* ---- retention ------------------------------------------------------------- */
+
+static void test_retention_prunes_old_history_only(void)
+{
+	static const char *const env[] = {"CONDUCTOR_RETENTION_DAYS=30", NULL};
+	struct tenant *t = tenant_new("retention");
+	char old_id[IDLEN], kept_dep[IDLEN], recent[IDLEN], waiting[IDLEN], state[8];
+	char sql_job[] = "INSERT INTO jobs (tenant_id, content_hash, stage, finished_at)"
+			 " VALUES ($1, 'r', $2, now() - make_interval(days => $3::int)) RETURNING id";
+	const char *p[3];
+	PGresult *res;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	{
+		const char *rows[4][2] = {
+			{"shipped", "40"}, {"dead_letter", "40"}, {"shipped", "1"}, {"blocked", "0"}};
+		char *ids[4] = {old_id, kept_dep, recent, waiting};
+
+		for (int i = 0; i < 4; i++) {
+			p[0] = t->tid, p[1] = rows[i][0], p[2] = rows[i][1];
+			res = PQexecParams(pg, sql_job, 3, NULL, p, NULL, NULL, 0);
+			CU_ASSERT_FATAL(PQresultStatus(res) == PGRES_TUPLES_OK);
+			snprintf(ids[i], IDLEN, "%s", PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
+	}
+	/* the waiting job depends on kept_dep: that one must stay */
+	pg_int("INSERT INTO job_deps (tenant_id, job_id, dep_id) VALUES ($1, $2, $3)", t->tid,
+	       waiting, kept_dep, NULL);
+	for (int i = 0; i < 3; i++)
+		pg_int("INSERT INTO job_events (tenant_id, job_id, kind, at)"
+		       " VALUES ($1, $2, 'old', now() - interval '40 days')",
+		       t->tid, i == 0 ? old_id : i == 1 ? kept_dep : recent, NULL);
+	pg_int("INSERT INTO job_events (tenant_id, job_id, kind) VALUES ($1, $2, 'new')", t->tid,
+	       recent, NULL);
+	CU_ASSERT_EQUAL(reaper_once("retention.log", env), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", old_id, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", kept_dep, NULL), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", recent, NULL), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", waiting, NULL), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_deps WHERE job_id = $1", waiting, NULL), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1 AND kind = 'old'",
+			       t->tid, NULL),
+			0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1 AND kind = 'new'",
+			       t->tid, NULL),
+			1);
+	/* outside the reaper, history is still append-only */
+	res = PQexecParams(pg, "DELETE FROM job_events WHERE tenant_id = $1", 1, NULL, p, NULL,
+			   NULL, 0);
+	snprintf(state, sizeof(state), "%s",
+		 PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+							   : "");
+	PQclear(res);
+	CU_ASSERT_STRING_EQUAL(state, "42501");
+}
+
+/* ---- the lease and the process --------------------------------------------- */
+
+static void test_standby_does_nothing_and_lease_is_given_up(void)
+{
+	static const char *const loop[] = {"--interval", "1", NULL};
+	struct tenant *t = tenant_new("standby");
+	char holder[160], id[IDLEN];
+	struct timespec step = {0, 200 * 1000 * 1000};
+	long long term;
+	pid_t pid;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	load_expired(t, 1);
+	pg_str(id, sizeof(id), "SELECT id FROM jobs WHERE tenant_id = $1::bigint", t->tid);
+	/* another host holds the lease */
+	pg_int("INSERT INTO leader_leases (tenant_id, name, holder_id, holder_host, term,"
+	       " lease_expires_at) VALUES (0, 'reaper', 'elsewhere/1', 'elsewhere', 1,"
+	       " now() + interval '1 minute') ON CONFLICT (tenant_id, name) DO UPDATE SET"
+	       " holder_id = 'elsewhere/1', holder_host = 'elsewhere',"
+	       " term = leader_leases.term + 1, lease_expires_at = now() + interval '1 minute'",
+	       NULL);
+	term = pg_int("SELECT term FROM leader_leases WHERE tenant_id = 0 AND name = 'reaper'", NULL);
+	CU_ASSERT_EQUAL(reaper_once("standby.log", NULL), 0);
+	CU_ASSERT(log_has("standby.log", "standing by"));
+	CU_ASSERT(log_has("standby.log", "elsewhere/1"));
+	CU_ASSERT_EQUAL(pg_int("SELECT lease_epoch FROM jobs WHERE id = $1", id, NULL), 1);
+	/* its lease expires: a loop takes over with term + 1 and reaps */
+	expire_reaper_lease();
+	pid = reaper_spawn("loop.log", NULL, loop);
+	for (int i = 0; i < 50 && pg_int("SELECT lease_epoch FROM jobs WHERE id = $1", id, NULL) == 1;
+	     i++)
+		nanosleep(&step, NULL);
+	CU_ASSERT_EQUAL(pg_int("SELECT lease_epoch FROM jobs WHERE id = $1", id, NULL), 2);
+	pg_str(holder, sizeof(holder),
+	       "SELECT holder_id || ' ' || term FROM leader_leases WHERE tenant_id = 0"
+	       " AND name = 'reaper' AND lease_expires_at > now()",
+	       NULL);
+	CU_ASSERT(strstr(holder, "elsewhere") == NULL && holder[0] != '\0');
+	CU_ASSERT_EQUAL(pg_int("SELECT term FROM leader_leases WHERE tenant_id = 0"
+			       " AND name = 'reaper'",
+			       NULL),
+			term + 1);
+	/* SIGTERM: the loop ends after its pass, exits 0, and gives the lease up */
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(reaper_wait(pid), 0);
+	CU_ASSERT(log_has("loop.log", "\"msg\":\"stopped\""));
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM leader_leases WHERE tenant_id = 0"
+			       " AND name = 'reaper' AND lease_expires_at > now()",
+			       NULL),
+			0);
+}
+
+static void test_exit_status_names_the_problem(void)
+{
+	static const char *const bad_key[] = {"CONDUCTOR_FACTORY_STALE_S=soon", NULL};
+	static const char *const no_db[] = {
+		"CONDUCTOR_DATABASE_URL=postgresql:///conductor?host=/nonexistent-socket-dir", NULL};
+	static const char *const no_redis[] = {"CONDUCTOR_STREAMS=tasks:x", "CONDUCTOR_REDIS_URL=",
+					       NULL};
+	static const char *const help[] = {"--help", NULL};
+	static const char *const both[] = {"--once", "--interval", "5", NULL};
+
+	CU_ASSERT_EQUAL(reaper_once("bad-key.log", bad_key), 2);
+	CU_ASSERT(log_has("bad-key.log", "factory_stale_s"));
+	CU_ASSERT_EQUAL(reaper_once("no-db.log", no_db), 1);
+	CU_ASSERT(log_has("no-db.log", "PostgreSQL"));
+	CU_ASSERT_EQUAL(reaper_once("no-redis.log", no_redis), 2);
+	CU_ASSERT(log_has("no-redis.log", "redis_url"));
+	CU_ASSERT_EQUAL(reaper_wait(reaper_spawn("help.log", NULL, help)), 0);
+	CU_ASSERT_EQUAL(reaper_wait(reaper_spawn("both.log", NULL, both)), 2);
+}
+
+/* ---- the suite ------------------------------------------------------------- */
+
+static int init(void)
+{
+	const char *url = getenv("CONDUCTOR_DATABASE_URL");
+
+	snprintf(run_tag, sizeof(run_tag), "%08lx",
+		 ((unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid()) &
+			 0xffffffffUL);
+	if (url == NULL || getenv("CONDUCTOR_URL") == NULL || getenv("CONDUCTOR_CTL") == NULL ||
+	    getenv("CONDUCTOR_REAPER") == NULL || getenv("CONDUCTOR_REDIS_URL") == NULL) {
+		fprintf(stderr, "test_reaper needs CONDUCTOR_URL, CONDUCTOR_DATABASE_URL,"
+				" CONDUCTOR_REDIS_URL, CONDUCTOR_CTL, CONDUCTOR_REAPER\n");
+		return 1;
+	}
+	snprintf(logdir, sizeof(logdir), "%s/reaper-logs",
+		 getenv("CONDUCTOR_STACK_DIR") ? getenv("CONDUCTOR_STACK_DIR") : "/tmp");
+	mkdir(logdir, 0755);
+	pg = PQconnectdb(url);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "test_reaper: %s", PQerrorMessage(pg));
+		return 1;
+	}
+	return 0;
+}
+
+static int clean(void)
+{
+	for (int i = 0; i < ntenants; i++) {
+		free(tenants[i].submitter);
+		free(tenants[i].worker);
+		free(tenants[i].reader);
+		free(tenants[i].controller);
+	}
+	PQfinish(pg);
+	pg = NULL;
+	return 0;
+}
+
+static CU_TestInfo TESTS[] = {
+	{"expired_lease_requeued_checkpoint_kept_zombie_fenced",
+	 test_expired_lease_requeued_checkpoint_kept_zombie_fenced},
+	{"retries_exhausted_dead_letter", test_retries_exhausted_dead_letter},
+	{"regressed_dependency_blocks", test_regressed_dependency_blocks},
+	{"dead_lettered_step_fails_task", test_dead_lettered_step_fails_task},
+	{"two_reapers_at_once_reap_each_lease_once", test_two_reapers_at_once_reap_each_lease_once},
+	{"concurrent_batches_reap_each_lease_once", test_concurrent_batches_reap_each_lease_once},
+	{"killed_mid_pass_next_pass_finishes", test_killed_mid_pass_next_pass_finishes},
+	{"silent_workers_and_controllers_marked_down_once",
+	 test_silent_workers_and_controllers_marked_down_once},
+	{"janitor_reclaims_and_dead_letters", test_janitor_reclaims_and_dead_letters},
+	{"retention_prunes_old_history_only", test_retention_prunes_old_history_only},
+	{"standby_does_nothing_and_lease_is_given_up",
+	 test_standby_does_nothing_and_lease_is_given_up},
+	{"exit_status_names_the_problem", test_exit_status_names_the_problem},
+	CU_TEST_INFO_NULL,
+};
+
+/* Keeps only the tests REAPER_ONLY names (comma-separated), when set. */
+static void only_named(CU_TestInfo *tests)
+{
+	const char *only = getenv("REAPER_ONLY");
+	size_t kept = 0;
+
+	if (only == NULL || only[0] == '\0')
+		return;
+	for (size_t i = 0; tests[i].pName != NULL; i++) {
+		char *padded = fmt(",%s,", tests[i].pName), *list = fmt(",%s,", only);
+
+		if (strstr(list, padded) != NULL)
+			tests[kept++] = tests[i];
+		free(padded);
+		free(list);
+	}
+	tests[kept] = (CU_TestInfo)CU_TEST_INFO_NULL;
+}
+
+int main(void)
+{
+	int rc;
+
+	only_named(TESTS);
+	curl_global_init(CURL_GLOBAL_ALL);
+	rc = cutest_run_with("reaper", TESTS, init, clean);
+	curl_global_cleanup();
+	return rc;
+}
