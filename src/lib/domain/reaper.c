@@ -7,19 +7,40 @@
 #include "data/db_control.h"
 #include "domain/reaper.h"
 
-static enum cd_err expire_all(struct db *db, int64_t term, struct reaper_report *out,
-			      struct cd_error *e)
+/* Renews the lease during a long pass (every RENEW_EVERY batches); false
+ * when another copy holds it now -- this one stops acting. */
+#define RENEW_EVERY 10
+
+static bool still_leader(struct db *db, const struct reaper_opts *o, struct cd_error *e,
+			 enum cd_err *rc)
+{
+	struct leader_lease lease;
+
+	*rc = db_control_acquire(db, LEADER_SYSTEM_TENANT, REAPER_LEASE, o->holder, o->host,
+				 o->lease_ttl_s, NULL, &lease, e);
+	if (*rc == CD_OK && !lease.is_leader)
+		log_warn("lost the reaper lease mid-pass: stopping", "holder", lease.holder_id);
+	return *rc == CD_OK && lease.is_leader;
+}
+
+static enum cd_err expire_all(struct db *db, const struct reaper_opts *o,
+			      struct reaper_report *out, struct cd_error *e)
 {
 	struct reap_counts b;
 	enum cd_err rc;
 
 	do {
-		rc = db_reaper_expire_leases(db, REAPER_BATCH, term, &b, e);
+		rc = db_reaper_expire_leases(db, REAPER_BATCH, out->term, &b, e);
 		out->leases.reaped += b.reaped;
 		out->leases.requeued += b.requeued;
 		out->leases.blocked += b.blocked;
 		out->leases.dead += b.dead;
 		out->batches += b.reaped > 0;
+		if (rc == CD_OK && b.reaped == REAPER_BATCH && out->batches % RENEW_EVERY == 0 &&
+		    !still_leader(db, o, e, &rc)) {
+			out->leader = rc != CD_OK; /* lost it: the rest of the pass is not ours */
+			break;
+		}
 	} while (rc == CD_OK && b.reaped == REAPER_BATCH);
 	return rc;
 }
@@ -70,7 +91,9 @@ enum cd_err reaper_pass(struct db *db, struct stream_conn *rs, const struct reap
 	snprintf(out->holder, sizeof(out->holder), "%s", lease.holder_id);
 	if (!out->leader)
 		return CD_OK;
-	rc = expire_all(db, out->term, out, e);
+	rc = expire_all(db, o, out, e);
+	if (rc == CD_OK && !out->leader)
+		return CD_OK;
 	if (rc == CD_OK)
 		rc = db_reaper_mark_silent(db, o->cfg->factory_stale_s, out->term,
 					   &out->factories_down, &out->controllers_down, e);
