@@ -3,6 +3,7 @@
  * The pass itself lives in lib/domain/reaper.c. */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ static void nap(long s)
 static void log_report(const struct reaper_report *r, double ms)
 {
 	char term[24], v[10][24], took[24];
+	bool busy = false;
 	long n[10] = {r->leases.reaped,	 r->leases.requeued, r->leases.blocked, r->leases.dead,
 		      r->factories_down, r->controllers_down, r->streams.requeued,
 		      r->streams.dead,	 r->events_pruned,  r->jobs_pruned};
@@ -99,12 +101,15 @@ static void log_report(const struct reaper_report *r, double ms)
 			 "term", term);
 		return;
 	}
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < 10; i++) {
 		snprintf(v[i], sizeof(v[i]), "%ld", n[i]);
-	log_info("pass done", "term", term, "leases_reaped", v[0], "requeued", v[1], "blocked",
+		busy = busy || n[i] != 0;
+	}
+	/* an idle pass every few seconds is not news: debug level */
+	log_write(busy ? LOG_INFO : LOG_DEBUG, "pass done", "term", term, "leases_reaped", v[0], "requeued", v[1], "blocked",
 		 v[2], "dead_lettered", v[3], "factories_down", v[4], "controllers_down", v[5],
 		 "stream_entries_reclaimed", v[6], "stream_entries_dead", v[7], "events_pruned",
-		 v[8], "jobs_pruned", v[9], "ms", took);
+		 v[8], "jobs_pruned", v[9], "ms", took, (const char *)0);
 }
 
 static double now_ms(void)
