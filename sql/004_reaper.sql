@@ -1,4 +1,4 @@
--- 004_reaper: what the reaper writes besides jobs -- the health events of
+-- 004_reaper: what the reaper reads and writes besides the lease columns -- the health events of
 -- silent workers and controllers, the runtime events (the janitor's
 -- dead-lettered stream entries; the watcher records its actions here too) --
 -- and the retry delay shared by failed transitions and expired leases.
@@ -10,6 +10,10 @@ CREATE FUNCTION retry_delay(backoff_s integer, attempts integer) RETURNS interva
     SELECT make_interval(secs => least(3600,
         backoff_s::float8 * power(2, least(greatest(attempts - 1, 0), 32))))
 $$;
+
+-- Retention reads finished jobs oldest first; without this index every
+-- pass would scan the whole jobs table to find none.
+CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
 
 -- A worker or controller the reaper found silent (health -> down), or any
 -- later health change worth keeping. Append-only like job_events.

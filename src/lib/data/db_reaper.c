@@ -210,13 +210,14 @@ enum cd_err db_reaper_runtime_event(struct db *db, const char *kind, const char 
 static struct db_stmt SQL_RETENTION_ON = DB_STMT(
 	"SELECT set_config('conductor.retention', 'on', true)");
 
-/* Oldest first by id (ids grow with time), so each batch reads from the
- * start of the primary key and stops after `limit` matches. */
+/* Oldest first by time, through job_events_by_time: a pass that finds
+ * nothing to delete reads one index entry, not the whole history (the
+ * reaper loop runs it every few seconds, beside the claims). */
 static struct db_stmt SQL_PRUNE_EVENTS = DB_STMT(
 	"WITH je AS ("
 	"  DELETE FROM job_events WHERE id IN ("
 	"    SELECT id FROM job_events WHERE at < now() - make_interval(days => $1::int)"
-	"     ORDER BY id LIMIT $2)"
+	"     ORDER BY at LIMIT $2)"
 	"  RETURNING 1"
 	"), he AS ("
 	"  DELETE FROM health_events WHERE id IN ("
@@ -231,8 +232,9 @@ static struct db_stmt SQL_PRUNE_EVENTS = DB_STMT(
 	")"
 	"SELECT (SELECT count(*) FROM je) + (SELECT count(*) FROM he) + (SELECT count(*) FROM re)");
 
-/* Children before parents (a task goes once its steps are gone), and never
- * a job an unfinished job still waits for: its edge would vanish with it. */
+/* Oldest first through jobs_finished (sql/004_reaper.sql). Children before
+ * parents (a task goes once its steps are gone), and never a job an
+ * unfinished job still waits for: its edge would vanish with it. */
 static struct db_stmt SQL_PRUNE_JOBS = DB_STMT(
 	"WITH old AS ("
 	"  SELECT j.id FROM jobs j"
@@ -243,7 +245,7 @@ static struct db_stmt SQL_PRUNE_JOBS = DB_STMT(
 	"                      WHERE jd.dep_id = j.id"
 	"                        AND w.stage NOT IN ('shipped', 'failed', 'dead_letter',"
 	"                                            'cancelled'))"
-	"   ORDER BY j.id LIMIT $2"
+	"   ORDER BY j.finished_at LIMIT $2"
 	"   FOR UPDATE SKIP LOCKED"
 	"), ev AS ("
 	"  DELETE FROM job_events e USING old WHERE e.job_id = old.id"
