@@ -26,187 +26,19 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <libpq-fe.h>
+#include "expect.h"
 
-#include "../cutest.h"
-#include "http_client.h"
+#define MAX_STEPS 8  /* the most steps a test plans and reads back */
+#define RACERS    10 /* controllers racing for one lease */
 
-#define IDLEN       24 /* a job id as a string, with room to spare */
-#define CLAIM_MAX   100
-#define MAX_TENANTS 48
-#define MAX_STEPS   8  /* the most steps a test plans and reads back */
-#define RACERS      10 /* controllers racing for one lease */
-
-struct tenant {
-	char name[64]; /* ctl-<what>-<run tag> */
-	char tid[24];  /* tenants.id, for SQL */
-	/* tokens of this tenant; owned */
-	char *submitter, *worker, *reader, *operator, * controller;
-};
-
-static PGconn *pg;       /* the database, for what the API cannot do */
-static char run_tag[16]; /* makes names unique per run */
-static struct tenant tenants[MAX_TENANTS];
-static int ntenants;
-
-/* ---- assertions that name the caller's line ------------------------------ */
-
-#define CHECK_AT(cond, line, text)                                                                 \
-	CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, (unsigned)(line), (text), __FILE__,   \
-	                        "", CU_FALSE)
-
-static const char *str_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
-		return "";
-	return json_object_get_string(v);
-}
-
-static struct json_object *obj_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* Is key present in o with the value null? */
-static bool null_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	return o != NULL && json_object_object_get_ex(o, key, &v) && v == NULL;
-}
-
-/* The integer at key, or -1 when absent or null. */
-static int64_t int_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = obj_at(o, key);
-
-	return v != NULL ? json_object_get_int64(v) : -1;
-}
-
-static bool bool_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = obj_at(o, key);
-
-	return v != NULL && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-}
-
-/* Is key present with a boolean value? */
-static bool is_bool_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = obj_at(o, key);
-
-	return v != NULL && json_object_is_type(v, json_type_boolean);
-}
-
-static struct json_object *data_of(const struct http_resp *r)
-{
-	return obj_at(r->json, "data");
-}
-
-static size_t len_of(struct json_object *arr)
-{
-	return arr != NULL && json_object_is_type(arr, json_type_array)
-	           ? json_object_array_length(arr)
-	           : 0;
-}
-
-static bool is_array(struct json_object *o)
-{
-	return o != NULL && json_object_is_type(o, json_type_array);
-}
-
-static struct json_object *item_at(struct json_object *arr, size_t i)
-{
-	return i < len_of(arr) ? json_object_array_get_idx(arr, i) : NULL;
-}
-
-static const char *field_of(const struct http_resp *r)
-{
-	return str_at(obj_at(r->json, "details"), "field");
-}
-
-#define EXPECT_STATUS(r, s) expect_status_at(&(r), (s), __LINE__)
-static bool expect_status_at(const struct http_resp *r, long status, int line)
-{
-	bool ok = r->status == status;
-
-	CHECK_AT(ok, line, "HTTP status as expected");
-	if (!ok)
-		fprintf(stderr, "\n  line %d: expected %ld, got %ld %s\n", line, status, r->status,
-		        r->body ? r->body : "(no body)");
-	return ok;
-}
-
-/* An error envelope with this status and code, its request id the header's. */
-#define EXPECT_ERROR(r, s, code) expect_error_at(&(r), (s), (code), __LINE__)
-static void expect_error_at(const struct http_resp *r, long status, const char *code, int line)
-{
-	bool ok = r->status == status && strcmp(str_at(r->json, "error"), code) == 0;
-
-	CHECK_AT(ok, line, "error status and code as expected");
-	CHECK_AT(r->json != NULL && obj_at(r->json, "ok") != NULL && !bool_at(r->json, "ok"), line,
-	         "error envelope has ok:false");
-	CHECK_AT(strlen(str_at(r->json, "message")) > 10, line, "error envelope has a message");
-	CHECK_AT(obj_at(r->json, "details") != NULL, line, "error envelope has details");
-	CHECK_AT(strlen(r->request_id) > 0 &&
-	             strcmp(str_at(r->json, "request_id"), r->request_id) == 0,
-	         line, "request_id in body equals X-Request-Id");
-	if (!ok)
-		fprintf(stderr, "\n  line %d: expected %ld %s, got %ld %s\n", line, status, code,
-		        r->status, r->body ? r->body : "(no body)");
-}
-
-#define EXPECT_STR(got, want) expect_str_at((got), (want), __LINE__)
-static void expect_str_at(const char *got, const char *want, int line)
-{
-	bool ok = strcmp(got, want) == 0;
-
-	CHECK_AT(ok, line, "string as expected");
-	if (!ok)
-		fprintf(stderr, "\n  line %d: expected \"%s\", got \"%s\"\n", line, want, got);
-}
-
-#define EXPECT_INT(got, want) expect_int_at((got), (want), __LINE__)
-static void expect_int_at(int64_t got, int64_t want, int line)
-{
-	bool ok = got == want;
-
-	CHECK_AT(ok, line, "integer as expected");
-	if (!ok)
-		fprintf(stderr, "\n  line %d: expected %" PRId64 ", got %" PRId64 "\n", line, want,
-		        got);
-}
-
-/* ---- HTTP ----------------------------------------------------------------- */
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
+/* ---- strings ------------------------------------------------------------- */
 
 /* A new string of n copies of c. */
 static char *repeat(char c, size_t n)
@@ -218,159 +50,6 @@ static char *repeat(char c, size_t n)
 	return s;
 }
 
-/* One request; a transport error fails the assertion and answers status 0. */
-static struct http_resp call(const char *method, const char *path, const char *token,
-                             const char *body, const char *const *headers)
-{
-	struct http_resp r;
-
-	if (http_do(method, path, token, body, body ? strlen(body) : 0, headers, &r) != 0) {
-		CU_FAIL("transport error");
-		memset(&r, 0, sizeof(r));
-	}
-	return r;
-}
-
-/* call() with a formatted body. */
-static struct http_resp callf(const char *method, const char *path, const char *token,
-                              const char *f, ...) __attribute__((format(printf, 4, 5)));
-static struct http_resp callf(const char *method, const char *path, const char *token,
-                              const char *f, ...)
-{
-	struct http_resp r;
-	va_list ap;
-	char *body = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&body, f, ap) < 0)
-		abort();
-	va_end(ap);
-	r = call(method, path, token, body, NULL);
-	free(body);
-	return r;
-}
-
-/* ---- the database --------------------------------------------------------- */
-
-static int pg_params(va_list ap, const char **p)
-{
-	const char *s;
-	int n = 0;
-
-	while (n < 4 && (s = va_arg(ap, const char *)) != NULL)
-		p[n++] = s;
-	return n;
-}
-
-/* Runs sql with text parameters (a NULL-terminated list of up to 4) and
- * returns the integer in row 0, column 0; -1 when it failed or was null. */
-static long long pg_int(const char *sql, ...)
-{
-	const char *p[4];
-	PGresult *res;
-	long long v = -1;
-	va_list ap;
-	int n;
-
-	va_start(ap, sql);
-	n = pg_params(ap, p);
-	va_end(ap);
-	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
-	PQclear(res);
-	return v;
-}
-
-/* Same, the text in row 0, column 0 into out ("" when none or null). */
-static const char *pg_str(char *out, size_t cap, const char *sql, ...)
-{
-	const char *p[4];
-	PGresult *res;
-	va_list ap;
-	int n;
-
-	va_start(ap, sql);
-	n = pg_params(ap, p);
-	va_end(ap);
-	out[0] = '\0';
-	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
-	PQclear(res);
-	return out;
-}
-
-/* Runs a statement; returns the rows it touched, or -1 (and says why). */
-static long long pg_cmd(const char *sql, ...)
-{
-	const char *p[4];
-	PGresult *res;
-	long long v = -1;
-	va_list ap;
-	int n;
-
-	va_start(ap, sql);
-	n = pg_params(ap, p);
-	va_end(ap);
-	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK)
-		v = strtoll(PQcmdTuples(res)[0] ? PQcmdTuples(res) : "0", NULL, 10);
-	else
-		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
-	PQclear(res);
-	return v;
-}
-
-/* ---- tenants and tokens --------------------------------------------------- */
-
-static char *token_new(const struct tenant *t, const char *role)
-{
-	char args[256];
-
-	snprintf(args, sizeof(args),
-	         "token create --role %s --name c-%s-%c --tenant %s 2>/dev/null", role,
-	         t->name + strlen("ctl-"), role[0], t->name);
-	return ctl_run(args);
-}
-
-/* A new tenant with a token of every tenant role; NULL when conductorctl
- * failed. */
-static struct tenant *tenant_new(const char *what)
-{
-	struct tenant *t;
-	char args[128];
-	long long id;
-	char *out;
-
-	if (ntenants == MAX_TENANTS)
-		return NULL;
-	t = &tenants[ntenants++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "ctl-%s-%s", what, run_tag);
-	snprintf(args, sizeof(args), "tenant create %s 2>/dev/null", t->name);
-	if ((out = ctl_run(args)) == NULL)
-		return NULL;
-	free(out);
-	t->submitter = token_new(t, "submitter");
-	t->worker = token_new(t, "worker");
-	t->reader = token_new(t, "readonly");
-	t->operator= token_new(t, "operator");
-	t->controller = token_new(t, "controller");
-	id = pg_int("SELECT id FROM tenants WHERE name = $1", t->name, NULL);
-	if (t->submitter == NULL || t->worker == NULL || t->reader == NULL ||
-	    t->operator== NULL || t->controller == NULL || id <= 0)
-		return NULL;
-	snprintf(t->tid, sizeof(t->tid), "%lld", id);
-	return t;
-}
-
 /* ---- jobs (the fleet routes the control routes lean on) ------------------- */
 
 #define SUBMIT(t, body, id) submit_at((t), (body), (id), __LINE__)
@@ -378,17 +57,10 @@ static void submit_at(const struct tenant *t, const char *body, char *id, int li
 {
 	struct http_resp r = call("POST", "/v1/fleet/jobs", t->submitter, body, NULL);
 
-	expect_status_at(&r, 201, line);
+	expect_status_at(&r, 201, __FILE__, line);
 	snprintf(id, IDLEN, "%s", str_at(obj_at(data_of(&r), "job"), "id"));
 	http_resp_free(&r);
 }
-
-struct claimed {
-	int n;
-	char id[CLAIM_MAX][IDLEN];
-	int64_t epoch[CLAIM_MAX];
-	int64_t attempts[CLAIM_MAX];
-};
 
 /* Claims as t's worker (caps: a JSON array or NULL), expects 200 and a jobs
  * array; fills out and returns how many jobs came. */
@@ -397,27 +69,13 @@ static int claim_at(const struct tenant *t, const char *factory, const char *cap
                     struct claimed *out, int line)
 {
 	struct http_resp r;
-	struct json_object *arr;
 
 	r = callf("POST", "/v1/fleet/claim", t->worker,
 	          "{\"factory_id\":\"%s\",\"capabilities\":%s,\"max_jobs\":%d,\"lease_ttl_s\":600}",
 	          factory, caps ? caps : "[]", max_jobs);
-	expect_status_at(&r, 200, line);
-	arr = obj_at(data_of(&r), "jobs");
-	CHECK_AT(is_array(arr), line, "claim answers a jobs array");
-	out->n = 0;
-	for (size_t i = 0; i < len_of(arr) && out->n < CLAIM_MAX; i++) {
-		struct json_object *j = item_at(arr, i);
-
-		snprintf(out->id[out->n], IDLEN, "%s", str_at(j, "id"));
-		out->epoch[out->n] = int_at(obj_at(j, "lease"), "epoch");
-		out->attempts[out->n] = int_at(j, "attempts");
-		CHECK_AT(strcmp(str_at(j, "stage"), "assigned") == 0, line,
-		         "claimed job is assigned");
-		CHECK_AT(strcmp(str_at(obj_at(j, "lease"), "holder"), factory) == 0, line,
-		         "claimed job is held by the claimer");
-		out->n++;
-	}
+	expect_status_at(&r, 200, __FILE__, line);
+	CHECK_AT(is_array(obj_at(data_of(&r), "jobs")), line, "claim answers a jobs array");
+	claimed_of(&r, factory, out, __FILE__, line);
 	http_resp_free(&r);
 	return out->n;
 }
@@ -444,51 +102,17 @@ static struct http_resp patch_job(const struct tenant *t, const char *id, const 
 	             factory, epoch, stage);
 }
 
-/* What a job (a step, too) looks like now, read with t's readonly token. */
-struct snap {
-	long status;
-	char stage[24], lease_status[16], holder[64];
-	int64_t rev, epoch, attempts;
-};
-
-static struct snap snap_job(const struct tenant *t, const char *id)
+/* GET path with token answers 200 and an empty items array. */
+#define EXPECT_NO_ITEMS(token, path) expect_no_items_at((token), (path), __LINE__)
+static void expect_no_items_at(const char *token, const char *path, int line)
 {
-	char path[96];
-	struct http_resp r;
-	struct json_object *j, *l;
-	struct snap s;
+	struct http_resp r = call("GET", path, token, NULL, NULL);
+	struct json_object *items = obj_at(data_of(&r), "items");
 
-	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", id);
-	r = call("GET", path, t->reader, NULL, NULL);
-	j = data_of(&r);
-	l = obj_at(j, "lease");
-	memset(&s, 0, sizeof(s));
-	s.status = r.status;
-	snprintf(s.stage, sizeof(s.stage), "%s", str_at(j, "stage"));
-	snprintf(s.lease_status, sizeof(s.lease_status), "%s", str_at(l, "status"));
-	snprintf(s.holder, sizeof(s.holder), "%s", str_at(l, "holder"));
-	s.rev = int_at(j, "rev");
-	s.epoch = int_at(l, "epoch");
-	s.attempts = int_at(j, "attempts");
+	expect_status_at(&r, 200, __FILE__, line);
+	CHECK_AT(is_array(items), line, "answers an items array");
+	expect_int_at((int64_t)len_of(items), 0, __FILE__, line);
 	http_resp_free(&r);
-	return s;
-}
-
-#define EXPECT_UNCHANGED(a, b) expect_unchanged_at(&(a), &(b), __LINE__)
-static void expect_unchanged_at(const struct snap *before, const struct snap *after, int line)
-{
-	bool same = after->status == 200 && before->rev == after->rev &&
-	            strcmp(before->stage, after->stage) == 0 && before->epoch == after->epoch &&
-	            strcmp(before->lease_status, after->lease_status) == 0 &&
-	            strcmp(before->holder, after->holder) == 0;
-
-	CHECK_AT(same, line, "job unchanged by the refused call");
-	if (!same)
-		fprintf(stderr,
-		        "\n  line %d: job changed: rev %" PRId64 "->%" PRId64 " stage %s->%s "
-		        "epoch %" PRId64 "->%" PRId64 " lease %s->%s\n",
-		        line, before->rev, after->rev, before->stage, after->stage, before->epoch,
-		        after->epoch, before->lease_status, after->lease_status);
 }
 
 /* ---- controllers and the leader lease -------------------------------------- */
@@ -540,7 +164,7 @@ static struct lease_ans acquire_at(const struct tenant *t, const char *cid, int 
 	                           cid, cid, ttl, extra ? extra : "");
 	struct lease_ans a;
 
-	expect_status_at(&r, 200, line);
+	expect_status_at(&r, 200, __FILE__, line);
 	a = lease_of(&r);
 	CHECK_AT(a.has_is_leader, line, "acquire answers is_leader");
 	CHECK_AT(a.expires[0] != '\0', line, "acquire answers lease_expires_at");
@@ -571,7 +195,8 @@ static void expect_lease_at(const struct lease_ans *a, bool leader, const char *
 /* Moves t's lease `name` into the past, as if its ttl had run out. */
 static long long lease_expire(const struct tenant *t, const char *name)
 {
-	return pg_cmd("UPDATE leader_leases SET lease_expires_at = now() - interval '1 second'"
+	return pg_cmd(NULL,
+	              "UPDATE leader_leases SET lease_expires_at = now() - interval '1 second'"
 	              " WHERE tenant_id = $1 AND name = $2",
 	              t->tid, name, NULL);
 }
@@ -589,8 +214,8 @@ static void set_mode_at(const struct tenant *t, const char *verb, const char *bo
 
 	snprintf(path, sizeof(path), "/v1/system/%s", verb);
 	r = call("POST", path, t->operator, body, NULL);
-	if (expect_status_at(&r, 200, line))
-		expect_str_at(str_at(data_of(&r), "mode"), mode, line);
+	if (expect_status_at(&r, 200, __FILE__, line))
+		expect_str_at(str_at(data_of(&r), "mode"), mode, __FILE__, line);
 	http_resp_free(&r);
 }
 
@@ -648,7 +273,7 @@ static void task_new_at(const struct tenant *t, const char *body, char *id, int 
 	struct http_resp r = call("POST", "/v1/tasks", t->submitter, body, NULL);
 	struct task_view v = task_view_of(&r);
 
-	expect_status_at(&r, 201, line);
+	expect_status_at(&r, 201, __FILE__, line);
 	CHECK_AT(v.id[0] != '\0', line, "the created task has an id");
 	snprintf(id, IDLEN, "%s", v.id);
 	http_resp_free(&r);
@@ -669,7 +294,7 @@ static struct task_view plan_at(const struct tenant *t, const char *id, const ch
 	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
 	r = call("POST", path, t->controller, body, NULL);
 	v = task_view_of(&r);
-	expect_status_at(&r, 200, line);
+	expect_status_at(&r, 200, __FILE__, line);
 	CHECK_AT(v.nsteps == n, line, "the plan answers every step");
 	if (v.nsteps != n)
 		fprintf(stderr, "\n  line %d: want %d steps, got %s\n", line, n, v.raw);
@@ -711,9 +336,9 @@ static void step_ok_at(const struct tenant *t, const char *id, const char *verb,
 {
 	struct http_resp r = step_call(t->worker, id, verb, factory, epoch, extra);
 
-	if (expect_status_at(&r, 200, line)) {
-		expect_str_at(str_at(data_of(&r), "id"), id, line);
-		expect_str_at(str_at(data_of(&r), "stage"), want, line);
+	if (expect_status_at(&r, 200, __FILE__, line)) {
+		expect_str_at(str_at(data_of(&r), "id"), id, __FILE__, line);
+		expect_str_at(str_at(data_of(&r), "stage"), want, __FILE__, line);
 		CHECK_AT(int_at(data_of(&r), "rev") > 0, line, "the step's state has its rev");
 		CHECK_AT(obj_at(data_of(&r), "lease") != NULL, line,
 		         "the step's state has its lease");
@@ -787,7 +412,8 @@ static void test_controllers_heartbeat_upsert_and_list_stale(void)
 	}
 
 	/* ctl-a silent for an hour: stale; ctl-b still fresh */
-	EXPECT_INT(pg_cmd("UPDATE controllers SET last_heartbeat_at = now() - interval '1 hour'"
+	EXPECT_INT(pg_cmd(NULL,
+	                  "UPDATE controllers SET last_heartbeat_at = now() - interval '1 hour'"
 	                  " WHERE tenant_id = $1 AND controller_id = 'ctl-a'",
 	                  t->tid, NULL),
 	           1);
@@ -802,7 +428,8 @@ static void test_controllers_heartbeat_upsert_and_list_stale(void)
 	CU_ASSERT(is_bool_at(b, "stale") && !bool_at(b, "stale"));
 	http_resp_free(&r);
 	/* 30 s of silence is within the 60 s default */
-	EXPECT_INT(pg_cmd("UPDATE controllers SET last_heartbeat_at = now() - interval '30 seconds'"
+	EXPECT_INT(pg_cmd(NULL,
+	                  "UPDATE controllers SET last_heartbeat_at = now() - interval '30 seconds'"
 	                  " WHERE tenant_id = $1 AND controller_id = 'ctl-b'",
 	                  t->tid, NULL),
 	           1);
@@ -820,11 +447,7 @@ static void test_controllers_heartbeat_upsert_and_list_stale(void)
 	http_resp_free(&r);
 
 	/* another tenant sees none of them; its own ctl-a is another row */
-	r = call("GET", "/v1/controllers", u->reader, NULL, NULL);
-	EXPECT_STATUS(r, 200);
-	CU_ASSERT(is_array(obj_at(data_of(&r), "items")));
-	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "items")), 0);
-	http_resp_free(&r);
+	EXPECT_NO_ITEMS(u->reader, "/v1/controllers");
 	r = call("POST", "/v1/controllers/heartbeat", u->controller,
 	         "{\"controller_id\":\"ctl-a\",\"host\":\"theirs\"}", NULL);
 	EXPECT_STATUS(r, 200);
@@ -1130,11 +753,7 @@ static void test_system_state_default_running(void)
 		http_resp_free(&r);
 	}
 	/* no history yet */
-	r = call("GET", "/v1/system/events", t->reader, NULL, NULL);
-	EXPECT_STATUS(r, 200);
-	CU_ASSERT(is_array(obj_at(data_of(&r), "items")));
-	EXPECT_INT((int64_t)len_of(obj_at(data_of(&r), "items")), 0);
-	http_resp_free(&r);
+	EXPECT_NO_ITEMS(t->reader, "/v1/system/events");
 }
 
 /* Shared by pause and drain: a job held before the change can still be
@@ -1456,14 +1075,8 @@ static void expect_refusals(const struct tenant *t, const struct refusal *cases,
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct refusal *k = &cases[i];
-		struct http_resp r = call(k->method, k->path, token_of(t, k->who), k->body, NULL);
 
-		EXPECT_ERROR(r, 400, "invalid_request");
-		CU_ASSERT_STRING_EQUAL(field_of(&r), k->field);
-		if (r.status != 400 || strcmp(field_of(&r), k->field) != 0)
-			fprintf(stderr, "\n  %s %s %.300s: %ld field \"%s\", want 400 \"%s\"\n",
-			        k->method, k->path, k->body, r.status, field_of(&r), k->field);
-		http_resp_free(&r);
+		EXPECT_REFUSED(token_of(t, k->who), k->method, k->path, k->body, k->field);
 	}
 }
 
@@ -2016,8 +1629,9 @@ static void test_step_checkpoint_kept(void)
 	/* kept across a failure and a requeue */
 	STEP_OK(t, p.step_id[0], "fail", "f-ck", c.epoch[0], ",\"result\":{\"error\":\"oom\"}",
 	        "queued");
-	EXPECT_INT(pg_cmd("UPDATE jobs SET not_before = now() WHERE id = $1", p.step_id[0], NULL),
-	           1);
+	EXPECT_INT(
+	    pg_cmd(NULL, "UPDATE jobs SET not_before = now() WHERE id = $1", p.step_id[0], NULL),
+	    1);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-ck2", NULL, 1, &c), 1);
 	CU_ASSERT_STRING_EQUAL(c.id[0], p.step_id[0]);
 	r = call("GET", path, t->reader, NULL, NULL);
@@ -2066,8 +1680,9 @@ static void test_step_fail_requeued(void)
 	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "failed");
 	CU_ASSERT_EQUAL(CLAIM(t, "f-f2", NULL, 10, &c), 0);
 	/* after the backoff: claimed again, next epoch, second attempt */
-	EXPECT_INT(pg_cmd("UPDATE jobs SET not_before = now() WHERE id = $1", p.step_id[0], NULL),
-	           1);
+	EXPECT_INT(
+	    pg_cmd(NULL, "UPDATE jobs SET not_before = now() WHERE id = $1", p.step_id[0], NULL),
+	    1);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-f2", NULL, 10, &c), 1);
 	CU_ASSERT_STRING_EQUAL(c.id[0], p.step_id[0]);
 	EXPECT_INT(c.epoch[0], s.epoch + 1);
@@ -2101,7 +1716,8 @@ static void test_dead_lettered_step_fails_task(void)
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &c), 1);
 	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[1]);
 	/* steps retry 3 times by default: make this one final */
-	EXPECT_INT(pg_cmd("UPDATE jobs SET retry_max = 0 WHERE id = $1", p.step_id[1], NULL), 1);
+	EXPECT_INT(pg_cmd(NULL, "UPDATE jobs SET retry_max = 0 WHERE id = $1", p.step_id[1], NULL),
+	           1);
 	STEP_OK(t, p.step_id[1], "fail", "f-d", c.epoch[0], ",\"result\":{\"error\":\"fatal\"}",
 	        "dead_letter");
 	v = task_get(t->reader, id);
@@ -2282,41 +1898,6 @@ static void test_task_tenant_isolation(void)
  * suite
  * ========================================================================== */
 
-static int init(void)
-{
-	const char *url = getenv("CONDUCTOR_DATABASE_URL");
-
-	snprintf(run_tag, sizeof(run_tag), "%08lx",
-	         ((unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid()) &
-	             0xffffffffUL);
-	if (url == NULL || getenv("CONDUCTOR_URL") == NULL || getenv("CONDUCTOR_CTL") == NULL) {
-		fprintf(
-		    stderr,
-		    "test_control needs CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, CONDUCTOR_CTL\n");
-		return 1;
-	}
-	pg = PQconnectdb(url);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "test_control: %s", PQerrorMessage(pg));
-		return 1;
-	}
-	return 0;
-}
-
-static int clean(void)
-{
-	for (int i = 0; i < ntenants; i++) {
-		free(tenants[i].submitter);
-		free(tenants[i].worker);
-		free(tenants[i].reader);
-		free(tenants[i].operator);
-		free(tenants[i].controller);
-	}
-	PQfinish(pg);
-	pg = NULL;
-	return 0;
-}
-
 static CU_TestInfo TESTS[] = {
     {"controllers_heartbeat_upsert_and_list_stale",
      test_controllers_heartbeat_upsert_and_list_stale},
@@ -2345,36 +1926,10 @@ static CU_TestInfo TESTS[] = {
     CU_TEST_INFO_NULL,
 };
 
-/* CONTROL_ONLY=name[,name...] runs only those tests (while working on one). */
-static void only_named(CU_TestInfo *tests)
-{
-	const char *only = getenv("CONTROL_ONLY");
-	size_t kept = 0;
-
-	if (only == NULL || only[0] == '\0')
-		return;
-	for (size_t i = 0; tests[i].pName != NULL; i++) {
-		size_t n = strlen(tests[i].pName);
-		const char *p = only;
-		bool hit = false;
-
-		while (!hit && (p = strstr(p, tests[i].pName)) != NULL) {
-			hit = (p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0');
-			p += n;
-		}
-		if (hit)
-			tests[kept++] = tests[i];
-	}
-	tests[kept] = (CU_TestInfo)CU_TEST_INFO_NULL;
-}
-
 int main(void)
 {
-	int rc;
+	static const struct suite control = {
+	    .name = "control", .tenant_prefix = "ctl", .control_roles = true};
 
-	only_named(TESTS);
-	curl_global_init(CURL_GLOBAL_ALL); /* before any thread */
-	rc = cutest_run_with("control", TESTS, init, clean);
-	curl_global_cleanup();
-	return rc;
+	return suite_run(&control, TESTS);
 }

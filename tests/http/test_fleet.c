@@ -27,7 +27,6 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,165 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <libpq-fe.h>
-
-#include "../cutest.h"
-#include "http_client.h"
-
-#define IDLEN       24  /* a job id as a string, with room to spare */
-#define CLAIM_MAX   100 /* the API's max_jobs */
-#define MAX_TENANTS 48
-
-struct tenant {
-	char name[64];                     /* fleet-<what>-<run tag> */
-	char tid[24];                      /* tenants.id, for SQL */
-	char *submitter, *worker, *reader; /* tokens of this tenant; owned */
-};
-
-static PGconn *pg;       /* the database, for what the API cannot do */
-static char run_tag[16]; /* makes names unique per run */
-static struct tenant tenants[MAX_TENANTS];
-static int ntenants;
-
-/* ---- assertions that name the caller's line ------------------------------ */
-
-#define CHECK_AT(cond, line, text)                                                                 \
-	CU_assertImplementation((cond) ? CU_TRUE : CU_FALSE, (unsigned)(line), (text), __FILE__,   \
-	                        "", CU_FALSE)
-
-static const char *str_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
-		return "";
-	return json_object_get_string(v);
-}
-
-static struct json_object *obj_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* The integer at key, or -1 when absent or null. */
-static int64_t int_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = obj_at(o, key);
-
-	return v != NULL ? json_object_get_int64(v) : -1;
-}
-
-static bool bool_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = obj_at(o, key);
-
-	return v != NULL && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
-}
-
-static struct json_object *data_of(const struct http_resp *r)
-{
-	return obj_at(r->json, "data");
-}
-
-static size_t len_of(struct json_object *arr)
-{
-	return arr != NULL && json_object_is_type(arr, json_type_array)
-	           ? json_object_array_length(arr)
-	           : 0;
-}
-
-static struct json_object *item_at(struct json_object *arr, size_t i)
-{
-	return i < len_of(arr) ? json_object_array_get_idx(arr, i) : NULL;
-}
-
-static const char *field_of(const struct http_resp *r)
-{
-	return str_at(obj_at(r->json, "details"), "field");
-}
-
-#define EXPECT_STATUS(r, s) expect_status_at(&(r), (s), __LINE__)
-static bool expect_status_at(const struct http_resp *r, long status, int line)
-{
-	bool ok = r->status == status;
-
-	CHECK_AT(ok, line, "HTTP status as expected");
-	if (!ok)
-		fprintf(stderr, "\n  line %d: expected %ld, got %ld %s\n", line, status, r->status,
-		        r->body ? r->body : "(no body)");
-	return ok;
-}
-
-/* An error envelope with this status and code, its request id the header's. */
-#define EXPECT_ERROR(r, s, code) expect_error_at(&(r), (s), (code), __LINE__)
-static void expect_error_at(const struct http_resp *r, long status, const char *code, int line)
-{
-	bool ok = r->status == status && strcmp(str_at(r->json, "error"), code) == 0;
-
-	CHECK_AT(ok, line, "error status and code as expected");
-	CHECK_AT(r->json != NULL && obj_at(r->json, "ok") != NULL && !bool_at(r->json, "ok"), line,
-	         "error envelope has ok:false");
-	CHECK_AT(strlen(str_at(r->json, "message")) > 10, line, "error envelope has a message");
-	CHECK_AT(obj_at(r->json, "details") != NULL, line, "error envelope has details");
-	CHECK_AT(strlen(r->request_id) > 0 &&
-	             strcmp(str_at(r->json, "request_id"), r->request_id) == 0,
-	         line, "request_id in body equals X-Request-Id");
-	if (!ok)
-		fprintf(stderr, "\n  line %d: expected %ld %s, got %ld %s\n", line, status, code,
-		        r->status, r->body ? r->body : "(no body)");
-}
+#include "expect.h"
 
 /* ---- HTTP ----------------------------------------------------------------- */
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
-/* One request; a transport error fails the assertion and answers status 0. */
-static struct http_resp call(const char *method, const char *path, const char *token,
-                             const char *body, const char *const *headers)
-{
-	struct http_resp r;
-
-	if (http_do(method, path, token, body, body ? strlen(body) : 0, headers, &r) != 0) {
-		CU_FAIL("transport error");
-		memset(&r, 0, sizeof(r));
-	}
-	return r;
-}
-
-/* call() with a formatted body. */
-static struct http_resp callf(const char *method, const char *path, const char *token,
-                              const char *f, ...) __attribute__((format(printf, 4, 5)));
-static struct http_resp callf(const char *method, const char *path, const char *token,
-                              const char *f, ...)
-{
-	struct http_resp r;
-	va_list ap;
-	char *body = NULL;
-
-	va_start(ap, f);
-	if (vasprintf(&body, f, ap) < 0)
-		abort();
-	va_end(ap);
-	r = call(method, path, token, body, NULL);
-	free(body);
-	return r;
-}
 
 /* /v1/fleet/jobs/<id><suffix> into out. */
 static const char *job_path(char *out, size_t cap, const char *id, const char *suffix)
@@ -211,107 +54,6 @@ static long elapsed_ms(const struct timespec *since)
 	return (now.tv_sec - since->tv_sec) * 1000L + (now.tv_nsec - since->tv_nsec) / 1000000L;
 }
 
-/* ---- the database --------------------------------------------------------- */
-
-static int pg_params(va_list ap, const char **p)
-{
-	const char *s;
-	int n = 0;
-
-	while (n < 4 && (s = va_arg(ap, const char *)) != NULL)
-		p[n++] = s;
-	return n;
-}
-
-/* Runs sql with text parameters (a NULL-terminated list of up to 4) and
- * returns the integer in row 0, column 0; -1 when it failed or was null. */
-static long long pg_int(const char *sql, ...)
-{
-	const char *p[4];
-	PGresult *res;
-	long long v = -1;
-	va_list ap;
-	int n;
-
-	va_start(ap, sql);
-	n = pg_params(ap, p);
-	va_end(ap);
-	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
-	PQclear(res);
-	return v;
-}
-
-/* Runs a statement; returns the rows it touched, or -1 with its SQLSTATE in
- * state (6 bytes). */
-static long long pg_cmd(char *state, const char *sql, ...)
-{
-	const char *p[4];
-	PGresult *res;
-	long long v = -1;
-	va_list ap;
-	int n;
-
-	va_start(ap, sql);
-	n = pg_params(ap, p);
-	va_end(ap);
-	state[0] = '\0';
-	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
-		v = strtoll(PQcmdTuples(res)[0] ? PQcmdTuples(res) : "0", NULL, 10);
-	} else {
-		const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-		snprintf(state, 6, "%s", s ? s : "?????");
-	}
-	PQclear(res);
-	return v;
-}
-
-/* ---- tenants and tokens --------------------------------------------------- */
-
-static char *token_new(const struct tenant *t, const char *role, const char *suffix)
-{
-	char args[256];
-
-	snprintf(args, sizeof(args),
-	         "token create --role %s --name f-%s-%s --tenant %s 2>/dev/null", role,
-	         t->name + strlen("fleet-"), suffix, t->name);
-	return ctl_run(args);
-}
-
-/* A new tenant with a submitter, a worker and a readonly token; NULL when
- * conductorctl failed. */
-static struct tenant *tenant_new(const char *what)
-{
-	struct tenant *t;
-	char args[128];
-	long long id;
-	char *out;
-
-	if (ntenants == MAX_TENANTS)
-		return NULL;
-	t = &tenants[ntenants++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->name, sizeof(t->name), "fleet-%s-%s", what, run_tag);
-	snprintf(args, sizeof(args), "tenant create %s 2>/dev/null", t->name);
-	if ((out = ctl_run(args)) == NULL)
-		return NULL;
-	free(out);
-	t->submitter = token_new(t, "submitter", "s");
-	t->worker = token_new(t, "worker", "w");
-	t->reader = token_new(t, "readonly", "r");
-	id = pg_int("SELECT id FROM tenants WHERE name = $1", t->name, NULL);
-	if (t->submitter == NULL || t->worker == NULL || t->reader == NULL || id <= 0)
-		return NULL;
-	snprintf(t->tid, sizeof(t->tid), "%lld", id);
-	return t;
-}
-
 /* ---- jobs ----------------------------------------------------------------- */
 
 /* Submits body as t's submitter, expects 201; id (IDLEN) gets the new id and
@@ -322,7 +64,7 @@ static void submit_at(const struct tenant *t, const char *body, char *id, char *
 	struct http_resp r = call("POST", "/v1/fleet/jobs", t->submitter, body, NULL);
 	struct json_object *job = obj_at(data_of(&r), "job");
 
-	expect_status_at(&r, 201, line);
+	expect_status_at(&r, 201, __FILE__, line);
 	CHECK_AT(strcmp(str_at(data_of(&r), "outcome"), "created") == 0, line, "outcome created");
 	snprintf(id, IDLEN, "%s", str_at(job, "id"));
 	if (stage != NULL)
@@ -357,20 +99,12 @@ static int submit_batch_at(const struct tenant *t, const char *body, char (*ids)
 	int n = 0;
 
 	memset(ids, 0, (size_t)cap * IDLEN);
-	expect_status_at(&r, 201, line);
+	expect_status_at(&r, 201, __FILE__, line);
 	for (size_t i = 0; i < len_of(arr) && n < cap; i++)
 		snprintf(ids[n++], IDLEN, "%s", str_at(item_at(arr, i), "id"));
 	http_resp_free(&r);
 	return n;
 }
-
-struct claimed {
-	int n;
-	char id[CLAIM_MAX][IDLEN];
-	int64_t epoch[CLAIM_MAX];
-	int64_t attempts[CLAIM_MAX];
-	char priority[CLAIM_MAX][16];
-};
 
 /* Claims as t's worker (caps: a JSON array or NULL), expects 200; fills out
  * in answer order and returns how many jobs came. */
@@ -379,7 +113,6 @@ static int claim_at(const struct tenant *t, const char *factory, const char *cap
                     struct claimed *out, int line)
 {
 	struct http_resp r;
-	struct json_object *arr;
 
 	if (caps != NULL)
 		r = callf("POST", "/v1/fleet/claim", t->worker,
@@ -390,22 +123,8 @@ static int claim_at(const struct tenant *t, const char *factory, const char *cap
 		r = callf("POST", "/v1/fleet/claim", t->worker,
 		          "{\"factory_id\":\"%s\",\"max_jobs\":%d,\"lease_ttl_s\":600}", factory,
 		          max_jobs);
-	expect_status_at(&r, 200, line);
-	arr = obj_at(data_of(&r), "jobs");
-	out->n = 0;
-	for (size_t i = 0; i < len_of(arr) && out->n < CLAIM_MAX; i++) {
-		struct json_object *j = item_at(arr, i);
-
-		snprintf(out->id[out->n], IDLEN, "%s", str_at(j, "id"));
-		out->epoch[out->n] = int_at(obj_at(j, "lease"), "epoch");
-		out->attempts[out->n] = int_at(j, "attempts");
-		snprintf(out->priority[out->n], 16, "%s", str_at(j, "priority"));
-		CHECK_AT(strcmp(str_at(j, "stage"), "assigned") == 0, line,
-		         "claimed job is assigned");
-		CHECK_AT(strcmp(str_at(obj_at(j, "lease"), "holder"), factory) == 0, line,
-		         "claimed job is held by the claimer");
-		out->n++;
-	}
+	expect_status_at(&r, 200, __FILE__, line);
+	claimed_of(&r, factory, out, __FILE__, line);
 	http_resp_free(&r);
 	return out->n;
 }
@@ -440,57 +159,13 @@ static void patch_ok_at(const struct tenant *t, const char *id, const char *fact
 {
 	struct http_resp r = patch_job(t, id, factory, epoch, stage, extra, NULL);
 
-	if (expect_status_at(&r, 200, line)) {
+	if (expect_status_at(&r, 200, __FILE__, line)) {
 		CHECK_AT(strcmp(str_at(data_of(&r), "stage"), want) == 0, line,
 		         "stage after PATCH");
 		if (strcmp(str_at(data_of(&r), "stage"), want) != 0)
 			fprintf(stderr, "\n  line %d: want stage %s, got %s\n", line, want, r.body);
 	}
 	http_resp_free(&r);
-}
-
-/* What a job looks like now, read with t's readonly token. */
-struct snap {
-	long status;
-	char stage[24], lease_status[16], holder[64];
-	int64_t rev, epoch, attempts;
-};
-
-static struct snap snap_job(const struct tenant *t, const char *id)
-{
-	char path[96];
-	struct http_resp r =
-	    call("GET", job_path(path, sizeof(path), id, NULL), t->reader, NULL, NULL);
-	struct json_object *j = data_of(&r), *l = obj_at(j, "lease");
-	struct snap s;
-
-	memset(&s, 0, sizeof(s));
-	s.status = r.status;
-	snprintf(s.stage, sizeof(s.stage), "%s", str_at(j, "stage"));
-	snprintf(s.lease_status, sizeof(s.lease_status), "%s", str_at(l, "status"));
-	snprintf(s.holder, sizeof(s.holder), "%s", str_at(l, "holder"));
-	s.rev = int_at(j, "rev");
-	s.epoch = int_at(l, "epoch");
-	s.attempts = int_at(j, "attempts");
-	http_resp_free(&r);
-	return s;
-}
-
-#define EXPECT_UNCHANGED(a, b) expect_unchanged_at(&(a), &(b), __LINE__)
-static void expect_unchanged_at(const struct snap *before, const struct snap *after, int line)
-{
-	bool same = after->status == 200 && before->rev == after->rev &&
-	            strcmp(before->stage, after->stage) == 0 && before->epoch == after->epoch &&
-	            strcmp(before->lease_status, after->lease_status) == 0 &&
-	            strcmp(before->holder, after->holder) == 0;
-
-	CHECK_AT(same, line, "job unchanged by the refused call");
-	if (!same)
-		fprintf(stderr,
-		        "\n  line %d: job changed: rev %" PRId64 "->%" PRId64 " stage %s->%s "
-		        "epoch %" PRId64 "->%" PRId64 " lease %s->%s\n",
-		        line, before->rev, after->rev, before->stage, after->stage, before->epoch,
-		        after->epoch, before->lease_status, after->lease_status);
 }
 
 /* The kinds of a job's events, oldest first, joined by ','; follows pages. */
@@ -2125,14 +1800,8 @@ static void test_bodies_validated_naming_the_field(void)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct refusal *k = &cases[i];
 
-			r = call(k->method, k->path, k->who ? t->worker : t->submitter, k->body,
-			         NULL);
-			EXPECT_ERROR(r, 400, "invalid_request");
-			CU_ASSERT_STRING_EQUAL(field_of(&r), k->field);
-			if (strcmp(field_of(&r), k->field) != 0)
-				fprintf(stderr, "\n  %s %s %s: field \"%s\", want \"%s\"\n",
-				        k->method, k->path, k->body, field_of(&r), k->field);
-			http_resp_free(&r);
+			EXPECT_REFUSED(k->who ? t->worker : t->submitter, k->method, k->path,
+			               k->body, k->field);
 		}
 	}
 	/* 1001 jobs in one batch */
@@ -2605,38 +2274,6 @@ static void test_artifacts(void)
 
 /* ---- suite ------------------------------------------------------------------ */
 
-static int init(void)
-{
-	const char *url = getenv("CONDUCTOR_DATABASE_URL");
-
-	snprintf(run_tag, sizeof(run_tag), "%08lx",
-	         ((unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid()) &
-	             0xffffffffUL);
-	if (url == NULL || getenv("CONDUCTOR_URL") == NULL || getenv("CONDUCTOR_CTL") == NULL) {
-		fprintf(stderr,
-		        "test_fleet needs CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, CONDUCTOR_CTL\n");
-		return 1;
-	}
-	pg = PQconnectdb(url);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "test_fleet: %s", PQerrorMessage(pg));
-		return 1;
-	}
-	return 0;
-}
-
-static int clean(void)
-{
-	for (int i = 0; i < ntenants; i++) {
-		free(tenants[i].submitter);
-		free(tenants[i].worker);
-		free(tenants[i].reader);
-	}
-	PQfinish(pg);
-	pg = NULL;
-	return 0;
-}
-
 static CU_TestInfo TESTS[] = {
     {"64_claimers_20000_jobs_each_claimed_once", test_64_claimers_20000_jobs_each_claimed_once},
     {"ten_claimers_one_job_one_winner", test_ten_claimers_one_job_one_winner},
@@ -2676,36 +2313,10 @@ static CU_TestInfo TESTS[] = {
     CU_TEST_INFO_NULL,
 };
 
-/* FLEET_ONLY=name[,name...] runs only those tests (while working on one). */
-static void only_named(CU_TestInfo *tests)
-{
-	const char *only = getenv("FLEET_ONLY");
-	size_t kept = 0;
-
-	if (only == NULL || only[0] == '\0')
-		return;
-	for (size_t i = 0; tests[i].pName != NULL; i++) {
-		size_t n = strlen(tests[i].pName);
-		const char *p = only;
-		bool hit = false;
-
-		while (!hit && (p = strstr(p, tests[i].pName)) != NULL) {
-			hit = (p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0');
-			p += n;
-		}
-		if (hit)
-			tests[kept++] = tests[i];
-	}
-	tests[kept] = (CU_TestInfo)CU_TEST_INFO_NULL;
-}
-
 int main(void)
 {
-	int rc;
+	static const struct suite fleet = {
+	    .name = "fleet", .tenant_prefix = "fleet", .control_roles = false};
 
-	only_named(TESTS);
-	curl_global_init(CURL_GLOBAL_ALL); /* before any thread */
-	rc = cutest_run_with("fleet", TESTS, init, clean);
-	curl_global_cleanup();
-	return rc;
+	return suite_run(&fleet, TESTS);
 }

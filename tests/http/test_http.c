@@ -17,8 +17,7 @@
 
 #include <libpq-fe.h>
 
-#include "../cutest.h"
-#include "http_client.h"
+#include "expect.h"
 
 static const char *const ROLES[] = {"admin", "operator", "submitter", "worker", "controller",
 				    "readonly"};
@@ -28,24 +27,6 @@ static char *tokens[NROLES];	/* one token per role, tenant "default" (admin: all
 static char *beta_token;	/* a readonly token of tenant "beta" */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static const char *str_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
-		return "";
-	return json_object_get_string(v);
-}
-
-static struct json_object *obj_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
 
 /* Asserts an error envelope with this status and code; the request id in the
  * body equals the X-Request-Id header. */
@@ -61,11 +42,6 @@ static void expect_error(const struct http_resp *r, long status, const char *cod
 	CU_ASSERT_STRING_EQUAL(str_at(r->json, "request_id"), r->request_id);
 	if (r->status != status || strcmp(str_at(r->json, "error"), code) != 0)
 		fprintf(stderr, "\n  expected %ld %s, got %ld %s\n", status, code, r->status, r->body);
-}
-
-static const char *field_of(const struct http_resp *r)
-{
-	return str_at(obj_at(r->json, "details"), "field");
 }
 
 static struct http_resp get(const char *path, const char *token)
