@@ -302,6 +302,34 @@ static struct task_view plan_at(const struct tenant *t, const char *id, const ch
 	return v;
 }
 
+/* A task created (TASK_BODY) and planned with body, as PLAN. */
+#define PLANNED(t, id, body, n) planned_at((t), (id), (body), (n), __LINE__)
+static struct task_view planned_at(const struct tenant *t, char *id, const char *body, int n,
+                                   int line)
+{
+	task_new_at(t, TASK_BODY, id, line);
+	return plan_at(t, id, body, n, line);
+}
+
+static const char TWO_STEPS[] =
+    "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}";
+
+/* Planning task id with token (body as the plan) answers 404 task_not_found
+ * and makes no step. */
+#define EXPECT_NO_PLAN(token, id, body) expect_no_plan_at((token), (id), (body), __LINE__)
+static void expect_no_plan_at(const char *token, const char *id, const char *body, int line)
+{
+	char path[96];
+	struct http_resp r;
+
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+	r = call("POST", path, token, body, NULL);
+	expect_error_at(&r, 404, "task_not_found", __FILE__, line);
+	http_resp_free(&r);
+	expect_int_at(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id, NULL), 0,
+	              __FILE__, line);
+}
+
 /* GET /v1/tasks/<id> with token. */
 static struct task_view task_get(const char *token, const char *id)
 {
@@ -314,6 +342,26 @@ static struct task_view task_get(const char *token, const char *id)
 	v = task_view_of(&r);
 	http_resp_free(&r);
 	return v;
+}
+
+/* A task's current_step_index, then its steps' stages: a comma list, "-"
+ * for a step not looked at (an assertion for current and each other word). */
+#define EXPECT_STEPS(v, current, stages) expect_steps_at(&(v), (current), (stages), __LINE__)
+static void expect_steps_at(const struct task_view *v, int64_t current, const char *stages,
+                            int line)
+{
+	char want[24];
+	int i = 0;
+
+	expect_int_at(v->current, current, __FILE__, line);
+	for (const char *p = stages; *p != '\0'; i++) {
+		size_t n = strcspn(p, ",");
+
+		snprintf(want, sizeof(want), "%.*s", (int)n, p);
+		if (strcmp(want, "-") != 0)
+			expect_str_at(i < MAX_STEPS ? v->step_stage[i] : "", want, __FILE__, line);
+		p += n + (p[n] == ',');
+	}
 }
 
 /* POST /v1/steps/<id>/<verb> as token with {factory_id, lease_epoch<extra>}. */
@@ -1417,12 +1465,7 @@ static void test_task_create_and_plan(void)
 	EXPECT_INT(v.status, 404);
 	v = task_get(t->reader, p.step_id[0]);
 	EXPECT_INT(v.status, 404);
-	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", plain);
-	r = call("POST", path, t->controller, "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}]}",
-	         NULL);
-	EXPECT_ERROR(r, 404, "task_not_found");
-	http_resp_free(&r);
-	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", plain, NULL), 0);
+	EXPECT_NO_PLAN(t->controller, plain, "{\"steps\":[{\"title\":\"s\",\"body\":\"b\"}]}");
 }
 
 static void test_task_two_steps_on_two_workers_in_order(void)
@@ -1433,11 +1476,10 @@ static void test_task_two_steps_on_two_workers_in_order(void)
 	struct claimed a, b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	TASK_NEW(t, TASK_BODY, id);
-	p = PLAN(t, id,
-	         "{\"steps\":[{\"title\":\"one\",\"body\":\"first\"},"
-	         "{\"title\":\"two\",\"body\":\"second\"}]}",
-	         2);
+	p = PLANNED(t, id,
+	            "{\"steps\":[{\"title\":\"one\",\"body\":\"first\"},"
+	            "{\"title\":\"two\",\"body\":\"second\"}]}",
+	            2);
 	CU_ASSERT_EQUAL_FATAL(p.nsteps, 2);
 	/* worker A gets step 0, and only step 0 */
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-worker-a", NULL, 10, &a), 1);
@@ -1452,18 +1494,14 @@ static void test_task_two_steps_on_two_workers_in_order(void)
 	           1);
 	CU_ASSERT_EQUAL(CLAIM(t, "f-worker-b", NULL, 10, &b), 0);
 	v = task_get(t->reader, id);
-	EXPECT_INT(v.current, 0);
-	EXPECT_STR(v.step_stage[0], "assigned");
-	EXPECT_STR(v.step_stage[1], "blocked");
+	EXPECT_STEPS(v, 0, "assigned,blocked");
 	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "shipped");
 	/* A completes step 0 */
 	STEP_OK(t, p.step_id[0], "complete", "f-worker-a", a.epoch[0],
 	        ",\"result\":{\"commit\":\"abc\"},\"insights\":{\"model\":\"m1\",\"turns\":3}",
 	        "shipped");
 	v = task_get(t->reader, id);
-	EXPECT_INT(v.current, 1);
-	EXPECT_STR(v.step_stage[0], "shipped");
-	EXPECT_STR(v.step_stage[1], "queued");
+	EXPECT_STEPS(v, 1, "shipped,queued");
 	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "shipped");
 	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "failed");
 	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND result->>'commit' = 'abc'",
@@ -1474,8 +1512,7 @@ static void test_task_two_steps_on_two_workers_in_order(void)
 	CU_ASSERT_STRING_EQUAL(b.id[0], p.step_id[1]);
 	CU_ASSERT_EQUAL(CLAIM(t, "f-worker-a", NULL, 10, &a), 0);
 	v = task_get(t->reader, id);
-	EXPECT_INT(v.current, 1);
-	EXPECT_STR(v.step_stage[1], "assigned");
+	EXPECT_STEPS(v, 1, "-,assigned");
 	STEP_OK(t, p.step_id[1], "checkpoint", "f-worker-b", b.epoch[0],
 	        ",\"checkpoint\":{\"wip_branch\":\"wip/two\"}", "assigned");
 	STEP_OK(t, p.step_id[1], "complete", "f-worker-b", b.epoch[0], NULL, "shipped");
@@ -1483,9 +1520,7 @@ static void test_task_two_steps_on_two_workers_in_order(void)
 	v = task_get(t->reader, id);
 	EXPECT_INT(v.status, 200);
 	EXPECT_STR(v.stage, "shipped");
-	EXPECT_INT(v.current, 2);
-	EXPECT_STR(v.step_stage[0], "shipped");
-	EXPECT_STR(v.step_stage[1], "shipped");
+	EXPECT_STEPS(v, 2, "shipped,shipped");
 	EXPECT_INT(
 	    pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND stage = 'shipped'", id, NULL), 1);
 	/* who ran what */
@@ -1513,9 +1548,8 @@ static void test_step_fencing(void)
 	struct http_resp r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	TASK_NEW(t, TASK_BODY, id);
-	p = PLAN(t, id,
-	         "{\"steps\":[{\"title\":\"only\",\"body\":\"b\",\"capabilities\":[\"s\"]}]}", 1);
+	p = PLANNED(
+	    t, id, "{\"steps\":[{\"title\":\"only\",\"body\":\"b\",\"capabilities\":[\"s\"]}]}", 1);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-one", "[\"s\"]", 1, &c1), 1);
 	CU_ASSERT_STRING_EQUAL_FATAL(c1.id[0], p.step_id[0]);
 	before = snap_job(t, p.step_id[0]);
@@ -1602,8 +1636,7 @@ static void test_step_checkpoint_kept(void)
 	struct snap s;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	TASK_NEW(t, TASK_BODY, id);
-	p = PLAN(t, id, "{\"steps\":[{\"title\":\"long\",\"body\":\"b\"}]}", 1);
+	p = PLANNED(t, id, "{\"steps\":[{\"title\":\"long\",\"body\":\"b\"}]}", 1);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-ck", NULL, 1, &c), 1);
 	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
 	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", p.step_id[0]);
@@ -1652,10 +1685,7 @@ static void test_step_fail_requeued(void)
 	struct snap s;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	TASK_NEW(t, TASK_BODY, id);
-	p = PLAN(t, id,
-	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
-	         2);
+	p = PLANNED(t, id, TWO_STEPS, 2);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-f1", NULL, 1, &c), 1);
 	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
 	r = step_call(t->worker, p.step_id[0], "fail", "f-f1", c.epoch[0],
@@ -1674,9 +1704,7 @@ static void test_step_fail_requeued(void)
 	                  p.step_id[0], NULL),
 	           1);
 	v = task_get(t->reader, id);
-	EXPECT_INT(v.current, 0);
-	EXPECT_STR(v.step_stage[0], "queued");
-	EXPECT_STR(v.step_stage[1], "blocked");
+	EXPECT_STEPS(v, 0, "queued,blocked");
 	CU_ASSERT_STRING_NOT_EQUAL(v.stage, "failed");
 	CU_ASSERT_EQUAL(CLAIM(t, "f-f2", NULL, 10, &c), 0);
 	/* after the backoff: claimed again, next epoch, second attempt */
@@ -1693,8 +1721,7 @@ static void test_step_fail_requeued(void)
 	http_resp_free(&r);
 	STEP_OK(t, p.step_id[0], "complete", "f-f2", c.epoch[0], NULL, "shipped");
 	v = task_get(t->reader, id);
-	EXPECT_INT(v.current, 1);
-	EXPECT_STR(v.step_stage[1], "queued");
+	EXPECT_STEPS(v, 1, "-,queued");
 	EXPECT_INT(pg_int("SELECT count(*) FROM runs WHERE job_id = $1", p.step_id[0], NULL), 2);
 }
 
@@ -1706,11 +1733,10 @@ static void test_dead_lettered_step_fails_task(void)
 	struct claimed c;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	TASK_NEW(t, TASK_BODY, id);
-	p = PLAN(t, id,
-	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"},"
-	         "{\"title\":\"c\",\"body\":\"c\"}]}",
-	         3);
+	p = PLANNED(t, id,
+	            "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"},"
+	            "{\"title\":\"c\",\"body\":\"c\"}]}",
+	            3);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &c), 1);
 	STEP_OK(t, p.step_id[0], "complete", "f-d", c.epoch[0], NULL, "shipped");
 	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &c), 1);
@@ -1723,10 +1749,7 @@ static void test_dead_lettered_step_fails_task(void)
 	v = task_get(t->reader, id);
 	EXPECT_INT(v.status, 200);
 	EXPECT_STR(v.stage, "failed");
-	EXPECT_INT(v.current, 1);
-	EXPECT_STR(v.step_stage[0], "shipped");
-	EXPECT_STR(v.step_stage[1], "dead_letter");
-	EXPECT_STR(v.step_stage[2], "blocked");
+	EXPECT_STEPS(v, 1, "shipped,dead_letter,blocked");
 	CU_ASSERT_EQUAL(CLAIM(t, "f-d", NULL, 10, &c), 0);
 	/* a task that failed cannot be planned again */
 	{
@@ -1751,9 +1774,7 @@ static void test_plan_twice_conflict(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	TASK_NEW(t, TASK_BODY, id);
 	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
-	p = PLAN(t, id,
-	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
-	         2);
+	p = PLAN(t, id, TWO_STEPS, 2);
 	/* the same plan again, or another */
 	r = call("POST", path, t->controller,
 	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
@@ -1840,10 +1861,7 @@ static void test_task_tenant_isolation(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-	TASK_NEW(a, TASK_BODY, id);
-	p = PLAN(a, id,
-	         "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"}]}",
-	         2);
+	p = PLANNED(a, id, TWO_STEPS, 2);
 	CU_ASSERT_EQUAL_FATAL(CLAIM(a, "f-same-name", NULL, 1, &c), 1);
 	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
 	before = snap_job(a, p.step_id[0]);
@@ -1860,12 +1878,7 @@ static void test_task_tenant_isolation(void)
 	}
 	/* nor plans it */
 	TASK_NEW(a, TASK_BODY, id2);
-	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id2);
-	r = call("POST", path, b->controller, "{\"steps\":[{\"title\":\"x\",\"body\":\"x\"}]}",
-	         NULL);
-	EXPECT_ERROR(r, 404, "task_not_found");
-	http_resp_free(&r);
-	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id2, NULL), 0);
+	EXPECT_NO_PLAN(b->controller, id2, "{\"steps\":[{\"title\":\"x\",\"body\":\"x\"}]}");
 	/* nor touches its steps, even with the holder's name and epoch */
 	for (int k = 0; k < 4; k++) {
 		r = step_call(b->worker, p.step_id[0], verbs[k], "f-same-name", c.epoch[0],
