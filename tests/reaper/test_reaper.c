@@ -41,161 +41,25 @@
 #include <libpq-fe.h>
 
 #include "../cutest.h"
+#include "../http/expect.h"
 #include "../http/http_client.h"
 #include "base/config.h"
 #include "data/db.h"
 #include "data/db_reaper.h"
 
-#define IDLEN 24
-#define MAX_TENANTS 24
-#define MAX_ENV 8
-
-struct tenant {
-	char name[64];
-	char tid[24];
-	char *submitter, *worker, *reader, *controller; /* owned */
-};
-
-static PGconn *pg;
-static char run_tag[16];
-static char logdir[256];
-static struct tenant tenants[MAX_TENANTS];
-static int ntenants;
-
-/* ---- small helpers ---------------------------------------------------------- */
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
+/* logdir/log into out: the runs' logs live in the stack's directory (kept
+ * with it by CONDUCTOR_KEEP=1). */
+static void log_path(char *out, size_t cap, const char *log)
 {
-	va_list ap;
-	char *s = NULL;
+	static char logdir[400];
 
-	va_start(ap, f);
-	if (vasprintf(&s, f, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
+	if (logdir[0] == '\0') {
+		const char *stack = getenv("CONDUCTOR_STACK_DIR");
 
-static const char *str_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL)
-		return "";
-	return json_object_get_string(v);
-}
-
-static struct json_object *obj_at(struct json_object *o, const char *key)
-{
-	struct json_object *v = NULL;
-
-	return o != NULL && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static struct json_object *data_of(const struct http_resp *r)
-{
-	return obj_at(r->json, "data");
-}
-
-/* One request with a formatted body (NULL: none); status 0 on a transport
- * error, which fails the assertion. */
-static struct http_resp callf(const char *method, const char *path, const char *token,
-			      const char *f, ...) __attribute__((format(printf, 4, 5)));
-static struct http_resp callf(const char *method, const char *path, const char *token,
-			      const char *f, ...)
-{
-	struct http_resp r;
-	char *body = NULL;
-	va_list ap;
-
-	if (f != NULL) {
-		va_start(ap, f);
-		if (vasprintf(&body, f, ap) < 0)
-			abort();
-		va_end(ap);
+		snprintf(logdir, sizeof(logdir), "%s/reaper-logs", stack ? stack : ".");
+		mkdir(logdir, 0755);
 	}
-	if (http_do(method, path, token, body, body ? strlen(body) : 0, NULL, &r) != 0) {
-		CU_FAIL("transport error");
-		memset(&r, 0, sizeof(r));
-	}
-	free(body);
-	return r;
-}
-
-/* Runs sql with up to 4 text parameters (NULL-terminated) and returns the
- * integer at row 0, column 0; -1 when it failed or was null. */
-static long long pg_int(const char *sql, ...)
-{
-	const char *p[4];
-	const char *s;
-	PGresult *res;
-	long long v = -1;
-	va_list ap;
-	int n = 0;
-
-	va_start(ap, sql);
-	while (n < 4 && (s = va_arg(ap, const char *)) != NULL)
-		p[n++] = s;
-	va_end(ap);
-	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-	    !PQgetisnull(res, 0, 0))
-		v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	else if (PQresultStatus(res) == PGRES_COMMAND_OK)
-		v = strtoll(PQcmdTuples(res)[0] ? PQcmdTuples(res) : "0", NULL, 10);
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		fprintf(stderr, "\n  sql failed: %s: %s", sql, PQresultErrorMessage(res));
-	PQclear(res);
-	return v;
-}
-
-/* The text at row 0, column 0 into out ("" when none). */
-static const char *pg_str(char *out, size_t cap, const char *sql, const char *p1)
-{
-	const char *p[1] = {p1};
-	PGresult *res = PQexecParams(pg, sql, p1 ? 1 : 0, NULL, p, NULL, NULL, 0);
-
-	out[0] = '\0';
-	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-		snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return out;
-}
-
-static struct tenant *tenant_new(const char *what)
-{
-	static const char *const roles[] = {"submitter", "worker", "readonly", "controller"};
-	struct tenant *t;
-	char *args, *out, **slot[4];
-	long long id;
-
-	if (ntenants == MAX_TENANTS)
-		return NULL;
-	t = &tenants[ntenants++];
-	memset(t, 0, sizeof(*t));
-	slot[0] = &t->submitter, slot[1] = &t->worker, slot[2] = &t->reader,
-	slot[3] = &t->controller;
-	snprintf(t->name, sizeof(t->name), "reaper-%s-%s", what, run_tag);
-	args = fmt("tenant create %s 2>/dev/null", t->name);
-	out = ctl_run(args);
-	free(args);
-	if (out == NULL)
-		return NULL;
-	free(out);
-	for (int i = 0; i < 4; i++) {
-		args = fmt("token create --role %s --name r-%s-%d --tenant %s 2>/dev/null", roles[i],
-			   t->name + strlen("reaper-"), i, t->name);
-		*slot[i] = ctl_run(args);
-		free(args);
-		if (*slot[i] == NULL)
-			return NULL;
-	}
-	id = pg_int("SELECT id FROM tenants WHERE name = $1", t->name, NULL);
-	if (id <= 0)
-		return NULL;
-	snprintf(t->tid, sizeof(t->tid), "%lld", id);
-	return t;
+	snprintf(out, cap, "%s/%s", logdir, log);
 }
 
 /* Submits body, returns the new job's id in id (IDLEN). */
@@ -248,7 +112,7 @@ static long patch(const struct tenant *t, const char *id, const char *factory, i
 /* Makes job id's lease expire now (what time would do). */
 static void expire_lease(const char *id)
 {
-	CU_ASSERT_EQUAL(pg_int("UPDATE jobs SET lease_expires_at = now() - interval '1 s'"
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "UPDATE jobs SET lease_expires_at = now() - interval '1 s'"
 			       " WHERE id = $1 AND lease_status = 'held'",
 			       id, NULL),
 			1);
@@ -256,7 +120,7 @@ static void expire_lease(const char *id)
 
 static const char *job_stage(char *out, const char *id)
 {
-	return pg_str(out, IDLEN, "SELECT stage FROM jobs WHERE id = $1", id);
+	return pg_str(out, IDLEN, "SELECT stage FROM jobs WHERE id = $1", id, NULL);
 }
 
 static long long events_of(const char *id, const char *kind)
@@ -268,7 +132,7 @@ static long long events_of(const char *id, const char *kind)
 /* ---- running the reaper ---------------------------------------------------- */
 
 /* Starts conductor-reaper with args (NULL-terminated) and extra environment
- * ("KEY=value", NULL-terminated or NULL); its stderr goes to logdir/<log>. */
+ * ("KEY=value", NULL-terminated or NULL); its output goes to log_path(log). */
 static pid_t reaper_spawn(const char *log, const char *const *env, const char *const *args)
 {
 	const char *bin = getenv("CONDUCTOR_REAPER");
@@ -277,7 +141,11 @@ static pid_t reaper_spawn(const char *log, const char *const *env, const char *c
 	int n = 0;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s/%s", logdir, log);
+	if (bin == NULL) {
+		CU_FAIL("CONDUCTOR_REAPER (the conductor-reaper binary) is not set");
+		return -1;
+	}
+	log_path(path, sizeof(path), log);
 	argv[n++] = (char *)"conductor-reaper";
 	for (int i = 0; args[i] != NULL && n < 7; i++)
 		argv[n++] = (char *)args[i];
@@ -323,7 +191,7 @@ static char *log_text(const char *log)
 	FILE *f;
 	long n;
 
-	snprintf(path, sizeof(path), "%s/%s", logdir, log);
+	log_path(path, sizeof(path), log);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return strdup("");
@@ -362,7 +230,7 @@ static long log_sum(const char *log, const char *key)
 /* Lets the next pass take the reaper lease at once (what its TTL would do). */
 static void expire_reaper_lease(void)
 {
-	pg_int("UPDATE leader_leases SET lease_expires_at = now()"
+	pg_cmd(NULL, "UPDATE leader_leases SET lease_expires_at = now()"
 	       " WHERE tenant_id = 0 AND name = 'reaper'",
 	       NULL);
 }
@@ -374,7 +242,7 @@ static void load_expired(const struct tenant *t, int n)
 	char count[16];
 
 	snprintf(count, sizeof(count), "%d", n);
-	CU_ASSERT_EQUAL(pg_int("INSERT INTO jobs (tenant_id, content_hash, stage, lease_epoch,"
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO jobs (tenant_id, content_hash, stage, lease_epoch,"
 			       "  lease_holder, lease_expires_at, lease_status, attempts)"
 			       " SELECT $1, 'bulk', 'assigned', 1, 'f-bulk',"
 			       "        now() - interval '1 minute', 'held', 1"
@@ -412,7 +280,7 @@ static void test_expired_lease_requeued_checkpoint_kept_zombie_fenced(void)
 			       " AND now() + interval '61 s')::int FROM jobs WHERE id = $1",
 			       id, NULL),
 			1);
-	pg_str(ck, sizeof(ck), "SELECT checkpoint->>'wip_commit' FROM jobs WHERE id = $1", id);
+	pg_str(ck, sizeof(ck), "SELECT checkpoint->>'wip_commit' FROM jobs WHERE id = $1", id, NULL);
 	CU_ASSERT_STRING_EQUAL(ck, "abc");
 	CU_ASSERT_EQUAL(events_of(id, "lease_expired"), 1);
 	CU_ASSERT_EQUAL(events_of(id, "requeued"), 1);
@@ -445,7 +313,7 @@ static void test_expired_lease_requeued_checkpoint_kept_zombie_fenced(void)
 			events);
 
 	/* the next worker gets it with its checkpoint, epoch + 2 */
-	pg_int("UPDATE jobs SET not_before = now() WHERE id = $1", id, NULL);
+	pg_cmd(NULL, "UPDATE jobs SET not_before = now() WHERE id = $1", id, NULL);
 	r = callf("POST", "/v1/fleet/claim", t->worker, "{\"factory_id\":\"f-next\"}");
 	CU_ASSERT_EQUAL(r.status, 200);
 	{
@@ -481,7 +349,7 @@ static void test_retries_exhausted_dead_letter(void)
 	CU_ASSERT_EQUAL(reaper_once("dead-1.log", NULL), 0);
 	CU_ASSERT_STRING_EQUAL(job_stage(stage, id), "queued");
 	/* attempt 2 expires: retries spent */
-	pg_int("UPDATE jobs SET not_before = now() WHERE id = $1", id, NULL);
+	pg_cmd(NULL, "UPDATE jobs SET not_before = now() WHERE id = $1", id, NULL);
 	CU_ASSERT_FATAL(claim_one(t, "f-2", got) > 0);
 	CU_ASSERT_STRING_EQUAL(got, id);
 	expire_lease(id);
@@ -536,7 +404,7 @@ static void test_regressed_dependency_blocks(void)
 	CU_ASSERT_STRING_EQUAL(job_stage(stage, b), "blocked");
 	CU_ASSERT_EQUAL(events_of(b, "blocked"), 1);
 	/* a reaches testing again: b is claimable again */
-	pg_int("UPDATE jobs SET not_before = now() WHERE id = $1", a, NULL);
+	pg_cmd(NULL, "UPDATE jobs SET not_before = now() WHERE id = $1", a, NULL);
 	ea = claim_one(t, "f-a", got);
 	CU_ASSERT_STRING_EQUAL(got, a);
 	CU_ASSERT_EQUAL(patch(t, a, "f-a", ea, "testing", NULL), 200);
@@ -559,7 +427,7 @@ static void test_dead_lettered_step_fails_task(void)
 	r = callf("POST", path, t->controller, "{\"steps\":[{\"title\":\"one\",\"body\":\"b\"}]}");
 	CU_ASSERT_EQUAL_FATAL(r.status, 200);
 	http_resp_free(&r);
-	pg_int("UPDATE jobs SET retry_max = 0 WHERE parent_id = $1", task, NULL);
+	pg_cmd(NULL, "UPDATE jobs SET retry_max = 0 WHERE parent_id = $1", task, NULL);
 	CU_ASSERT_FATAL(claim_one(t, "f-step", step) > 0);
 	expire_lease(step);
 	CU_ASSERT_EQUAL(reaper_once("task.log", NULL), 0);
@@ -744,10 +612,10 @@ static void test_silent_workers_and_controllers_marked_down_once(void)
 		CU_ASSERT_EQUAL(r.status, 200);
 		http_resp_free(&r);
 	}
-	pg_int("UPDATE factories SET last_heartbeat_at = now() - interval '2 hours'"
+	pg_cmd(NULL, "UPDATE factories SET last_heartbeat_at = now() - interval '2 hours'"
 	       " WHERE tenant_id = $1 AND factory_id = 'f-quiet'",
 	       t->tid, NULL);
-	pg_int("UPDATE controllers SET last_heartbeat_at = now() - interval '2 hours'"
+	pg_cmd(NULL, "UPDATE controllers SET last_heartbeat_at = now() - interval '2 hours'"
 	       " WHERE tenant_id = $1 AND controller_id = 'c-quiet'",
 	       t->tid, NULL);
 	CU_ASSERT_EQUAL(reaper_once("silent.log", env), 0);
@@ -755,17 +623,17 @@ static void test_silent_workers_and_controllers_marked_down_once(void)
 	pg_str(health, sizeof(health),
 	       "SELECT health FROM factories WHERE factory_id = 'f-quiet' AND tenant_id = "
 	       "$1::bigint",
-	       t->tid);
+	       t->tid, NULL);
 	CU_ASSERT_STRING_EQUAL(health, "down");
 	pg_str(health, sizeof(health),
 	       "SELECT health FROM factories WHERE factory_id = 'f-alive' AND tenant_id = "
 	       "$1::bigint",
-	       t->tid);
+	       t->tid, NULL);
 	CU_ASSERT_STRING_EQUAL(health, "ok");
 	pg_str(health, sizeof(health),
 	       "SELECT status FROM controllers WHERE controller_id = 'c-quiet' AND tenant_id = "
 	       "$1::bigint",
-	       t->tid);
+	       t->tid, NULL);
 	CU_ASSERT_STRING_EQUAL(health, "down");
 	/* one event each, though two passes ran */
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM health_events WHERE tenant_id = $1"
@@ -777,7 +645,7 @@ static void test_silent_workers_and_controllers_marked_down_once(void)
 			       t->tid, NULL),
 			0);
 	/* the API shows it */
-	r = callf("GET", "/v1/fleet/factories", t->reader, NULL);
+	r = call("GET", "/v1/fleet/factories", t->reader, NULL, NULL);
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.body ? r.body : "", "\"down\""));
 	http_resp_free(&r);
@@ -868,15 +736,17 @@ static long long pending(redisContext *c, const char *stream)
 static void test_janitor_reclaims_and_dead_letters(void)
 {
 	redisContext *c = redis_open();
-	char stream[64], dead[80], streams[200], idle_env[] = "CONDUCTOR_RECLAIM_IDLE_S=1";
+	struct tenant *t = tenant_new("janitor"); /* only for a name of this run */
+	char stream[80], dead[96], streams[200], idle_env[] = "CONDUCTOR_RECLAIM_IDLE_S=1";
 	char ok_id[64], bad_id[64], fresh_id[64], v[256], *streams_env;
 	const char *env[4];
 	struct timespec wait = {1, 200 * 1000 * 1000};
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	snprintf(stream, sizeof(stream), "tasks:janitor-%s", run_tag);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	snprintf(stream, sizeof(stream), "tasks:%s", t->name);
 	snprintf(dead, sizeof(dead), "dead:%s", stream);
-	snprintf(streams, sizeof(streams), "%s,tasks:missing-%s", stream, run_tag);
+	snprintf(streams, sizeof(streams), "%s,%s-missing", stream, stream);
 	streams_env = fmt("CONDUCTOR_STREAMS=%s", streams);
 	env[0] = streams_env, env[1] = idle_env, env[2] = "CONDUCTOR_MAX_DELIVERIES=3", env[3] = NULL;
 	rdo(c, NULL, "XGROUP CREATE %s workers $ MKSTREAM", stream);
@@ -958,33 +828,24 @@ static void test_retention_prunes_old_history_only(void)
 	static const char *const env[] = {"CONDUCTOR_RETENTION_DAYS=30", NULL};
 	struct tenant *t = tenant_new("retention");
 	char old_id[IDLEN], kept_dep[IDLEN], recent[IDLEN], waiting[IDLEN], state[8];
-	char sql_job[] = "INSERT INTO jobs (tenant_id, content_hash, stage, finished_at)"
-			 " VALUES ($1, 'r', $2, now() - make_interval(days => $3::int)) RETURNING id";
-	const char *p[3];
-	PGresult *res;
+	static const char sql_job[] =
+		"INSERT INTO jobs (tenant_id, content_hash, stage, finished_at)"
+		" VALUES ($1, 'r', $2, now() - make_interval(days => $3::int)) RETURNING id";
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	{
-		const char *rows[4][2] = {
-			{"shipped", "40"}, {"dead_letter", "40"}, {"shipped", "1"}, {"blocked", "0"}};
-		char *ids[4] = {old_id, kept_dep, recent, waiting};
-
-		for (int i = 0; i < 4; i++) {
-			p[0] = t->tid, p[1] = rows[i][0], p[2] = rows[i][1];
-			res = PQexecParams(pg, sql_job, 3, NULL, p, NULL, NULL, 0);
-			CU_ASSERT_FATAL(PQresultStatus(res) == PGRES_TUPLES_OK);
-			snprintf(ids[i], IDLEN, "%s", PQgetvalue(res, 0, 0));
-			PQclear(res);
-		}
-	}
+	pg_str(old_id, IDLEN, sql_job, t->tid, "shipped", "40", NULL);
+	pg_str(kept_dep, IDLEN, sql_job, t->tid, "dead_letter", "40", NULL);
+	pg_str(recent, IDLEN, sql_job, t->tid, "shipped", "1", NULL);
+	pg_str(waiting, IDLEN, sql_job, t->tid, "blocked", "0", NULL);
+	CU_ASSERT_FATAL(old_id[0] && kept_dep[0] && recent[0] && waiting[0]);
 	/* the waiting job depends on kept_dep: that one must stay */
-	pg_int("INSERT INTO job_deps (tenant_id, job_id, dep_id) VALUES ($1, $2, $3)", t->tid,
+	pg_cmd(NULL, "INSERT INTO job_deps (tenant_id, job_id, dep_id) VALUES ($1, $2, $3)", t->tid,
 	       waiting, kept_dep, NULL);
 	for (int i = 0; i < 3; i++)
-		pg_int("INSERT INTO job_events (tenant_id, job_id, kind, at)"
+		pg_cmd(NULL, "INSERT INTO job_events (tenant_id, job_id, kind, at)"
 		       " VALUES ($1, $2, 'old', now() - interval '40 days')",
 		       t->tid, i == 0 ? old_id : i == 1 ? kept_dep : recent, NULL);
-	pg_int("INSERT INTO job_events (tenant_id, job_id, kind) VALUES ($1, $2, 'new')", t->tid,
+	pg_cmd(NULL, "INSERT INTO job_events (tenant_id, job_id, kind) VALUES ($1, $2, 'new')", t->tid,
 	       recent, NULL);
 	CU_ASSERT_EQUAL(reaper_once("retention.log", env), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", old_id, NULL), 0);
@@ -999,12 +860,8 @@ static void test_retention_prunes_old_history_only(void)
 			       t->tid, NULL),
 			1);
 	/* outside the reaper, history is still append-only */
-	res = PQexecParams(pg, "DELETE FROM job_events WHERE tenant_id = $1", 1, NULL, p, NULL,
-			   NULL, 0);
-	snprintf(state, sizeof(state), "%s",
-		 PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-							   : "");
-	PQclear(res);
+	CU_ASSERT_EQUAL(pg_cmd(state, "DELETE FROM job_events WHERE tenant_id = $1", t->tid, NULL),
+			-1);
 	CU_ASSERT_STRING_EQUAL(state, "42501");
 }
 
@@ -1021,9 +878,9 @@ static void test_standby_does_nothing_and_lease_is_given_up(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	load_expired(t, 1);
-	pg_str(id, sizeof(id), "SELECT id FROM jobs WHERE tenant_id = $1::bigint", t->tid);
+	pg_str(id, sizeof(id), "SELECT id FROM jobs WHERE tenant_id = $1::bigint", t->tid, NULL);
 	/* another host holds the lease */
-	pg_int("INSERT INTO leader_leases (tenant_id, name, holder_id, holder_host, term,"
+	pg_cmd(NULL, "INSERT INTO leader_leases (tenant_id, name, holder_id, holder_host, term,"
 	       " lease_expires_at) VALUES (0, 'reaper', 'elsewhere/1', 'elsewhere', 1,"
 	       " now() + interval '1 minute') ON CONFLICT (tenant_id, name) DO UPDATE SET"
 	       " holder_id = 'elsewhere/1', holder_host = 'elsewhere',"
@@ -1082,43 +939,6 @@ static void test_exit_status_names_the_problem(void)
 
 /* ---- the suite ------------------------------------------------------------- */
 
-static int init(void)
-{
-	const char *url = getenv("CONDUCTOR_DATABASE_URL");
-
-	snprintf(run_tag, sizeof(run_tag), "%08lx",
-		 ((unsigned long)time(NULL) * 2654435761UL ^ (unsigned long)getpid()) &
-			 0xffffffffUL);
-	if (url == NULL || getenv("CONDUCTOR_URL") == NULL || getenv("CONDUCTOR_CTL") == NULL ||
-	    getenv("CONDUCTOR_REAPER") == NULL || getenv("CONDUCTOR_REDIS_URL") == NULL) {
-		fprintf(stderr, "test_reaper needs CONDUCTOR_URL, CONDUCTOR_DATABASE_URL,"
-				" CONDUCTOR_REDIS_URL, CONDUCTOR_CTL, CONDUCTOR_REAPER\n");
-		return 1;
-	}
-	snprintf(logdir, sizeof(logdir), "%s/reaper-logs",
-		 getenv("CONDUCTOR_STACK_DIR") ? getenv("CONDUCTOR_STACK_DIR") : "/tmp");
-	mkdir(logdir, 0755);
-	pg = PQconnectdb(url);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "test_reaper: %s", PQerrorMessage(pg));
-		return 1;
-	}
-	return 0;
-}
-
-static int clean(void)
-{
-	for (int i = 0; i < ntenants; i++) {
-		free(tenants[i].submitter);
-		free(tenants[i].worker);
-		free(tenants[i].reader);
-		free(tenants[i].controller);
-	}
-	PQfinish(pg);
-	pg = NULL;
-	return 0;
-}
-
 static CU_TestInfo TESTS[] = {
 	{"expired_lease_requeued_checkpoint_kept_zombie_fenced",
 	 test_expired_lease_requeued_checkpoint_kept_zombie_fenced},
@@ -1138,32 +958,9 @@ static CU_TestInfo TESTS[] = {
 	CU_TEST_INFO_NULL,
 };
 
-/* Keeps only the tests REAPER_ONLY names (comma-separated), when set. */
-static void only_named(CU_TestInfo *tests)
-{
-	const char *only = getenv("REAPER_ONLY");
-	size_t kept = 0;
-
-	if (only == NULL || only[0] == '\0')
-		return;
-	for (size_t i = 0; tests[i].pName != NULL; i++) {
-		char *padded = fmt(",%s,", tests[i].pName), *list = fmt(",%s,", only);
-
-		if (strstr(list, padded) != NULL)
-			tests[kept++] = tests[i];
-		free(padded);
-		free(list);
-	}
-	tests[kept] = (CU_TestInfo)CU_TEST_INFO_NULL;
-}
-
 int main(void)
 {
-	int rc;
+	static const struct suite reaper = {"reaper", "reaper", true};
 
-	only_named(TESTS);
-	curl_global_init(CURL_GLOBAL_ALL);
-	rc = cutest_run_with("reaper", TESTS, init, clean);
-	curl_global_cleanup();
-	return rc;
+	return suite_run(&reaper, TESTS);
 }
