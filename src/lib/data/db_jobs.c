@@ -544,7 +544,9 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"    FROM upd JOIN job_deps jd ON jd.dep_id = upd.id JOIN jobs d ON d.id = jd.job_id"
 	"   WHERE upd.stage IN ('dead_letter', 'failed') AND d.stage = 'blocked'"
 	")"
-	"SELECT upd.ord, upd.stage, job_state_json(upd.job_row) FROM upd");
+	"SELECT upd.ord, upd.stage, job_state_json(upd.job_row),"
+	"       (upd.job_row).parent_id IS NOT NULL"
+	"  FROM upd");
 
 /* Locks the blocked dependents of the given jobs, in id order (no
  * deadlocks). A statement of its own, after the transition: its snapshot
@@ -668,8 +670,10 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 		tr[ord].state = xstrdup(PQgetvalue(res, r, 2));
 		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0)
 			buf_printf(&shipped, "%s%" PRId64, shipped.len > 1 ? "," : "", tr[ord].f.id);
-		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "dead_letter") == 0 ||
-		    strcmp(stage, "failed") == 0)
+		/* only a step (a job with a parent) can settle a task */
+		if ((strcmp(stage, "shipped") == 0 || strcmp(stage, "dead_letter") == 0 ||
+		     strcmp(stage, "failed") == 0) &&
+		    strcmp(PQgetvalue(res, r, 3), "t") == 0)
 			buf_printf(&ended, "%s%" PRId64, ended.len > 1 ? "," : "", tr[ord].f.id);
 		requeued = requeued || strcmp(stage, "queued") == 0;
 	}
