@@ -18,6 +18,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"002_fleet",
 	"003_control",
 	"004_reaper",
+	"005_perf",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
