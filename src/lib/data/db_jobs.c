@@ -347,13 +347,7 @@ enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int l
  * worker has no seat limit, else claim nothing and answer limited = true so
  * the caller retries under db_jobs_lock_factory. Free seats: the seat_limit of
  * the worker's last heartbeat minus the leases it holds; a worker that never
- * sent a heartbeat is limited by max_jobs alone.
- * The plan must not depend on the parameters: after five executions a
- * connection keeps one generic plan. `capabilities = '{}'` lets the planner
- * estimate from statistics how many rows qualify (`<@` against a parameter
- * is guessed at 0.5%, which made the generic plan sort the whole queue by
- * a sequential scan); the update reaches the picked rows by primary key
- * (`= ANY`), never by a hash join over the table. */
+ * sent a heartbeat is limited by max_jobs alone. */
 static struct db_stmt SQL_CLAIM = DB_STMT(
 	"WITH lim AS ("
 	"  SELECT EXISTS (SELECT 1 FROM factories f WHERE f.tenant_id = $1"
@@ -368,8 +362,7 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"), picked AS ("
 	"  SELECT j.id FROM jobs j"
 	"   WHERE j.tenant_id = $1 AND j.stage = 'queued' AND j.not_before <= now()"
-	"     AND (j.capabilities = '{}'"
-	"          OR j.capabilities <@ ARRAY(SELECT json_array_elements_text($4::json)))"
+	"     AND j.capabilities <@ ARRAY(SELECT json_array_elements_text($4::json))"
 	"     AND j.kind = 'leaf'"
 	"     AND coalesce((SELECT mode FROM system_modes WHERE tenant_id = $1), 'running')"
 	"         = 'running'"
@@ -382,7 +375,7 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"         lease_holder = $2, lease_expires_at = now() + make_interval(secs => $5::int),"
 	"         lease_renewals = 0, lease_status = 'held', attempts = j.attempts + 1,"
 	"         rev = j.rev + 1, updated_at = now()"
-	"   WHERE j.id = ANY (ARRAY(SELECT id FROM picked))"
+	"    FROM picked WHERE j.id = picked.id"
 	"  RETURNING j.*"
 	"), run AS ("
 	"  INSERT INTO runs (tenant_id, job_id, attempt, lease_epoch, factory_id, engine)"
