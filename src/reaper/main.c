@@ -132,14 +132,12 @@ static enum cd_err run_pass(struct db *db, struct stream_conn **rs, const struct
 	cd_error_reset(&e);
 	if (*rs == NULL && cfg->streams[0] != '\0' &&
 	    stream_open(cfg->redis_url, REDIS_TIMEOUT_MS, rs, &e) != CD_OK)
-		log_error("Redis is unavailable: the stream janitor is skipped", "error", e.message);
+		log_warn("cannot connect to Redis", "error", e.message);
 	cd_error_reset(&e);
 	rc = reaper_pass(db, *rs, o, &r, &e);
 	if (rc != CD_OK && !r.streams_failed)
 		log_error("pass failed", "error", e.message, "sqlstate", e.sqlstate);
 	log_report(&r, now_ms() - t0);
-	if (rc == CD_OK && *rs == NULL && cfg->streams[0] != '\0' && r.leader)
-		rc = CD_UNAVAILABLE;
 	return rc;
 }
 

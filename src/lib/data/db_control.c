@@ -1,6 +1,5 @@
 /* db_control.c -- the SQL of controllers, leader leases and system modes.
  * See db_control.h. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +55,7 @@ enum cd_err db_control_acquire(struct db *db, int64_t tenant, const char *name,
 
 	if (out != NULL)
 		*out = NULL;
-	snprintf(t, sizeof(t), "%" PRId64, tenant);
+	fmt_i64(t, sizeof(t), tenant);
 	snprintf(ttl, sizeof(ttl), "%d", ttl_s);
 	rc = db_exec(db, &SQL_ACQUIRE, 5, p, &res, e);
 	if (rc != CD_OK)
@@ -136,7 +135,7 @@ enum cd_err db_control_heartbeat(struct db *db, int64_t tenant, const char *requ
 	char t[24], s[24];
 	const char *p[3] = {t, s, request};
 
-	snprintf(t, sizeof(t), "%" PRId64, tenant);
+	fmt_i64(t, sizeof(t), tenant);
 	snprintf(s, sizeof(s), "%ld", stale_s);
 	return db_exec_text(db, &SQL_HEARTBEAT, 3, p, out, e);
 }
@@ -152,7 +151,7 @@ enum cd_err db_control_list(struct db *db, int64_t tenant, long stale_s, char **
 	char t[24], s[24];
 	const char *p[2] = {t, s};
 
-	snprintf(t, sizeof(t), "%" PRId64, tenant);
+	fmt_i64(t, sizeof(t), tenant);
 	snprintf(s, sizeof(s), "%ld", stale_s);
 	return db_exec_text(db, &SQL_CONTROLLERS, 2, p, out, e);
 }
@@ -178,7 +177,7 @@ enum cd_err db_control_set_mode(struct db *db, int64_t tenant, const char *mode,
 	PGresult *res = NULL;
 	enum cd_err rc;
 
-	snprintf(t, sizeof(t), "%" PRId64, tenant);
+	fmt_i64(t, sizeof(t), tenant);
 	rc = db_exec(db, &SQL_SET_MODE, 4, p, &res, e);
 	PQclear(res);
 	return rc;
@@ -198,7 +197,7 @@ enum cd_err db_control_state(struct db *db, int64_t tenant, char **out, struct c
 	char t[24];
 	const char *p[1] = {t};
 
-	snprintf(t, sizeof(t), "%" PRId64, tenant);
+	fmt_i64(t, sizeof(t), tenant);
 	return db_exec_text(db, &SQL_STATE, 1, p, out, e);
 }
 
@@ -215,6 +214,6 @@ enum cd_err db_control_mode_events(struct db *db, int64_t tenant, char **out,
 	char t[24];
 	const char *p[1] = {t};
 
-	snprintf(t, sizeof(t), "%" PRId64, tenant);
+	fmt_i64(t, sizeof(t), tenant);
 	return db_exec_text(db, &SQL_MODE_EVENTS, 1, p, out, e);
 }

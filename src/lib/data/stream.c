@@ -86,6 +86,12 @@ void stream_close(struct stream_conn *c)
 /* Sends one command (binary-safe arguments), reconnecting once when the
  * connection had broken. out: the reply, which may be an error reply (the
  * caller reads it); CD_UNAVAILABLE only when Redis did not answer. */
+/* Connects again when the connection is missing or broken. */
+static enum cd_err ensure_connected(struct stream_conn *c, struct cd_error *e)
+{
+	return c->ctx == NULL || c->ctx->err ? connect_ctx(c, e) : CD_OK;
+}
+
 static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
 			   redisReply **out, struct cd_error *e)
 {
@@ -94,11 +100,9 @@ static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
 
 	*out = NULL;
 	for (int attempt = 0; attempt < 2 && r == NULL; attempt++) {
-		if (c->ctx == NULL || c->ctx->err) {
-			rc = connect_ctx(c, e);
-			if (rc != CD_OK)
-				return rc;
-		}
+		rc = ensure_connected(c, e);
+		if (rc != CD_OK)
+			return rc;
 		r = redisCommandArgv(c->ctx, argc, argv, NULL);
 	}
 	if (r == NULL)
@@ -294,7 +298,7 @@ static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], str
 		r[i] = reply;
 	}
 	if (rc == CD_OK && (r[4]->type != REDIS_REPLY_ARRAY || r[4]->elements != 3))
-		rc = refused(r[4]->type == REDIS_REPLY_ARRAY ? NULL : r[4], "the move", e);
+		rc = refused(r[4], "MULTI/EXEC", e);
 	for (int i = 0; rc == CD_OK && i < 3; i++)
 		if (r[4]->element[i]->type == REDIS_REPLY_ERROR)
 			rc = refused(r[4]->element[i], i == 0 ? "XADD" : i == 1 ? "XACK" : "XDEL", e);
@@ -316,11 +320,9 @@ enum cd_err stream_move(struct stream_conn *c, const char *from, const char *gro
 	enum cd_err rc;
 
 	new_id[0] = '\0';
-	if (c->ctx == NULL || c->ctx->err) {
-		rc = connect_ctx(c, e);
-		if (rc != CD_OK)
-			return rc;
-	}
+	rc = ensure_connected(c, e);
+	if (rc != CD_OK)
+		return rc;
 	add = xadd_argv(en, to, extra, &addc);
 	redisAppendCommandArgv(c->ctx, 1, multi, NULL);
 	redisAppendCommandArgv(c->ctx, addc, add, NULL);

@@ -62,7 +62,8 @@ static enum cd_err dead_letter(struct db *db, struct stream_conn *rs, const stru
 			       const char *stream, const struct stream_entry *en, long deliveries,
 			       struct cd_error *e)
 {
-	char reason[160], count[24], dead_id[64], *to, *event;
+	size_t cap = sizeof(DEAD_PREFIX) + strlen(stream);
+	char reason[160], count[24], dead_id[64], *to = xmalloc(cap), *event;
 	const char *extra[] = {"dead_reason",	   reason, "original_id", en->id,
 			       JANITOR_DELIVERIES_FIELD, count,  NULL};
 	enum cd_err rc;
@@ -71,9 +72,7 @@ static enum cd_err dead_letter(struct db *db, struct stream_conn *rs, const stru
 		 "delivered %ld times (limit %ld), idle over %ld s without an ack", deliveries,
 		 cfg->max_deliveries, cfg->reclaim_idle_s);
 	snprintf(count, sizeof(count), "%ld", deliveries);
-	to = xmalloc(strlen(DEAD_PREFIX) + strlen(stream) + 1);
-	strcpy(to, DEAD_PREFIX);
-	strcat(to, stream);
+	snprintf(to, cap, DEAD_PREFIX "%s", stream);
 	rc = stream_move(rs, stream, cfg->stream_group, en, to, extra, dead_id, e);
 	if (rc == CD_OK) {
 		log_warn("stream entry dead-lettered", "stream", stream, "original_id", en->id,
@@ -163,15 +162,10 @@ enum cd_err janitor_sweep(struct db *db, struct stream_conn *rs, const struct co
 	enum cd_err rc = CD_OK;
 
 	memset(out, 0, sizeof(*out));
+	/* config.c admits only names and commas here; strtok_r skips empty names */
 	for (char *s = strtok_r(list, ",", &save); s != NULL && rc == CD_OK;
-	     s = strtok_r(NULL, ",", &save)) {
-		while (*s == ' ')
-			s++;
-		for (char *t = s + strlen(s); t > s && t[-1] == ' ';)
-			*--t = '\0';
-		if (*s != '\0')
-			rc = sweep_stream(db, rs, cfg, s, out, e);
-	}
+	     s = strtok_r(NULL, ",", &save))
+		rc = sweep_stream(db, rs, cfg, s, out, e);
 	free(list);
 	return rc;
 }

@@ -36,10 +36,15 @@ static enum cd_err expire_all(struct db *db, const struct reaper_opts *o,
 		out->leases.blocked += b.blocked;
 		out->leases.dead += b.dead;
 		out->batches += b.reaped > 0;
-		if (rc == CD_OK && b.reaped == REAPER_BATCH && out->batches % RENEW_EVERY == 0 &&
-		    !still_leader(db, o, e, &rc)) {
-			out->leader = rc != CD_OK; /* lost it: the rest of the pass is not ours */
-			break;
+		if (rc == CD_OK && b.reaped == REAPER_BATCH && out->batches % RENEW_EVERY == 0) {
+			bool held = still_leader(db, o, e, &rc);
+
+			if (rc != CD_OK)
+				break;
+			if (!held) {
+				out->leader = false; /* the rest of the pass is not ours */
+				break;
+			}
 		}
 	} while (rc == CD_OK && b.reaped == REAPER_BATCH);
 	return rc;
@@ -65,9 +70,12 @@ static enum cd_err prune_all(struct db *db, prune_fn fn, long days, long *total,
 static void sweep_streams(struct db *db, struct stream_conn *rs, const struct config *cfg,
 			  struct reaper_report *out, struct cd_error *js)
 {
-	if (rs == NULL || cfg->streams[0] == '\0')
+	if (cfg->streams[0] == '\0')
 		return;
-	if (janitor_sweep(db, rs, cfg, &out->streams, js) != CD_OK) {
+	if (rs == NULL)
+		cd_fail(js, CD_UNAVAILABLE, "redis_url",
+			"Redis is unavailable: the stream janitor did not run.");
+	if (rs == NULL || janitor_sweep(db, rs, cfg, &out->streams, js) != CD_OK) {
 		out->streams_failed = true;
 		log_error("stream janitor failed", "error", js->message);
 	}

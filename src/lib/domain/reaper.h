@@ -45,9 +45,10 @@ struct reaper_report {
 	long events_pruned, jobs_pruned;
 };
 
-/* One pass. rs: the stream connection, or NULL when no stream is
- * configured. CD_UNAVAILABLE when PostgreSQL (or, for the janitor, Redis)
- * failed; what ran before stays done. */
+/* One pass. rs: the stream connection; NULL when none could be opened (with
+ * streams configured, the janitor then counts as failed). CD_UNAVAILABLE
+ * when PostgreSQL (or, for the janitor, Redis) failed; the rest of the pass
+ * still ran. */
 enum cd_err reaper_pass(struct db *db, struct stream_conn *rs, const struct reaper_opts *o,
 			struct reaper_report *out, struct cd_error *e);
 
