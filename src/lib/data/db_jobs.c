@@ -480,7 +480,15 @@ out:
 
 /* The fenced transitions in one statement: the stage (with what `failed`
  * becomes under the retry policy), checkpoint/result, the run row, the
- * events. Items whose fence does not hold simply match no row. */
+ * events. Items whose fence does not hold simply match no row.
+ * The jobs are found by `id = ANY(ARRAY(ids))`, which the planner reads as
+ * "a few rows by primary key", and the fence is written IS NOT DISTINCT FROM
+ * (the same test: items carry no NULLs) so that it can neither hash-join on
+ * it nor read the jobs through the partial indexes of held leases. Generic
+ * plans made from json_to_recordset's guess of 100 items did both: a scan of
+ * every held lease of the tenant (statistics of an idle fleet say "none"),
+ * or of the whole tenant, on each transition. Now each item is a primary-key
+ * lookup, whatever the fleet holds. */
 static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"WITH items AS ("
 	"  SELECT * FROM json_to_recordset($2::json) AS x(ord int, id bigint, factory_id text,"
@@ -488,7 +496,7 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"         result jsonb, insights jsonb)"
 	"), cur AS ("
 	"  SELECT j.id, j.stage AS old_stage FROM jobs j"
-	"   WHERE j.tenant_id = $1 AND j.id IN (SELECT id FROM items)"
+	"   WHERE j.tenant_id = $1 AND j.id = ANY(ARRAY(SELECT id FROM items))"
 	"), upd AS ("
 	"  UPDATE jobs j SET"
 	"    stage = CASE WHEN i.stage <> 'failed' THEN i.stage"
@@ -508,8 +516,10 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"                       THEN now() ELSE j.finished_at END,"
 	"    rev = j.rev + 1, updated_at = now()"
 	"  FROM items i JOIN cur ON cur.id = i.id"
-	"  WHERE j.id = i.id AND j.tenant_id = $1 AND j.lease_epoch = i.lease_epoch"
-	"    AND j.lease_holder = i.factory_id AND j.lease_status = 'held'"
+	"  WHERE j.id = i.id AND j.id = ANY(ARRAY(SELECT id FROM items)) AND j.tenant_id = $1"
+	"    AND j.lease_epoch IS NOT DISTINCT FROM i.lease_epoch"
+	"    AND j.lease_holder IS NOT DISTINCT FROM i.factory_id"
+	"    AND j.lease_status IS NOT DISTINCT FROM 'held'"
 	"    AND j.stage = ANY(i.sources) AND (i.if_rev = 0 OR j.rev = i.if_rev)"
 	"  RETURNING j.id, j.tenant_id, j.stage, j.lease_epoch, j AS job_row, i.ord,"
 	"            i.stage AS target, i.factory_id AS fid, i.result AS res,"
