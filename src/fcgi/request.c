@@ -119,8 +119,11 @@ struct db *request_db(struct request *req, struct cd_error *e)
 {
 	struct worker *w = req->w;
 
-	if (w->db == NULL && db_open(w->cfg->database_url, &w->db, e) != CD_OK) {
+	if (w->db == NULL && (db_open(w->cfg->database_url, &w->db, e) != CD_OK ||
+			      db_use_generic_plans(w->db, e) != CD_OK)) {
 		log_error("database connection failed", "error", e ? e->message : "");
+		db_close(w->db);
+		w->db = NULL;
 		cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
 		return NULL;
 	}

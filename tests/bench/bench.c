@@ -299,7 +299,8 @@ static void *sql_worker(void *p)
 	int empty = 0;
 
 	snprintf(factory, sizeof(factory), "bench-sql-%d", a->index);
-	if (db_open(db_url, &db, &e) != CD_OK)
+	/* planned as conductor-fcgi plans them (request.c) */
+	if (db_open(db_url, &db, &e) != CD_OK || db_use_generic_plans(db, &e) != CD_OK)
 		die(e.message);
 	while (empty < 2) {
 		struct claim_request c = {factory, "[]", 1, 60};

@@ -21,6 +21,7 @@ struct db {
 	PGconn *conn;
 	bool in_tx;
 	bool listening;	/* LISTEN conductor_jobs issued on this connection */
+	bool generic_plans; /* db_use_generic_plans: SET again after a reconnect */
 	bool prepared[DB_MAX_STMTS + 1];
 };
 
@@ -122,6 +123,22 @@ static enum cd_err map_result(PGresult *res, struct cd_error *e)
 	return err;
 }
 
+/* The session settings this connection asked for; true when they hold. */
+static bool apply_settings(struct db *db)
+{
+	PGresult *res;
+	bool ok;
+
+	if (!db->generic_plans)
+		return true;
+	res = PQexec(db->conn, "SET plan_cache_mode = force_generic_plan");
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_error("cannot set plan_cache_mode", "error", PQerrorMessage(db->conn));
+	PQclear(res);
+	return ok;
+}
+
 static bool reset_if_broken(struct db *db)
 {
 	if (PQstatus(db->conn) == CONNECTION_OK)
@@ -131,7 +148,15 @@ static bool reset_if_broken(struct db *db)
 	memset(db->prepared, 0, sizeof(db->prepared));
 	db->in_tx = false;
 	db->listening = false;
-	return PQstatus(db->conn) == CONNECTION_OK;
+	return PQstatus(db->conn) == CONNECTION_OK && apply_settings(db);
+}
+
+enum cd_err db_use_generic_plans(struct db *db, struct cd_error *e)
+{
+	db->generic_plans = true;
+	if (!apply_settings(db))
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	return CD_OK;
 }
 
 static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,

@@ -309,28 +309,32 @@ enum cd_err db_jobs_get(struct db *db, int64_t tenant, int64_t id, bool full, ch
 	return rc;
 }
 
-static struct db_stmt SQL_LIST = DB_STMT(
-	"SELECT coalesce(json_agg(job_json(j, false) ORDER BY j.id DESC), '[]'::json),"
-	"       count(*), min(j.id)"
-	"  FROM (SELECT * FROM jobs"
-	"         WHERE tenant_id = $1 AND ($2::text IS NULL OR stage = $2)"
-	"           AND ($3::bigint = 0 OR id < $3)"
-	"         ORDER BY id DESC LIMIT $4) j");
+/* Newest first, keyset on id. Two statements rather than one with optional
+ * parameters, so that each has a good generic plan (db_use_generic_plans):
+ * jobs_by_tenant or jobs_by_stage, the cursor as an index condition. */
+#define LIST_PAGE(where)                                                                           \
+	"SELECT coalesce(json_agg(job_json(j, false) ORDER BY j.id DESC), '[]'::json),"          \
+	"       count(*), min(j.id)"                                                               \
+	"  FROM (SELECT * FROM jobs WHERE " where " ORDER BY id DESC LIMIT $3) j"
+
+static struct db_stmt SQL_LIST = DB_STMT(LIST_PAGE("tenant_id = $1 AND id < $2"));
+static struct db_stmt SQL_LIST_STAGE =
+	DB_STMT(LIST_PAGE("tenant_id = $1 AND id < $2 AND stage = $4"));
 
 enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int limit,
 			 int64_t before, char **out, int64_t *next, struct cd_error *e)
 {
 	char t[24], b[24], l[16];
-	const char *p[4] = {t, stage, b, l};
+	const char *p[4] = {t, b, l, stage};
 	PGresult *res = NULL;
 	enum cd_err rc;
 
 	*out = NULL;
 	*next = 0;
 	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(b, sizeof(b), before);
+	fmt_i64(b, sizeof(b), before > 0 ? before : INT64_MAX);
 	snprintf(l, sizeof(l), "%d", limit);
-	rc = db_exec(db, &SQL_LIST, 4, p, &res, e);
+	rc = db_exec(db, stage ? &SQL_LIST_STAGE : &SQL_LIST, stage ? 4 : 3, p, &res, e);
 	if (rc == CD_OK) {
 		*out = take_text(res);
 		if (atoi(PQgetvalue(res, 0, 1)) == limit)
