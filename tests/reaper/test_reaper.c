@@ -850,7 +850,14 @@ static void test_retention_prunes_old_history_only(void)
 		       t->tid, i == 0 ? old_id : i == 1 ? kept_dep : recent, NULL);
 	pg_cmd(NULL, "INSERT INTO job_events (tenant_id, job_id, kind) VALUES ($1, $2, 'new')", t->tid,
 	       recent, NULL);
+	/* runs have no foreign key to cascade: retention deletes them itself */
+	for (int i = 0; i < 2; i++)
+		pg_cmd(NULL, "INSERT INTO runs (tenant_id, job_id, attempt, lease_epoch, factory_id)"
+		       " VALUES ($1, $2, 1, 1, 'f-retention')",
+		       t->tid, i == 0 ? old_id : recent, NULL);
 	CU_ASSERT_EQUAL(reaper_once("retention.log", env), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE job_id = $1", old_id, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE job_id = $1", recent, NULL), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", old_id, NULL), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", kept_dep, NULL), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE id = $1", recent, NULL), 1);

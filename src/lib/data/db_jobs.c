@@ -79,7 +79,7 @@ static struct db_stmt SQL_DEPS_REACH = DB_STMT(
 static struct db_stmt SQL_INSERT_JOB = DB_STMT(
 	"INSERT INTO jobs AS j (tenant_id, idempotency_key, content_hash)"
 	" VALUES ($1, $2, '')"
-	" ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+	" ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
 	" RETURNING id");
 
 /* Content, then the stage its deps allow: blocked while any dep is unmet. */

@@ -234,7 +234,8 @@ static struct db_stmt SQL_PRUNE_EVENTS = DB_STMT(
 
 /* Oldest first through jobs_finished (sql/004_reaper.sql). Children before
  * parents (a task goes once its steps are gone), and never a job an
- * unfinished job still waits for: its edge would vanish with it. */
+ * unfinished job still waits for: its edge would vanish with it. Runs and
+ * events go with their job (neither has a foreign key to cascade). */
 static struct db_stmt SQL_PRUNE_JOBS = DB_STMT(
 	"WITH old AS ("
 	"  SELECT j.id FROM jobs j"
@@ -249,6 +250,8 @@ static struct db_stmt SQL_PRUNE_JOBS = DB_STMT(
 	"   FOR UPDATE SKIP LOCKED"
 	"), ev AS ("
 	"  DELETE FROM job_events e USING old WHERE e.job_id = old.id"
+	"), run AS ("
+	"  DELETE FROM runs r USING old WHERE r.job_id = old.id"
 	"), gone AS ("
 	"  DELETE FROM jobs j USING old WHERE j.id = old.id RETURNING 1"
 	")"

@@ -19,6 +19,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"003_control",
 	"004_reaper",
 	"005_perf",
+	"006_lean",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
