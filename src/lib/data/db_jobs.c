@@ -350,19 +350,21 @@ enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int l
  * run row, claimed event, the jobs as JSON. $6 (fast): claim only if the
  * worker has no seat limit, else claim nothing and answer limited = true so
  * the caller retries under db_jobs_lock_factory. Free seats: the seat_limit of
- * the worker's last heartbeat minus the leases it holds; a worker that never
- * sent a heartbeat is limited by max_jobs alone. */
+ * the worker's last heartbeat minus the leases it holds (counted only for a
+ * limited worker); a worker that never sent a heartbeat is limited by
+ * max_jobs alone. */
 static struct db_stmt SQL_CLAIM = DB_STMT(
-	"WITH lim AS ("
-	"  SELECT EXISTS (SELECT 1 FROM factories f WHERE f.tenant_id = $1"
-	"                   AND f.factory_id = $2 AND f.seat_limit IS NOT NULL) AS limited"
-	"), seats AS ("
-	"  SELECT least($3::int, greatest(0, coalesce("
-	"           (SELECT f.seat_limit FROM factories f"
-	"             WHERE f.tenant_id = $1 AND f.factory_id = $2)"
-	"           - (SELECT count(*) FROM jobs h WHERE h.tenant_id = $1"
-	"                AND h.lease_holder = $2 AND h.lease_status = 'held'),"
-	"           $3::int)))::int AS n"
+	"WITH f AS ("
+	"  SELECT (SELECT seat_limit FROM factories"
+	"           WHERE tenant_id = $1 AND factory_id = $2) AS seat_limit"
+	"), lim AS ("
+	"  SELECT seat_limit IS NOT NULL AS limited,"
+	"         CASE WHEN seat_limit IS NULL THEN $3::int"
+	"              ELSE least($3::int, greatest(0, seat_limit"
+	"                     - (SELECT count(*) FROM jobs h WHERE h.tenant_id = $1"
+	"                          AND h.lease_holder = $2 AND h.lease_status = 'held')))::int"
+	"         END AS n"
+	"    FROM f"
 	"), picked AS ("
 	"  SELECT j.id FROM jobs j"
 	"   WHERE j.tenant_id = $1 AND j.stage = 'queued' AND j.not_before <= now()"
@@ -372,7 +374,7 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"         = 'running'"
 	"     AND NOT ($6 AND (SELECT limited FROM lim))"
 	"   ORDER BY j.priority, j.created_at, j.id"
-	"   LIMIT (SELECT n FROM seats)"
+	"   LIMIT (SELECT n FROM lim)"
 	"   FOR UPDATE SKIP LOCKED"
 	"), claimed AS ("
 	"  UPDATE jobs j SET stage = 'assigned', lease_epoch = j.lease_epoch + 1,"
