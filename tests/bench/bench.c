@@ -330,7 +330,7 @@ static void *sql_worker(void *p)
 				 "\"sources\":[\"assigned\",\"building\",\"review\",\"testing\"]}]",
 				 id, factory, epoch);
 			if (db_begin(db, &e) != CD_OK ||
-			    db_jobs_transition(db, tenant_id, items, &t, 1, &e) != CD_OK ||
+			    db_jobs_transition(db, tenant_id, items, &t, 1, true, &e) != CD_OK ||
 			    t.rc != CD_OK || db_commit(db, &e) != CD_OK)
 				die(t.rc != CD_OK ? t.err.message : e.message);
 			free(t.state);

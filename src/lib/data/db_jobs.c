@@ -527,7 +527,9 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"    AND j.lease_holder IS NOT DISTINCT FROM i.factory_id"
 	"    AND j.lease_status IS NOT DISTINCT FROM 'held'"
 	"    AND j.stage = ANY(i.sources) AND (i.if_rev = 0 OR j.rev = i.if_rev)"
-	"  RETURNING j.id, j.tenant_id, j.stage, j.lease_epoch, j AS job_row, i.ord,"
+	"  RETURNING j.id, j.tenant_id, j.stage, j.lease_epoch, i.ord,"
+	"            CASE WHEN $3 THEN job_state_json(j) END AS state,"
+	"            j.parent_id IS NOT NULL AS has_parent,"
 	"            i.stage AS target, i.factory_id AS fid, i.result AS res,"
 	"            i.insights AS ins, cur.old_stage"
 	"), run AS ("
@@ -553,9 +555,7 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"    FROM upd JOIN job_deps jd ON jd.dep_id = upd.id JOIN jobs d ON d.id = jd.job_id"
 	"   WHERE upd.stage IN ('dead_letter', 'failed') AND d.stage = 'blocked'"
 	")"
-	"SELECT upd.ord, upd.stage, job_state_json(upd.job_row),"
-	"       (upd.job_row).parent_id IS NOT NULL"
-	"  FROM upd");
+	"SELECT upd.ord, upd.stage, upd.state, upd.has_parent FROM upd");
 
 /* Locks the blocked dependents of the given jobs, in id order (no
  * deadlocks). A statement of its own, after the transition: its snapshot
@@ -646,10 +646,11 @@ enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
 }
 
 enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
-			       struct transition *tr, size_t n, struct cd_error *e)
+			       struct transition *tr, size_t n, bool want_state,
+			       struct cd_error *e)
 {
 	char t[24];
-	const char *p[2] = {t, items};
+	const char *p[3] = {t, items, want_state ? "true" : "false"};
 	PGresult *res = NULL;
 	struct buf shipped, ended;
 	bool unblocked = false, requeued = false;
@@ -663,7 +664,7 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 		tr[i].state = NULL;
 		tr[i].ended[0] = '\0';
 	}
-	rc = db_exec(db, &SQL_TRANSITION, 2, p, &res, e);
+	rc = db_exec(db, &SQL_TRANSITION, 3, p, &res, e);
 	if (rc != CD_OK)
 		goto out;
 	buf_puts(&shipped, "{");
@@ -676,7 +677,7 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 			continue;
 		tr[ord].rc = CD_OK;
 		snprintf(tr[ord].ended, sizeof(tr[ord].ended), "%s", stage);
-		tr[ord].state = xstrdup(PQgetvalue(res, r, 2));
+		tr[ord].state = want_state ? xstrdup(PQgetvalue(res, r, 2)) : NULL;
 		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0)
 			buf_printf(&shipped, "%s%" PRId64, shipped.len > 1 ? "," : "", tr[ord].f.id);
 		/* only a step (a job with a parent) can settle a task */

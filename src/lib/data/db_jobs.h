@@ -82,7 +82,7 @@ struct transition {
 	enum cd_err rc;		/* CD_OK, or why this item changed nothing */
 	struct cd_error err;	/* detail when rc != CD_OK */
 	char ended[16];		/* the stage it ended in */
-	char *state;		/* new string: the job's state JSON (CD_OK only) */
+	char *state;		/* new string: the job's state JSON (CD_OK, want_state) */
 };
 
 /* Applies n fenced transitions in one statement (in a transaction).
@@ -92,9 +92,12 @@ struct transition {
  * that touched no row is explained by a re-read (CD_NOT_FOUND,
  * CD_STALE_EPOCH, CD_PRECONDITION_FAILED, CD_INVALID_TRANSITION). Jobs that
  * reached shipped (or testing) unblock their now satisfied dependents.
- * Returns an error only when the database failed (then nothing applies). */
+ * want_state: fill t[i].state (PATCH answers it; jobs:transition does not,
+ * and skips building it). Returns an error only when the database failed
+ * (then nothing applies). */
 enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
-			       struct transition *t, size_t n, struct cd_error *e);
+			       struct transition *t, size_t n, bool want_state,
+			       struct cd_error *e);
 
 /* Fenced lease renewal: expires_at = now + ttl_s. out: the job JSON. */
 enum cd_err db_jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,

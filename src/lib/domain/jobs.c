@@ -328,6 +328,7 @@ struct transition_ctx {
 	const char *items;
 	struct transition *t;
 	size_t n;
+	bool want_state; /* PATCH answers the job's state; jobs:transition does not */
 	struct cd_error *e;
 };
 
@@ -339,19 +340,20 @@ static enum cd_err transition_step(struct db *db, void *p)
 		free(c->t[i].state);
 		c->t[i].state = NULL;
 	}
-	return db_jobs_transition(db, c->tenant, c->items, c->t, c->n, c->e);
+	return db_jobs_transition(db, c->tenant, c->items, c->t, c->n, c->want_state, c->e);
 }
 
 /* Runs n transitions (n <= TRANSITIONS_MAX) in one transaction. */
 static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_object *objs,
 				   struct transition *t, size_t n, const int64_t *if_rev,
-				   struct cd_error *e)
+				   bool want_state, struct cd_error *e)
 {
 	struct json_object *items = build_items(objs, t, n, if_rev);
 	/* a refused target keeps its own answer, whatever the re-read says */
 	struct cd_error saved[TRANSITIONS_MAX];
 	enum cd_err pre[TRANSITIONS_MAX];
-	struct transition_ctx c = {.tenant = tenant, .t = t, .n = n, .e = e};
+	struct transition_ctx c = {.tenant = tenant, .t = t, .n = n, .want_state = want_state,
+				   .e = e};
 	enum cd_err rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -388,7 +390,7 @@ enum cd_err jobs_transition(struct db *db, int64_t tenant, struct json_object *r
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
 	json_object_object_add(copy, "id", json_object_new_string(idbuf));
 	json_object_array_add(one, copy);
-	rc = run_transitions(db, tenant, one, &t, 1, &if_rev, e);
+	rc = run_transitions(db, tenant, one, &t, 1, &if_rev, true, e);
 	if (rc == CD_OK && t.rc != CD_OK) {
 		*e = t.err;
 		rc = t.rc;
@@ -416,7 +418,7 @@ enum cd_err jobs_transition_many(struct db *db, int64_t tenant, struct json_obje
 			     TRANSITIONS_MAX);
 		goto out;
 	}
-	rc = run_transitions(db, tenant, items, t, n, NULL, e);
+	rc = run_transitions(db, tenant, items, t, n, NULL, false, e);
 	if (rc != CD_OK)
 		goto out;
 	buf_puts(&result, "[");
