@@ -4,7 +4,10 @@
  * transaction is open). Entry points: db_open, db_exec, db_begin/commit/
  * rollback, db_ping, db_check_schema. Invariants: a statement is prepared on a
  * connection before it is executed there; after PQreset every statement is
- * prepared again. Never formats a value into SQL.
+ * prepared again. Never formats a value into SQL. BEGIN is not sent on its
+ * own: it travels with the transaction's first statement, in one pipeline
+ * (one round trip fewer per transaction; a transaction that runs no
+ * statement costs none).
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -20,6 +23,7 @@
 struct db {
 	PGconn *conn;
 	bool in_tx;
+	bool begin_pending; /* db_begin ran; BEGIN goes with the next statement */
 	bool listening;	/* LISTEN conductor_jobs issued on this connection */
 	bool generic_plans; /* db_use_generic_plans: SET again after a reconnect */
 	bool prepared[DB_MAX_STMTS + 1];
@@ -147,6 +151,7 @@ static bool reset_if_broken(struct db *db)
 	PQreset(db->conn);
 	memset(db->prepared, 0, sizeof(db->prepared));
 	db->in_tx = false;
+	db->begin_pending = false;
 	db->listening = false;
 	return PQstatus(db->conn) == CONNECTION_OK && apply_settings(db);
 }
@@ -157,6 +162,49 @@ enum cd_err db_use_generic_plans(struct db *db, struct cd_error *e)
 	if (!apply_settings(db))
 		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
 	return CD_OK;
+}
+
+/* The next result of a pipeline, and the NULL that ends it. */
+static PGresult *pipeline_result(PGconn *conn)
+{
+	PGresult *res = PQgetResult(conn), *end;
+
+	while (res != NULL && (end = PQgetResult(conn)) != NULL)
+		PQclear(end); /* not expected: one result per query */
+	return res;
+}
+
+/* BEGIN and the prepared statement name in one pipeline, one round trip.
+ * Answers the statement's result, or BEGIN's when BEGIN failed (the
+ * statement is then not run); NULL when the connection broke. */
+static PGresult *exec_with_begin(struct db *db, const char *name, int n,
+				 const char *const *params)
+{
+	PGconn *conn = db->conn;
+	PGresult *begin, *res = NULL, *sync;
+
+	if (!PQenterPipelineMode(conn))
+		return NULL; /* nothing sent: BEGIN stays pending */
+	db->begin_pending = false;
+	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
+	    !PQsendQueryPrepared(conn, name, n, params, NULL, NULL, 0) || !PQpipelineSync(conn)) {
+		begin = NULL; /* the connection broke: db_exec resets it */
+	} else {
+		begin = pipeline_result(conn);
+		if (begin != NULL)
+			res = pipeline_result(conn);
+		sync = PQgetResult(conn); /* PGRES_PIPELINE_SYNC */
+		PQclear(sync);
+	}
+	/* exits once every result is read; a broken connection is reset later */
+	for (int i = 0; i < 4 && !PQexitPipelineMode(conn); i++)
+		PQclear(PQgetResult(conn));
+	if (begin == NULL || PQresultStatus(begin) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return begin;
+	}
+	PQclear(begin);
+	return res;
 }
 
 static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,
@@ -173,6 +221,8 @@ static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,
 		PQclear(p);
 		db->prepared[id] = true;
 	}
+	if (db->begin_pending)
+		return exec_with_begin(db, name, n, params);
 	return PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
 }
 
@@ -180,22 +230,30 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 		    PGresult **out, struct cd_error *e)
 {
 	int id = stmt_id(st);
+	bool tx = db->in_tx;
+	/* outside a transaction, or at its first statement (BEGIN not sent yet),
+	 * nothing is lost by reconnecting and running the statement again */
+	bool fresh = !db->in_tx || db->begin_pending;
 	PGresult *res;
 	ExecStatusType status;
 
 	*out = NULL;
-	if (PQstatus(db->conn) != CONNECTION_OK && (db->in_tx || !reset_if_broken(db)))
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		if (!fresh || !reset_if_broken(db))
+			return cd_fail(e, CD_UNAVAILABLE, NULL,
+				       "The database is unavailable; try again shortly.");
+		db->in_tx = db->begin_pending = tx; /* the reset forgot the pending BEGIN */
+	}
 	res = exec_once(db, st, id, n, params);
 	if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
-		bool retry = !db->in_tx;
-
 		PQclear(res);
 		res = NULL;
-		if (retry && reset_if_broken(db))
+		if (fresh && reset_if_broken(db)) {
+			db->in_tx = db->begin_pending = tx;
 			res = exec_once(db, st, id, n, params);
-		else if (db->in_tx)
+		} else if (db->in_tx) {
 			reset_if_broken(db);
+		}
 	}
 	status = PQresultStatus(res);
 	if (res == NULL || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
@@ -253,23 +311,23 @@ static enum cd_err run_plain(struct db *db, const char *sql, struct cd_error *e)
 
 enum cd_err db_begin(struct db *db, struct cd_error *e)
 {
-	enum cd_err rc;
-
 	if (db->in_tx)
 		return cd_fail(e, CD_INTERNAL, NULL, "a transaction is already open");
 	if (PQstatus(db->conn) != CONNECTION_OK && !reset_if_broken(db))
 		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
-	rc = run_plain(db, "BEGIN", e);
-	if (rc == CD_OK)
-		db->in_tx = true;
-	return rc;
+	db->in_tx = true;
+	db->begin_pending = true;
+	return CD_OK;
 }
 
 enum cd_err db_commit(struct db *db, struct cd_error *e)
 {
-	enum cd_err rc = run_plain(db, "COMMIT", e);
+	enum cd_err rc = CD_OK;
 
+	if (!db->begin_pending) /* else no statement ran: nothing to commit */
+		rc = run_plain(db, "COMMIT", e);
 	db->in_tx = false;
+	db->begin_pending = false;
 	return rc;
 }
 
@@ -277,8 +335,10 @@ void db_rollback(struct db *db)
 {
 	if (!db->in_tx)
 		return;
-	PQclear(PQexec(db->conn, "ROLLBACK"));
+	if (!db->begin_pending)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
 	db->in_tx = false;
+	db->begin_pending = false;
 }
 
 enum cd_err db_listen_jobs(struct db *db, struct cd_error *e)
