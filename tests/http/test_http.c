@@ -447,13 +447,12 @@ static void test_tenant_header(void)
 	http_resp_free(&r);
 }
 
-/* Every database connection of conductor-fcgi is killed; the next requests
- * succeed all the same (each thread reconnects and prepares again). */
-static void test_reconnects_after_database_connections_die(void)
+/* Kills every database connection but the test's own; answers how many. */
+static int kill_database_connections(void)
 {
 	PGconn *c = PQconnectdb(getenv("CONDUCTOR_DATABASE_URL"));
 	PGresult *r;
-	int killed, ok = 0;
+	int killed;
 
 	CU_ASSERT_EQUAL_FATAL(PQstatus(c), CONNECTION_OK);
 	r = PQexec(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -463,7 +462,16 @@ static void test_reconnects_after_database_connections_die(void)
 	killed = atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
 	PQfinish(c);
-	CU_ASSERT(killed > 0);
+	return killed;
+}
+
+/* Every database connection of conductor-fcgi is killed; the next requests
+ * succeed all the same (each thread reconnects and prepares again). */
+static void test_reconnects_after_database_connections_die(void)
+{
+	int ok = 0;
+
+	CU_ASSERT(kill_database_connections() > 0);
 	for (int i = 0; i < 100; i++) {
 		struct http_resp resp = get("/v1/whoami", tokens[5]);
 
@@ -471,6 +479,30 @@ static void test_reconnects_after_database_connections_die(void)
 		http_resp_free(&resp);
 	}
 	CU_ASSERT_EQUAL(ok, 100);
+}
+
+/* The same for requests that run a transaction (a submit): the token lookup
+ * finds the connection dead and resets it; the transaction's statements are
+ * prepared again and its BEGIN, sent with the first of them, opens it. */
+static void test_transactions_after_database_connections_die(void)
+{
+	int ok = 0;
+
+	for (int i = 0; i < 20; i++) { /* every thread holds a connection */
+		struct http_resp resp = call("POST", "/v1/fleet/jobs", tokens[0],
+					     "{\"body\":\"warm\"}", NULL);
+
+		http_resp_free(&resp);
+	}
+	CU_ASSERT(kill_database_connections() > 0);
+	for (int i = 0; i < 40; i++) {
+		struct http_resp resp = call("POST", "/v1/fleet/jobs", tokens[0],
+					     "{\"body\":\"after the kill\"}", NULL);
+
+		ok += resp.status == 201;
+		http_resp_free(&resp);
+	}
+	CU_ASSERT_EQUAL(ok, 40);
 }
 
 static int clean(void)
@@ -497,6 +529,8 @@ static CU_TestInfo TESTS[] = {
 	{"mutated_bodies_never_5xx", test_mutated_bodies_never_5xx},
 	{"tenant_header", test_tenant_header},
 	{"reconnects_after_database_connections_die", test_reconnects_after_database_connections_die},
+	{"transactions_after_database_connections_die",
+	 test_transactions_after_database_connections_die},
 	CU_TEST_INFO_NULL,
 };
 

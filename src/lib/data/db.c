@@ -230,30 +230,22 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 		    PGresult **out, struct cd_error *e)
 {
 	int id = stmt_id(st);
-	bool tx = db->in_tx;
-	/* outside a transaction, or at its first statement (BEGIN not sent yet),
-	 * nothing is lost by reconnecting and running the statement again */
-	bool fresh = !db->in_tx || db->begin_pending;
 	PGresult *res;
 	ExecStatusType status;
 
 	*out = NULL;
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		if (!fresh || !reset_if_broken(db))
-			return cd_fail(e, CD_UNAVAILABLE, NULL,
-				       "The database is unavailable; try again shortly.");
-		db->in_tx = db->begin_pending = tx; /* the reset forgot the pending BEGIN */
-	}
+	if (PQstatus(db->conn) != CONNECTION_OK && (db->in_tx || !reset_if_broken(db)))
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
 	res = exec_once(db, st, id, n, params);
 	if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		bool retry = !db->in_tx;
+
 		PQclear(res);
 		res = NULL;
-		if (fresh && reset_if_broken(db)) {
-			db->in_tx = db->begin_pending = tx;
+		if (retry && reset_if_broken(db))
 			res = exec_once(db, st, id, n, params);
-		} else if (db->in_tx) {
+		else if (db->in_tx)
 			reset_if_broken(db);
-		}
 	}
 	status = PQresultStatus(res);
 	if (res == NULL || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
@@ -264,6 +256,16 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 	}
 	*out = res;
 	return CD_OK;
+}
+
+enum cd_err db_exec_command(struct db *db, struct db_stmt *st, int n, const char *const *params,
+			    struct cd_error *e)
+{
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, st, n, params, &res, e);
+
+	PQclear(res);
+	return rc;
 }
 
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
@@ -291,11 +293,7 @@ static struct db_stmt SQL_PING = DB_STMT("SELECT 1");
 
 enum cd_err db_ping(struct db *db, struct cd_error *e)
 {
-	PGresult *res = NULL;
-	enum cd_err rc = db_exec(db, &SQL_PING, 0, NULL, &res, e);
-
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_PING, 0, NULL, e);
 }
 
 static enum cd_err run_plain(struct db *db, const char *sql, struct cd_error *e)

@@ -97,13 +97,9 @@ enum cd_err db_control_release(struct db *db, int64_t tenant, const char *name,
 {
 	char t[24];
 	const char *p[3] = {t, name, holder};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
-	rc = db_exec(db, &SQL_RELEASE, 3, p, &res, e);
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_RELEASE, 3, p, e);
 }
 
 /* ---- controllers -------------------------------------------------------- */
@@ -174,13 +170,9 @@ enum cd_err db_control_set_mode(struct db *db, int64_t tenant, const char *mode,
 {
 	char t[24];
 	const char *p[4] = {t, mode, reason, requested_by};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
-	rc = db_exec(db, &SQL_SET_MODE, 4, p, &res, e);
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_SET_MODE, 4, p, e);
 }
 
 static struct db_stmt SQL_STATE = DB_STMT(

@@ -38,6 +38,11 @@ struct db_stmt {
 enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const *params,
 		    PGresult **out, struct cd_error *e);
 
+/* db_exec for a statement whose rows nobody reads (a write, a lock, a
+ * NOTIFY): the result is dropped. */
+enum cd_err db_exec_command(struct db *db, struct db_stmt *st, int n, const char *const *params,
+			    struct cd_error *e);
+
 /* db_exec for a statement that answers one text value (JSON built by the
  * database). out: a new string the caller frees with free(), set on CD_OK. */
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,

@@ -110,11 +110,8 @@ static enum cd_err add_event(struct db *db, const char *tenant, const char *id, 
 			     const char *data, struct cd_error *e)
 {
 	const char *p[4] = {tenant, id, kind, data ? data : "{}"};
-	PGresult *res = NULL;
-	enum cd_err rc = db_exec(db, &SQL_ADD_EVENT, 4, p, &res, e);
 
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_ADD_EVENT, 4, p, e);
 }
 
 /* Resolves deps into a bigint[] literal; blocked: some dep is not satisfied. */
@@ -275,13 +272,9 @@ enum cd_err db_jobs_notify(struct db *db, int64_t tenant, struct cd_error *e)
 {
 	char t[24];
 	const char *p[1] = {t};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
-	rc = db_exec(db, &SQL_NOTIFY, 1, p, &res, e);
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_NOTIFY, 1, p, e);
 }
 
 /* ---- reads -------------------------------------------------------------- */
@@ -406,13 +399,9 @@ enum cd_err db_jobs_lock_factory(struct db *db, int64_t tenant, const char *fact
 {
 	char t[24];
 	const char *p[2] = {t, factory_id};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
-	rc = db_exec(db, &SQL_LOCK_FACTORY, 2, p, &res, e);
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_LOCK_FACTORY, 2, p, e);
 }
 
 enum cd_err db_jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c,
@@ -629,11 +618,8 @@ static struct db_stmt SQL_SETTLE_TASKS = DB_STMT(
 static enum cd_err settle_tasks(struct db *db, const char *t, const char *ids, struct cd_error *e)
 {
 	const char *p[2] = {ids, t};
-	PGresult *res = NULL;
-	enum cd_err rc = db_exec(db, &SQL_SETTLE_TASKS, 2, p, &res, e);
 
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_SETTLE_TASKS, 2, p, e);
 }
 
 enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,

@@ -196,11 +196,8 @@ enum cd_err db_reaper_runtime_event(struct db *db, const char *kind, const char 
 				    struct cd_error *e)
 {
 	const char *p[2] = {kind, data};
-	PGresult *res = NULL;
-	enum cd_err rc = db_exec(db, &SQL_RUNTIME_EVENT, 2, p, &res, e);
 
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_RUNTIME_EVENT, 2, p, e);
 }
 
 /* ---- retention ----------------------------------------------------------- */

@@ -17,6 +17,26 @@ static enum cd_err not_found(struct cd_error *e, const char *what, int64_t id)
 	return cd_fail_code(e, code);
 }
 
+/* Runs st with ($1 id, $2 tenant). res: its result on CD_OK, freed by the
+ * caller; no row: CD_NOT_FOUND naming what. */
+static enum cd_err exec_by_id(struct db *db, struct db_stmt *st, int64_t tenant, int64_t id,
+			      const char *what, PGresult **res, struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[2] = {i, t};
+	enum cd_err rc;
+
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = db_exec(db, st, 2, p, res, e);
+	if (rc == CD_OK && PQntuples(*res) == 0) {
+		PQclear(*res);
+		*res = NULL;
+		rc = not_found(e, what, id);
+	}
+	return rc;
+}
+
 static struct db_stmt SQL_CREATE = DB_STMT(
 	"WITH t AS ("
 	"  INSERT INTO jobs (tenant_id, content_hash, stage, kind, priority, body, manifest)"
@@ -68,19 +88,10 @@ static struct db_stmt SQL_GET = DB_STMT(
 enum cd_err db_tasks_get(struct db *db, int64_t tenant, int64_t id, char **out,
 			 struct cd_error *e)
 {
-	char t[24], i[24];
-	const char *p[2] = {i, t};
 	PGresult *res = NULL;
-	enum cd_err rc;
+	enum cd_err rc = exec_by_id(db, &SQL_GET, tenant, id, "task", &res, e);
 
-	*out = NULL;
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = db_exec(db, &SQL_GET, 2, p, &res, e);
-	if (rc == CD_OK && PQntuples(res) == 0)
-		rc = not_found(e, "task", id);
-	else if (rc == CD_OK)
-		*out = xstrdup(PQgetvalue(res, 0, 0));
+	*out = rc == CD_OK ? xstrdup(PQgetvalue(res, 0, 0)) : NULL;
 	PQclear(res);
 	return rc;
 }
@@ -101,20 +112,13 @@ static struct db_stmt SQL_HAS_STEPS = DB_STMT(
 enum cd_err db_tasks_lock_unplanned(struct db *db, int64_t tenant, int64_t id,
 				    struct cd_error *e)
 {
-	char t[24], i[24];
-	const char *p[2] = {i, t};
 	PGresult *res = NULL;
-	enum cd_err rc;
+	enum cd_err rc = exec_by_id(db, &SQL_LOCK, tenant, id, "task", &res, e);
 
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = db_exec(db, &SQL_LOCK, 2, p, &res, e);
-	if (rc == CD_OK && PQntuples(res) == 0)
-		rc = not_found(e, "task", id);
 	PQclear(res);
 	res = NULL;
-	if (rc == CD_OK)
-		rc = db_exec(db, &SQL_HAS_STEPS, 2, p, &res, e);
+	if (rc == CD_OK) /* always one row */
+		rc = exec_by_id(db, &SQL_HAS_STEPS, tenant, id, "task", &res, e);
 	if (rc == CD_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		rc = cd_fail(e, CD_CONFLICT, "steps",
 			     "Task %" PRId64 " is planned already; a plan is given once.", id);
@@ -172,14 +176,10 @@ enum cd_err db_tasks_mark_planned(struct db *db, int64_t tenant, int64_t task,
 {
 	char t[24], k[24];
 	const char *p[2] = {k, t};
-	PGresult *res = NULL;
-	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
 	fmt_i64(k, sizeof(k), task);
-	rc = db_exec(db, &SQL_PLANNED, 2, p, &res, e);
-	PQclear(res);
-	return rc;
+	return db_exec_command(db, &SQL_PLANNED, 2, p, e);
 }
 
 static struct db_stmt SQL_STEP = DB_STMT(
@@ -189,17 +189,10 @@ static struct db_stmt SQL_STEP = DB_STMT(
 enum cd_err db_tasks_step_stage(struct db *db, int64_t tenant, int64_t id, char stage[16],
 				struct cd_error *e)
 {
-	char t[24], i[24];
-	const char *p[2] = {i, t};
 	PGresult *res = NULL;
-	enum cd_err rc;
+	enum cd_err rc = exec_by_id(db, &SQL_STEP, tenant, id, "step", &res, e);
 
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = db_exec(db, &SQL_STEP, 2, p, &res, e);
-	if (rc == CD_OK && PQntuples(res) == 0)
-		rc = not_found(e, "step", id);
-	else if (rc == CD_OK)
+	if (rc == CD_OK)
 		snprintf(stage, 16, "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return rc;
