@@ -174,56 +174,77 @@ static PGresult *pipeline_result(PGconn *conn)
 	return res;
 }
 
-/* BEGIN and the prepared statement name in one pipeline, one round trip.
- * Answers the statement's result, or BEGIN's when BEGIN failed (the
- * statement is then not run); NULL when the connection broke. */
-static PGresult *exec_with_begin(struct db *db, const char *name, int n,
-				 const char *const *params)
+/* The statement's name on this connection, prepared on first use. NULL
+ * when it is prepared; else the failed result of PREPARE. */
+static PGresult *prepare_once(struct db *db, struct db_stmt *st, int id, char name[16])
+{
+	PGresult *p;
+
+	snprintf(name, 16, "s%d", id);
+	if (db->prepared[id])
+		return NULL;
+	p = PQprepare(db->conn, name, st->sql, 0, NULL);
+	if (PQresultStatus(p) != PGRES_COMMAND_OK)
+		return p;
+	PQclear(p);
+	db->prepared[id] = true;
+	return NULL;
+}
+
+/* Sends a pending BEGIN, then each call's prepared statement (names[i]),
+ * in one pipeline: one round trip. Sets each call's res; when BEGIN failed,
+ * calls[0].res is BEGIN's result and no statement ran. Every res stays NULL
+ * when the connection broke. */
+static void run_pipeline(struct db *db, struct db_call *calls, size_t k,
+			 char names[][16])
 {
 	PGconn *conn = db->conn;
-	PGresult *begin, *res = NULL, *sync;
+	bool begin = db->begin_pending, sent;
+	PGresult *b = NULL;
 
+	for (size_t i = 0; i < k; i++)
+		calls[i].res = NULL;
 	if (!PQenterPipelineMode(conn))
-		return NULL; /* nothing sent: BEGIN stays pending */
+		return; /* nothing sent: BEGIN stays pending */
 	db->begin_pending = false;
-	if (!PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ||
-	    !PQsendQueryPrepared(conn, name, n, params, NULL, NULL, 0) || !PQpipelineSync(conn)) {
-		begin = NULL; /* the connection broke: db_exec resets it */
-	} else {
-		begin = pipeline_result(conn);
-		if (begin != NULL)
-			res = pipeline_result(conn);
-		sync = PQgetResult(conn); /* PGRES_PIPELINE_SYNC */
-		PQclear(sync);
+	sent = !begin || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	for (size_t i = 0; sent && i < k; i++)
+		sent = PQsendQueryPrepared(conn, names[i], calls[i].n, calls[i].params, NULL, NULL,
+					   0);
+	if (sent && PQpipelineSync(conn)) {
+		if (begin)
+			b = pipeline_result(conn);
+		for (size_t i = 0; (!begin || b != NULL) && i < k; i++)
+			calls[i].res = pipeline_result(conn);
+		PQclear(PQgetResult(conn)); /* PGRES_PIPELINE_SYNC */
 	}
 	/* exits once every result is read; a broken connection is reset later */
 	for (int i = 0; i < 4 && !PQexitPipelineMode(conn); i++)
 		PQclear(PQgetResult(conn));
-	if (begin == NULL || PQresultStatus(begin) != PGRES_COMMAND_OK) {
-		PQclear(res);
-		return begin;
+	if (b != NULL && PQresultStatus(b) != PGRES_COMMAND_OK) {
+		for (size_t i = 0; i < k; i++) {
+			PQclear(calls[i].res);
+			calls[i].res = NULL;
+		}
+		calls[0].res = b;
+		b = NULL;
 	}
-	PQclear(begin);
-	return res;
+	PQclear(b);
 }
 
 static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,
 			   const char *const *params)
 {
-	char name[16];
+	char name[1][16];
+	struct db_call call = {.st = st, .n = n, .params = params};
+	PGresult *failed = prepare_once(db, st, id, name[0]);
 
-	snprintf(name, sizeof(name), "s%d", id);
-	if (!db->prepared[id]) {
-		PGresult *p = PQprepare(db->conn, name, st->sql, 0, NULL);
-
-		if (PQresultStatus(p) != PGRES_COMMAND_OK)
-			return p;
-		PQclear(p);
-		db->prepared[id] = true;
-	}
-	if (db->begin_pending)
-		return exec_with_begin(db, name, n, params);
-	return PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0);
+	if (failed != NULL)
+		return failed;
+	if (!db->begin_pending)
+		return PQexecPrepared(db->conn, name[0], n, params, NULL, NULL, 0);
+	run_pipeline(db, &call, 1, name);
+	return call.res;
 }
 
 enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const *params,
@@ -265,6 +286,58 @@ enum cd_err db_exec_command(struct db *db, struct db_stmt *st, int n, const char
 	enum cd_err rc = db_exec(db, st, n, params, &res, e);
 
 	PQclear(res);
+	return rc;
+}
+
+static bool result_ok(const PGresult *res)
+{
+	ExecStatusType status = PQresultStatus(res);
+
+	return res != NULL && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK);
+}
+
+static void clear_calls(struct db_call *calls, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		PQclear(calls[i].res);
+		calls[i].res = NULL;
+	}
+}
+
+enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, struct cd_error *e)
+{
+	char names[DB_MAX_PIPELINE][16];
+	enum cd_err rc = CD_OK;
+
+	for (size_t i = 0; i < k; i++)
+		calls[i].res = NULL;
+	if (!db->in_tx || k == 0 || k > DB_MAX_PIPELINE)
+		return cd_fail(e, CD_INTERNAL, NULL, "a pipeline of %zu statements outside a transaction",
+			       k);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		reset_if_broken(db);
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	}
+	for (size_t i = 0; i < k; i++) {
+		PGresult *failed = prepare_once(db, calls[i].st, stmt_id(calls[i].st), names[i]);
+
+		if (failed != NULL) {
+			rc = map_result(failed, e);
+			PQclear(failed);
+			return rc;
+		}
+	}
+	run_pipeline(db, calls, k, names);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		clear_calls(calls, k);
+		reset_if_broken(db);
+		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+	}
+	for (size_t i = 0; i < k && rc == CD_OK; i++)
+		if (!result_ok(calls[i].res))
+			rc = map_result(calls[i].res, e); /* the first failure; the rest did not run */
+	if (rc != CD_OK)
+		clear_calls(calls, k);
 	return rc;
 }
 

@@ -43,6 +43,25 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 enum cd_err db_exec_command(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			    struct cd_error *e);
 
+/* One statement of a pipeline: st with params[0..n); res is its result,
+ * owned by the caller. */
+struct db_call {
+	struct db_stmt *st;
+	int n;
+	const char *const *params;
+	PGresult *res;
+};
+
+#define DB_MAX_PIPELINE 4
+
+/* Runs calls[0..k) in order in one round trip (one libpq pipeline), inside
+ * a transaction (db_begin) only: for statements that do not need each
+ * other's results. On CD_OK every calls[i].res is set, and the caller
+ * PQclear()s each. On the first failure the rest do not run, the error is
+ * mapped as db_exec's, every res is NULL, and the caller rolls back; a
+ * broken connection is reset (not retried: the transaction is gone). */
+enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, struct cd_error *e);
+
 /* db_exec for a statement that answers one text value (JSON built by the
  * database). out: a new string the caller frees with free(), set on CD_OK. */
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,

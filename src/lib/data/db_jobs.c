@@ -537,19 +537,16 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"         (CASE WHEN upd.stage = 'queued' THEN 'requeued'"
 	"               WHEN upd.stage = 'dead_letter' THEN 'dead_lettered' END)) k(kind)"
 	"   WHERE k.kind IS NOT NULL AND (upd.old_stage <> upd.stage OR upd.target = 'failed')"
-	"), dep_failed AS ("
-	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
-	"  SELECT d.tenant_id, d.id, 'dependency_failed',"
-	"         jsonb_build_object('dep_id', upd.id::text, 'dep_stage', upd.stage)"
-	"    FROM upd JOIN job_deps jd ON jd.dep_id = upd.id JOIN jobs d ON d.id = jd.job_id"
-	"   WHERE upd.stage IN ('dead_letter', 'failed') AND d.stage = 'blocked'"
 	")"
 	"SELECT upd.ord, upd.stage, upd.state, upd.has_parent FROM upd");
 
 /* Locks the blocked dependents of the given jobs, in id order (no
- * deadlocks). A statement of its own, after the transition: its snapshot
- * sees every dependent committed before the shipped rows were locked
- * (submits hold FOR SHARE on their deps), and every other dep. */
+ * deadlocks). A statement of its own, after the transition (in its
+ * pipeline): its snapshot sees every dependent committed before the shipped
+ * rows were locked (submits hold FOR SHARE on their deps), and every other
+ * dep. It is given the items that target shipped or testing before their
+ * fences are known: locking the dependents of an item whose fence then
+ * failed only holds rows that the unblock re-checks anyway. */
 static struct db_stmt SQL_LOCK_DEPENDENTS = DB_STMT(
 	"SELECT d.id FROM jobs d"
 	" WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = ANY($1::bigint[]))"
@@ -570,27 +567,30 @@ static struct db_stmt SQL_UNBLOCK = DB_STMT(
 	"INSERT INTO job_events (tenant_id, job_id, kind, data)"
 	"SELECT tenant_id, id, 'unblocked', '{}'::jsonb FROM ready");
 
-/* ids: a bigint[] literal of jobs that reached shipped or testing. */
+/* ids: a bigint[] literal of jobs that reached shipped or testing, whose
+ * dependents are locked. any: some dependent moved to queued. */
 static enum cd_err unblock_dependents(struct db *db, const char *t, const char *ids, bool *any,
 				      struct cd_error *e)
 {
 	const char *p[2] = {ids, t};
 	PGresult *res = NULL;
-	enum cd_err rc;
+	enum cd_err rc = db_exec(db, &SQL_UNBLOCK, 2, p, &res, e);
 
-	*any = false;
-	rc = db_exec(db, &SQL_LOCK_DEPENDENTS, 2, p, &res, e);
-	if (rc != CD_OK || PQntuples(res) == 0)
-		goto out;
-	PQclear(res);
-	res = NULL;
-	rc = db_exec(db, &SQL_UNBLOCK, 2, p, &res, e);
-	if (rc == CD_OK)
-		*any = strcmp(PQcmdTuples(res), "0") != 0;
-out:
+	*any = rc == CD_OK && strcmp(PQcmdTuples(res), "0") != 0;
 	PQclear(res);
 	return rc;
 }
+
+/* The blocked dependents of jobs that just failed for good (failed without
+ * a retry, or dead_letter) stay blocked: each records why. ids: those
+ * jobs, as a bigint[] literal. Its own statement, run only when a job
+ * failed for good, rather than a part of every transition. */
+static struct db_stmt SQL_DEPENDENCY_FAILED = DB_STMT(
+	"INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"SELECT d.tenant_id, d.id, 'dependency_failed',"
+	"       jsonb_build_object('dep_id', f.id::text, 'dep_stage', f.stage)"
+	"  FROM jobs f JOIN job_deps jd ON jd.dep_id = f.id JOIN jobs d ON d.id = jd.job_id"
+	" WHERE f.id = ANY($1::bigint[]) AND f.tenant_id = $2 AND d.stage = 'blocked'");
 
 /* A task (composite job) follows its steps: every step shipped -> shipped;
  * a step dead-lettered (or failed for good) -> failed. ids: the steps that
@@ -631,33 +631,81 @@ enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
 	return settle_tasks(db, t, ids, e);
 }
 
+/* ids of lists: a bigint[] literal being built ("{1,2"); closed by
+ * close_ids. */
+static void add_id(struct buf *ids, int64_t id)
+{
+	buf_printf(ids, "%s%" PRId64, ids->len > 1 ? "," : "", id);
+}
+
+static bool close_ids(struct buf *ids)
+{
+	buf_puts(ids, "}");
+	return ids->len > 2;
+}
+
+/* The transition statement, and in the same round trip the lock of the
+ * dependents of every item that targets shipped or testing. locked: some
+ * dependent was locked. */
+static enum cd_err transition_and_lock(struct db *db, const char *t, const char *items,
+				       bool want_state, const struct transition *tr, size_t n,
+				       PGresult **out, bool *locked, struct cd_error *e)
+{
+	const char *p[3] = {t, items, want_state ? "true" : "false"};
+	struct buf targets;
+	const char *lp[2] = {NULL, t};
+	struct db_call calls[2] = {{&SQL_TRANSITION, 3, p, NULL}, {&SQL_LOCK_DEPENDENTS, 2, lp, NULL}};
+	enum cd_err rc;
+
+	*locked = false;
+	buf_init(&targets, 64 * 1024);
+	buf_puts(&targets, "{");
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tr[i].stage, "shipped") == 0 || strcmp(tr[i].stage, "testing") == 0)
+			add_id(&targets, tr[i].f.id);
+	if (close_ids(&targets)) {
+		lp[0] = buf_str(&targets);
+		rc = db_exec_pipeline(db, calls, 2, e);
+		*locked = rc == CD_OK && PQntuples(calls[1].res) > 0;
+		PQclear(calls[1].res);
+	} else {
+		rc = db_exec(db, &SQL_TRANSITION, 3, p, &calls[0].res, e);
+	}
+	*out = calls[0].res;
+	buf_reset(&targets);
+	return rc;
+}
+
 enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 			       struct transition *tr, size_t n, bool want_state,
 			       struct cd_error *e)
 {
 	char t[24];
-	const char *p[3] = {t, items, want_state ? "true" : "false"};
 	PGresult *res = NULL;
-	struct buf shipped, ended;
-	bool unblocked = false, requeued = false;
+	struct buf shipped, ended, failed;
+	bool locked = false, unblocked = false, requeued = false;
 	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
 	buf_init(&shipped, 64 * 1024);
 	buf_init(&ended, 64 * 1024);
+	buf_init(&failed, 64 * 1024);
 	for (size_t i = 0; i < n; i++) {
 		tr[i].rc = CD_INTERNAL;
 		tr[i].state = NULL;
 		tr[i].ended[0] = '\0';
 	}
-	rc = db_exec(db, &SQL_TRANSITION, 3, p, &res, e);
+	rc = transition_and_lock(db, t, items, want_state, tr, n, &res, &locked, e);
 	if (rc != CD_OK)
 		goto out;
 	buf_puts(&shipped, "{");
 	buf_puts(&ended, "{");
+	buf_puts(&failed, "{");
 	for (int r = 0; r < PQntuples(res); r++) {
 		size_t ord = (size_t)atol(PQgetvalue(res, r, 0));
 		const char *stage = PQgetvalue(res, r, 1);
+		bool failed_for_good =
+			strcmp(stage, "dead_letter") == 0 || strcmp(stage, "failed") == 0;
 
 		if (ord >= n)
 			continue;
@@ -665,16 +713,15 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 		snprintf(tr[ord].ended, sizeof(tr[ord].ended), "%s", stage);
 		tr[ord].state = want_state ? xstrdup(PQgetvalue(res, r, 2)) : NULL;
 		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0)
-			buf_printf(&shipped, "%s%" PRId64, shipped.len > 1 ? "," : "", tr[ord].f.id);
+			add_id(&shipped, tr[ord].f.id);
+		if (failed_for_good)
+			add_id(&failed, tr[ord].f.id);
 		/* only a step (a job with a parent) can settle a task */
-		if ((strcmp(stage, "shipped") == 0 || strcmp(stage, "dead_letter") == 0 ||
-		     strcmp(stage, "failed") == 0) &&
+		if ((strcmp(stage, "shipped") == 0 || failed_for_good) &&
 		    strcmp(PQgetvalue(res, r, 3), "t") == 0)
-			buf_printf(&ended, "%s%" PRId64, ended.len > 1 ? "," : "", tr[ord].f.id);
+			add_id(&ended, tr[ord].f.id);
 		requeued = requeued || strcmp(stage, "queued") == 0;
 	}
-	buf_puts(&shipped, "}");
-	buf_puts(&ended, "}");
 	PQclear(res);
 	res = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -688,9 +735,14 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 			goto out;
 		}
 	}
-	if (shipped.len > 2)
+	if (close_ids(&shipped) && locked)
 		rc = unblock_dependents(db, t, buf_str(&shipped), &unblocked, e);
-	if (rc == CD_OK && ended.len > 2)
+	if (rc == CD_OK && close_ids(&failed)) {
+		const char *p[2] = {buf_str(&failed), t};
+
+		rc = db_exec_command(db, &SQL_DEPENDENCY_FAILED, 2, p, e);
+	}
+	if (rc == CD_OK && close_ids(&ended))
 		rc = settle_tasks(db, t, buf_str(&ended), e);
 	if (rc == CD_OK && (unblocked || requeued))
 		rc = db_jobs_notify(db, tenant, e);
@@ -698,6 +750,7 @@ out:
 	PQclear(res);
 	buf_reset(&shipped);
 	buf_reset(&ended);
+	buf_reset(&failed);
 	if (rc != CD_OK) {
 		for (size_t i = 0; i < n; i++) {
 			free(tr[i].state);

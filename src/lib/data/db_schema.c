@@ -20,6 +20,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"004_reaper",
 	"005_perf",
 	"006_lean",
+	"007_domains",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
