@@ -312,8 +312,9 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 	for (size_t i = 0; i < k; i++)
 		calls[i].res = NULL;
 	if (!db->in_tx || k == 0 || k > DB_MAX_PIPELINE)
-		return cd_fail(e, CD_INTERNAL, NULL, "a pipeline of %zu statements outside a transaction",
-			       k);
+		return cd_fail(e, CD_INTERNAL, NULL,
+			       "a pipeline runs 1-%d statements in an open transaction (%zu given)",
+			       DB_MAX_PIPELINE, k);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		reset_if_broken(db);
 		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
