@@ -106,10 +106,11 @@ static void log_report(const struct reaper_report *r, double ms)
 		busy = busy || n[i] != 0;
 	}
 	/* an idle pass every few seconds is not news: debug level */
-	log_write(busy ? LOG_INFO : LOG_DEBUG, "pass done", "term", term, "leases_reaped", v[0], "requeued", v[1], "blocked",
-		 v[2], "dead_lettered", v[3], "factories_down", v[4], "controllers_down", v[5],
-		 "stream_entries_reclaimed", v[6], "stream_entries_dead", v[7], "events_pruned",
-		 v[8], "jobs_pruned", v[9], "ms", took, (const char *)0);
+	log_write(busy ? LOG_INFO : LOG_DEBUG, "pass done", "term", term, "leases_reaped", v[0],
+		  "requeued", v[1], "blocked", v[2], "dead_lettered", v[3], "factories_down", v[4],
+		  "controllers_down", v[5], "stream_entries_reclaimed", v[6],
+		  "stream_entries_dead", v[7], "events_pruned", v[8], "jobs_pruned", v[9], "ms",
+		  took, (const char *)0);
 }
 
 static double now_ms(void)

@@ -1472,6 +1472,50 @@ static void test_dependency_that_fails_leaves_dependent_blocked(void)
 	CU_ASSERT_STRING_EQUAL(kinds, "submitted,dependency_cancelled");
 }
 
+/* jobs:transition locks the dependents of every item that targets shipped
+ * in the transition's own round trip, before the fences are known
+ * (db_jobs.c). In a batch where one item ships and one is stale, the
+ * shipped one's dependent is unblocked (fails when the lock's answer is
+ * lost: tried) and the stale one's stays blocked (held by the unblock's
+ * re-check of every dep, whatever ids it is given). */
+static void test_transition_unblocks_only_what_shipped(void)
+{
+	struct tenant *t = tenant_new("dep-stale");
+	char a[IDLEN], b[IDLEN], da[IDLEN], db[IDLEN], kinds[256];
+	struct claimed c;
+	struct http_resp r;
+	struct json_object *items;
+	char *body;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	SUBMIT(t, "{}", a, NULL);
+	SUBMIT(t, "{}", b, NULL);
+	body = fmt("{\"deps\":[\"%s\"]}", a);
+	SUBMIT(t, body, da, NULL);
+	free(body);
+	body = fmt("{\"deps\":[\"%s\"]}", b);
+	SUBMIT(t, body, db, NULL);
+	free(body);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-ds", NULL, 2, &c), 2);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], a);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[1], b);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-ds\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"shipped\"},{\"id\":\"%s\",\"factory_id\":\"f-ds\","
+	          "\"lease_epoch\":%" PRId64 ",\"stage\":\"shipped\"}]}",
+	          a, c.epoch[0], b, c.epoch[1] + 1);
+	EXPECT_STATUS(r, 200);
+	items = obj_at(data_of(&r), "items");
+	CU_ASSERT_TRUE(bool_at(item_at(items, 0), "ok"));
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(items, 1), "error"), "stale_epoch");
+	http_resp_free(&r);
+	CU_ASSERT_STRING_EQUAL(snap_job(t, da).stage, "queued");
+	CU_ASSERT_STRING_EQUAL(snap_job(t, b).stage, "assigned");
+	CU_ASSERT_STRING_EQUAL(snap_job(t, db).stage, "blocked");
+	event_kinds(t, db, kinds, sizeof(kinds));
+	CU_ASSERT_STRING_EQUAL(kinds, "submitted");
+}
+
 /* ---- 7. retries and runs ------------------------------------------------------ */
 
 static void test_retry_backoff_then_dead_letter(void)
@@ -2292,6 +2336,7 @@ static CU_TestInfo TESTS[] = {
     {"batch_dependencies_and_cycles", test_batch_dependencies_and_cycles},
     {"supersede_cycle_refused", test_supersede_cycle_refused},
     {"two_deps_shipped_at_once", test_two_deps_shipped_at_once},
+    {"transition_unblocks_only_what_shipped", test_transition_unblocks_only_what_shipped},
     {"dependency_that_fails_leaves_dependent_blocked",
      test_dependency_that_fails_leaves_dependent_blocked},
     {"retry_backoff_then_dead_letter", test_retry_backoff_then_dead_letter},

@@ -100,6 +100,13 @@ static int stmt_id(struct db_stmt *st)
 	return id;
 }
 
+#define UNAVAILABLE_MESSAGE "The database is unavailable; try again shortly."
+
+static enum cd_err unavailable(struct cd_error *e)
+{
+	return cd_fail(e, CD_UNAVAILABLE, NULL, UNAVAILABLE_MESSAGE);
+}
+
 static enum cd_err map_result(PGresult *res, struct cd_error *e)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -117,7 +124,7 @@ static enum cd_err map_result(PGresult *res, struct cd_error *e)
 	else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
 		err = CD_INVALID;
 	cd_fail(e, err, NULL, "%s",
-		err == CD_UNAVAILABLE ? "The database is unavailable; try again shortly."
+		err == CD_UNAVAILABLE ? UNAVAILABLE_MESSAGE
 				      : (primary ? primary : "database error"));
 	if (e != NULL)
 		snprintf(e->sqlstate, sizeof(e->sqlstate), "%s", state ? state : "");
@@ -160,7 +167,7 @@ enum cd_err db_use_generic_plans(struct db *db, struct cd_error *e)
 {
 	db->generic_plans = true;
 	if (!apply_settings(db))
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+		return unavailable(e);
 	return CD_OK;
 }
 
@@ -189,6 +196,21 @@ static PGresult *prepare_once(struct db *db, struct db_stmt *st, int id, char na
 	PQclear(p);
 	db->prepared[id] = true;
 	return NULL;
+}
+
+static bool result_ok(const PGresult *res)
+{
+	ExecStatusType status = PQresultStatus(res);
+
+	return res != NULL && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK);
+}
+
+static void clear_calls(struct db_call *calls, size_t k)
+{
+	for (size_t i = 0; i < k; i++) {
+		PQclear(calls[i].res);
+		calls[i].res = NULL;
+	}
 }
 
 /* Sends a pending BEGIN, then each call's prepared statement (names[i]),
@@ -222,10 +244,7 @@ static void run_pipeline(struct db *db, struct db_call *calls, size_t k,
 	for (int i = 0; i < 4 && !PQexitPipelineMode(conn); i++)
 		PQclear(PQgetResult(conn));
 	if (b != NULL && PQresultStatus(b) != PGRES_COMMAND_OK) {
-		for (size_t i = 0; i < k; i++) {
-			PQclear(calls[i].res);
-			calls[i].res = NULL;
-		}
+		clear_calls(calls, k);
 		calls[0].res = b;
 		b = NULL;
 	}
@@ -252,11 +271,10 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 {
 	int id = stmt_id(st);
 	PGresult *res;
-	ExecStatusType status;
 
 	*out = NULL;
 	if (PQstatus(db->conn) != CONNECTION_OK && (db->in_tx || !reset_if_broken(db)))
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+		return unavailable(e);
 	res = exec_once(db, st, id, n, params);
 	if (res == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		bool retry = !db->in_tx;
@@ -268,8 +286,7 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 		else if (db->in_tx)
 			reset_if_broken(db);
 	}
-	status = PQresultStatus(res);
-	if (res == NULL || (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)) {
+	if (!result_ok(res)) {
 		enum cd_err rc = map_result(res, e);
 
 		PQclear(res);
@@ -289,21 +306,6 @@ enum cd_err db_exec_command(struct db *db, struct db_stmt *st, int n, const char
 	return rc;
 }
 
-static bool result_ok(const PGresult *res)
-{
-	ExecStatusType status = PQresultStatus(res);
-
-	return res != NULL && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK);
-}
-
-static void clear_calls(struct db_call *calls, size_t k)
-{
-	for (size_t i = 0; i < k; i++) {
-		PQclear(calls[i].res);
-		calls[i].res = NULL;
-	}
-}
-
 enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, struct cd_error *e)
 {
 	char names[DB_MAX_PIPELINE][16];
@@ -317,7 +319,7 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 			       DB_MAX_PIPELINE, k);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		reset_if_broken(db);
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+		return unavailable(e);
 	}
 	for (size_t i = 0; i < k; i++) {
 		PGresult *failed = prepare_once(db, calls[i].st, stmt_id(calls[i].st), names[i]);
@@ -332,7 +334,7 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		clear_calls(calls, k);
 		reset_if_broken(db);
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+		return unavailable(e);
 	}
 	for (size_t i = 0; i < k && rc == CD_OK; i++)
 		if (!result_ok(calls[i].res))
@@ -386,7 +388,7 @@ enum cd_err db_begin(struct db *db, struct cd_error *e)
 	if (db->in_tx)
 		return cd_fail(e, CD_INTERNAL, NULL, "a transaction is already open");
 	if (PQstatus(db->conn) != CONNECTION_OK && !reset_if_broken(db))
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+		return unavailable(e);
 	db->in_tx = true;
 	db->begin_pending = true;
 	return CD_OK;
@@ -418,7 +420,7 @@ enum cd_err db_listen_jobs(struct db *db, struct cd_error *e)
 	if (db->listening && PQstatus(db->conn) == CONNECTION_OK)
 		return CD_OK;
 	if (PQstatus(db->conn) != CONNECTION_OK && !reset_if_broken(db))
-		return cd_fail(e, CD_UNAVAILABLE, NULL, "The database is unavailable; try again shortly.");
+		return unavailable(e);
 	/* A constant channel name: nothing from a client is formatted here. */
 	if (run_plain(db, "LISTEN conductor_jobs", e) != CD_OK)
 		return CD_UNAVAILABLE;

@@ -631,8 +631,14 @@ enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
 	return settle_tasks(db, t, ids, e);
 }
 
-/* ids of lists: a bigint[] literal being built ("{1,2"); closed by
- * close_ids. */
+/* A bigint[] literal built id by id: open_ids, add_id..., close_ids (true
+ * when it holds an id). */
+static void open_ids(struct buf *ids)
+{
+	buf_init(ids, 64 * 1024);
+	buf_puts(ids, "{");
+}
+
 static void add_id(struct buf *ids, int64_t id)
 {
 	buf_printf(ids, "%s%" PRId64, ids->len > 1 ? "," : "", id);
@@ -642,6 +648,12 @@ static bool close_ids(struct buf *ids)
 {
 	buf_puts(ids, "}");
 	return ids->len > 2;
+}
+
+/* A job reaching this stage can satisfy its dependents' deps. */
+static bool satisfies_deps(const char *stage)
+{
+	return strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0;
 }
 
 /* The transition statement, and in the same round trip the lock of the
@@ -658,10 +670,9 @@ static enum cd_err transition_and_lock(struct db *db, const char *t, const char 
 	enum cd_err rc;
 
 	*locked = false;
-	buf_init(&targets, 64 * 1024);
-	buf_puts(&targets, "{");
+	open_ids(&targets);
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(tr[i].stage, "shipped") == 0 || strcmp(tr[i].stage, "testing") == 0)
+		if (satisfies_deps(tr[i].stage))
 			add_id(&targets, tr[i].f.id);
 	if (close_ids(&targets)) {
 		lp[0] = buf_str(&targets);
@@ -684,12 +695,13 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 	PGresult *res = NULL;
 	struct buf shipped, ended, failed;
 	bool locked = false, unblocked = false, requeued = false;
+	bool any_shipped, any_ended, any_failed;
 	enum cd_err rc;
 
 	fmt_i64(t, sizeof(t), tenant);
-	buf_init(&shipped, 64 * 1024);
-	buf_init(&ended, 64 * 1024);
-	buf_init(&failed, 64 * 1024);
+	open_ids(&shipped);
+	open_ids(&ended);
+	open_ids(&failed);
 	for (size_t i = 0; i < n; i++) {
 		tr[i].rc = CD_INTERNAL;
 		tr[i].state = NULL;
@@ -698,9 +710,6 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 	rc = transition_and_lock(db, t, items, want_state, tr, n, &res, &locked, e);
 	if (rc != CD_OK)
 		goto out;
-	buf_puts(&shipped, "{");
-	buf_puts(&ended, "{");
-	buf_puts(&failed, "{");
 	for (int r = 0; r < PQntuples(res); r++) {
 		size_t ord = (size_t)atol(PQgetvalue(res, r, 0));
 		const char *stage = PQgetvalue(res, r, 1);
@@ -712,7 +721,7 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 		tr[ord].rc = CD_OK;
 		snprintf(tr[ord].ended, sizeof(tr[ord].ended), "%s", stage);
 		tr[ord].state = want_state ? xstrdup(PQgetvalue(res, r, 2)) : NULL;
-		if (strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0)
+		if (satisfies_deps(stage))
 			add_id(&shipped, tr[ord].f.id);
 		if (failed_for_good)
 			add_id(&failed, tr[ord].f.id);
@@ -722,6 +731,9 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 			add_id(&ended, tr[ord].f.id);
 		requeued = requeued || strcmp(stage, "queued") == 0;
 	}
+	any_shipped = close_ids(&shipped);
+	any_failed = close_ids(&failed);
+	any_ended = close_ids(&ended);
 	PQclear(res);
 	res = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -735,14 +747,14 @@ enum cd_err db_jobs_transition(struct db *db, int64_t tenant, const char *items,
 			goto out;
 		}
 	}
-	if (close_ids(&shipped) && locked)
+	if (any_shipped && locked)
 		rc = unblock_dependents(db, t, buf_str(&shipped), &unblocked, e);
-	if (rc == CD_OK && close_ids(&failed)) {
+	if (rc == CD_OK && any_failed) {
 		const char *p[2] = {buf_str(&failed), t};
 
 		rc = db_exec_command(db, &SQL_DEPENDENCY_FAILED, 2, p, e);
 	}
-	if (rc == CD_OK && close_ids(&ended))
+	if (rc == CD_OK && any_ended)
 		rc = settle_tasks(db, t, buf_str(&ended), e);
 	if (rc == CD_OK && (unblocked || requeued))
 		rc = db_jobs_notify(db, tenant, e);

@@ -83,15 +83,15 @@ void stream_close(struct stream_conn *c)
 	free(c);
 }
 
-/* Sends one command (binary-safe arguments), reconnecting once when the
- * connection had broken. out: the reply, which may be an error reply (the
- * caller reads it); CD_UNAVAILABLE only when Redis did not answer. */
 /* Connects again when the connection is missing or broken. */
 static enum cd_err ensure_connected(struct stream_conn *c, struct cd_error *e)
 {
 	return c->ctx == NULL || c->ctx->err ? connect_ctx(c, e) : CD_OK;
 }
 
+/* Sends one command (binary-safe arguments), reconnecting once when the
+ * connection had broken. out: the reply, which may be an error reply (the
+ * caller reads it); CD_UNAVAILABLE only when Redis did not answer. */
 static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
 			   redisReply **out, struct cd_error *e)
 {
