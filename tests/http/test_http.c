@@ -28,22 +28,6 @@ static char *beta_token;	/* a readonly token of tenant "beta" */
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Asserts an error envelope with this status and code; the request id in the
- * body equals the X-Request-Id header. */
-static void expect_error(const struct http_resp *r, long status, const char *code)
-{
-	CU_ASSERT_EQUAL(r->status, status);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r->json);
-	CU_ASSERT_FALSE(json_object_get_boolean(obj_at(r->json, "ok")));
-	CU_ASSERT_STRING_EQUAL(str_at(r->json, "error"), code);
-	CU_ASSERT(strlen(str_at(r->json, "message")) > 10);
-	CU_ASSERT_PTR_NOT_NULL(obj_at(r->json, "details"));
-	CU_ASSERT(strlen(r->request_id) > 0);
-	CU_ASSERT_STRING_EQUAL(str_at(r->json, "request_id"), r->request_id);
-	if (r->status != status || strcmp(str_at(r->json, "error"), code) != 0)
-		fprintf(stderr, "\n  expected %ld %s, got %ld %s\n", status, code, r->status, r->body);
-}
-
 static struct http_resp get(const char *path, const char *token)
 {
 	struct http_resp r;
@@ -76,13 +60,13 @@ static void test_fail_closed_without_any_token(void)
 	struct http_resp r;
 
 	r = get("/v1/whoami", NULL);
-	expect_error(&r, 503, "auth_not_configured");
+	EXPECT_ERROR(r, 503, "auth_not_configured");
 	http_resp_free(&r);
 	r = get("/v1/whoami", "cdt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
-	expect_error(&r, 503, "auth_not_configured");
+	EXPECT_ERROR(r, 503, "auth_not_configured");
 	http_resp_free(&r);
 	r = post("/v1/tenants", NULL, "{\"name\":\"x\"}");
-	expect_error(&r, 503, "auth_not_configured");
+	EXPECT_ERROR(r, 503, "auth_not_configured");
 	http_resp_free(&r);
 	r = get("/healthz", NULL); /* no auth, no database */
 	CU_ASSERT_EQUAL(r.status, 200);
@@ -158,14 +142,14 @@ static void test_missing_and_malformed_credentials_401(void)
 	};
 	struct http_resp r = get("/v1/whoami", NULL);
 
-	expect_error(&r, 401, "unauthorized");
+	EXPECT_ERROR(r, 401, "unauthorized");
 	CU_ASSERT_STRING_EQUAL(field_of(&r), "Authorization");
 	http_resp_free(&r);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *h[] = {bad[i], NULL};
 
 		CU_ASSERT_EQUAL_FATAL(http_do("GET", "/v1/whoami", NULL, NULL, 0, h, &r), 0);
-		expect_error(&r, 401, "unauthorized");
+		EXPECT_ERROR(r, 401, "unauthorized");
 		http_resp_free(&r);
 	}
 }
@@ -181,7 +165,7 @@ static void test_revoked_token_refused_on_next_request(void)
 	http_resp_free(&r);
 	free(ctl_run("token revoke --name soon-revoked"));
 	r = get("/v1/whoami", tok);
-	expect_error(&r, 401, "unauthorized");
+	EXPECT_ERROR(r, 401, "unauthorized");
 	http_resp_free(&r);
 	/* revoking twice says there is no such live token */
 	CU_ASSERT_PTR_NULL(ctl_run("token revoke --name soon-revoked"));
@@ -199,7 +183,7 @@ static void test_expired_token_refused(void)
 	http_resp_free(&r);
 	sleep(2);
 	r = get("/v1/whoami", tok);
-	expect_error(&r, 401, "unauthorized");
+	EXPECT_ERROR(r, 401, "unauthorized");
 	http_resp_free(&r);
 	free(tok);
 }
@@ -269,7 +253,7 @@ static void test_route_role_matrix_from_routes_tsv(void)
 					fprintf(stderr, "\n  %s %s as %s: %ld %s\n", method, url,
 						ROLES[i], r.status, r.body);
 			} else {
-				expect_error(&r, 403, "forbidden");
+				EXPECT_ERROR(r, 403, "forbidden");
 			}
 			http_resp_free(&r);
 		}
@@ -283,17 +267,17 @@ static void test_unknown_route_404_and_wrong_method_405(void)
 {
 	struct http_resp r = get("/v1/nothing-here", tokens[0]);
 
-	expect_error(&r, 404, "route_not_found");
+	EXPECT_ERROR(r, 404, "route_not_found");
 	http_resp_free(&r);
 	r = get("/nothing", NULL);
 	CU_ASSERT(r.status == 404);
 	http_resp_free(&r);
 	r = post("/v1/whoami", tokens[0], "{}");
-	expect_error(&r, 405, "method_not_allowed");
+	EXPECT_ERROR(r, 405, "method_not_allowed");
 	CU_ASSERT_STRING_EQUAL(r.allow, "GET");
 	http_resp_free(&r);
 	CU_ASSERT_EQUAL_FATAL(http_do("DELETE", "/healthz", NULL, NULL, 0, NULL, &r), 0);
-	expect_error(&r, 405, "method_not_allowed");
+	EXPECT_ERROR(r, 405, "method_not_allowed");
 	http_resp_free(&r);
 }
 
@@ -335,7 +319,7 @@ static void expect_body_refused(const char *body, size_t len, long status, const
 	struct http_resp r;
 
 	CU_ASSERT_EQUAL_FATAL(http_do("POST", "/v1/tenants", tokens[0], body, len, NULL, &r), 0);
-	expect_error(&r, status, code);
+	EXPECT_ERROR(r, status, code);
 	if (field != NULL) {
 		CU_ASSERT_STRING_EQUAL(field_of(&r), field);
 		if (strcmp(field_of(&r), field) != 0)
@@ -363,7 +347,7 @@ static void test_bad_bodies_get_4xx_envelopes(void)
 	expect_body_refused("{\"name\":\"\xff\xfe\"}", strlen("{\"name\":\"\xff\xfe\"}"), 400, "invalid_request", "name");
 	/* empty body: the required field is named */
 	CU_ASSERT_EQUAL_FATAL(http_do("POST", "/v1/tenants", tokens[0], "", 0, NULL, &r), 0);
-	expect_error(&r, 400, "invalid_request");
+	EXPECT_ERROR(r, 400, "invalid_request");
 	CU_ASSERT_STRING_EQUAL(field_of(&r), "name");
 	http_resp_free(&r);
 	/* 20 000-deep nesting */
@@ -378,7 +362,7 @@ static void test_bad_bodies_get_4xx_envelopes(void)
 	/* wrong media type */
 	CU_ASSERT_EQUAL_FATAL(http_do("POST", "/v1/tenants", tokens[0], "{\"name\":\"x\"}", 12,
 				      plain, &r), 0);
-	expect_error(&r, 415, "unsupported_media_type");
+	EXPECT_ERROR(r, 415, "unsupported_media_type");
 	http_resp_free(&r);
 	free(big);
 	free(deep);
@@ -392,7 +376,7 @@ static void test_tenant_create_then_conflict(void)
 	CU_ASSERT_STRING_EQUAL(str_at(obj_at(r.json, "data"), "name"), "gamma");
 	http_resp_free(&r);
 	r = post("/v1/tenants", tokens[0], "{\"name\":\"gamma\"}");
-	expect_error(&r, 409, "conflict");
+	EXPECT_ERROR(r, 409, "conflict");
 	http_resp_free(&r);
 }
 
@@ -439,11 +423,11 @@ static void test_tenant_header(void)
 	CU_ASSERT_STRING_EQUAL(str_at(obj_at(r.json, "data"), "tenant"), "beta");
 	http_resp_free(&r);
 	CU_ASSERT_EQUAL_FATAL(http_do("GET", "/v1/whoami", tokens[0], NULL, 0, ghost, &r), 0);
-	expect_error(&r, 404, "tenant_not_found");
+	EXPECT_ERROR(r, 404, "tenant_not_found");
 	http_resp_free(&r);
 	/* a tenant's token cannot reach into another tenant */
 	CU_ASSERT_EQUAL_FATAL(http_do("GET", "/v1/whoami", tokens[5], NULL, 0, beta, &r), 0);
-	expect_error(&r, 403, "forbidden");
+	EXPECT_ERROR(r, 403, "forbidden");
 	http_resp_free(&r);
 }
 
