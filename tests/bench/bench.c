@@ -304,71 +304,9 @@ struct worker_arg {
 	int index, batch;
 };
 
-static void *http_worker(void *p)
-{
-	struct worker_arg *a = p;
-	struct client cl;
-	char body[256], path[64];
-	int empty = 0;
-
-	client_init(&cl);
-	while (empty < 2) {
-		double t0 = now_s();
-		int64_t id, epoch;
-		const char *cur;
-		long st;
-
-		snprintf(body, sizeof(body), "{\"factory_id\":\"bench-%d\",\"max_jobs\":%d}", a->index,
-			 a->batch);
-		st = call(&cl, "POST", "/v1/fleet/claim", body);
-		if (st != 200)
-			die("claim failed");
-		if (a->batch == 1)
-			record((now_s() - t0) * 1e3);
-		cur = cl.body;
-		if ((cur = next_job(cur, &id, &epoch)) == NULL) {
-			empty++;
-			continue;
-		}
-		empty = 0;
-		if (a->batch == 1) {
-			snprintf(path, sizeof(path), "/v1/fleet/jobs/%" PRId64, id);
-			snprintf(body, sizeof(body),
-				 "{\"factory_id\":\"bench-%d\",\"lease_epoch\":%" PRId64
-				 ",\"stage\":\"shipped\"}",
-				 a->index, epoch);
-			if (call(&cl, "PATCH", path, body) != 200)
-				die("ship failed");
-			atomic_fetch_add(&shipped, 1);
-			continue;
-		}
-		/* batched: one transition request for every job claimed */
-		{
-			char *items = malloc(64 * 1024);
-			size_t used = 0;
-			int n = 0;
-
-			used += (size_t)snprintf(items, 64 * 1024, "{\"items\":[");
-			do {
-				used += (size_t)snprintf(items + used, 64 * 1024 - used,
-							 "%s{\"id\":\"%" PRId64 "\",\"factory_id\":\"bench-%d\","
-							 "\"lease_epoch\":%" PRId64 ",\"stage\":\"shipped\"}",
-							 n ? "," : "", id, a->index, epoch);
-				n++;
-			} while ((cur = next_job(cur, &id, &epoch)) != NULL);
-			snprintf(items + used, 64 * 1024 - used, "]}");
-			if (call(&cl, "POST", "/v1/fleet/jobs:transition", items) != 200)
-				die("batched ship failed");
-			atomic_fetch_add(&shipped, n);
-			free(items);
-		}
-	}
-	client_free(&cl);
-	return NULL;
-}
-
-/* The items of jobs_transition_many for every job of a claim's answer:
- * each shipped under the worker's factory id and the job's epoch. */
+/* The items of a jobs:transition (jobs_transition_many) for every job of a
+ * claim's answer: each shipped under the worker's factory id and the job's
+ * epoch. */
 static struct json_object *ship_items(const char *claimed, const char *factory, int *n)
 {
 	struct json_object *items = json_object_new_array();
@@ -389,6 +327,60 @@ static struct json_object *ship_items(const char *claimed, const char *factory, 
 		(*n)++;
 	}
 	return items;
+}
+
+static void *http_worker(void *p)
+{
+	struct worker_arg *a = p;
+	struct client cl;
+	char factory[32], body[256], path[64];
+	int empty = 0;
+
+	snprintf(factory, sizeof(factory), "bench-%d", a->index);
+	client_init(&cl);
+	while (empty < 2) {
+		double t0 = now_s();
+		int64_t id, epoch;
+		long st;
+
+		snprintf(body, sizeof(body), "{\"factory_id\":\"%s\",\"max_jobs\":%d}", factory,
+			 a->batch);
+		st = call(&cl, "POST", "/v1/fleet/claim", body);
+		if (st != 200)
+			die("claim failed");
+		if (a->batch == 1)
+			record((now_s() - t0) * 1e3);
+		if (next_job(cl.body, &id, &epoch) == NULL) {
+			empty++;
+			continue;
+		}
+		empty = 0;
+		if (a->batch == 1) {
+			snprintf(path, sizeof(path), "/v1/fleet/jobs/%" PRId64, id);
+			snprintf(body, sizeof(body),
+				 "{\"factory_id\":\"%s\",\"lease_epoch\":%" PRId64
+				 ",\"stage\":\"shipped\"}",
+				 factory, epoch);
+			if (call(&cl, "PATCH", path, body) != 200)
+				die("ship failed");
+			atomic_fetch_add(&shipped, 1);
+			continue;
+		}
+		/* batched: one transition request for every job claimed */
+		{
+			struct json_object *req = json_object_new_object();
+			int n;
+
+			json_object_object_add(req, "items", ship_items(cl.body, factory, &n));
+			if (call(&cl, "POST", "/v1/fleet/jobs:transition",
+				 json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) != 200)
+				die("batched ship failed");
+			atomic_fetch_add(&shipped, n);
+			json_object_put(req);
+		}
+	}
+	client_free(&cl);
+	return NULL;
 }
 
 /* Ships every job of a claim's answer with one jobs_transition_many (what
