@@ -27,6 +27,7 @@ static const struct {
 	[CD_DEPENDENCY_CYCLE] = {422, "dependency_cycle"},
 	[CD_AUTH_NOT_CONFIGURED] = {503, "auth_not_configured"},
 	[CD_UNAVAILABLE] = {503, "database_unavailable"},
+	[CD_UPSTREAM] = {502, "provider_error"},
 	[CD_SCHEMA] = {503, "database_unavailable"},
 	[CD_CONFIG] = {500, "internal_error"},
 	[CD_INTERNAL] = {500, "internal_error"},
@@ -59,6 +60,7 @@ const char *response_reason(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
 	case 429: return "Too Many Requests";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	default: return "Internal Server Error";
 	}

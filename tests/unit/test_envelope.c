@@ -395,6 +395,8 @@ static void test_every_error_has_a_status(void)
 	CU_ASSERT_EQUAL(response_status(CD_METHOD_NOT_ALLOWED), 405);
 	CU_ASSERT_EQUAL(response_status(CD_IDEMPOTENCY_CONFLICT), 409);
 	CU_ASSERT_EQUAL(response_status(CD_INVALID_TRANSITION), 409);
+	CU_ASSERT_EQUAL(response_status(CD_UPSTREAM), 502);
+	CU_ASSERT_STRING_EQUAL(response_code(CD_UPSTREAM), "provider_error");
 	CU_ASSERT_EQUAL(response_status(CD_INTERNAL), 500);
 	CU_ASSERT_EQUAL(response_status((enum cd_err)-1), 500);
 	CU_ASSERT_EQUAL(response_status(CD_ERR_COUNT), 500);

@@ -24,6 +24,7 @@ static const char *const ERR_NAMES[CD_ERR_COUNT] = {
 	[CD_DEPENDENCY_CYCLE] = "dependency_cycle",
 	[CD_AUTH_NOT_CONFIGURED] = "auth_not_configured",
 	[CD_UNAVAILABLE] = "unavailable",
+	[CD_UPSTREAM] = "upstream",
 	[CD_SCHEMA] = "schema",
 	[CD_CONFIG] = "config",
 	[CD_INTERNAL] = "internal",

@@ -29,6 +29,7 @@ enum cd_err {
 	CD_DEPENDENCY_CYCLE,	   /* 422 dependency_cycle */
 	CD_AUTH_NOT_CONFIGURED,	   /* 503 auth_not_configured */
 	CD_UNAVAILABLE,		   /* 503 database_unavailable (or the named dependency) */
+	CD_UPSTREAM,		   /* 502 provider_error: a cloud provider failed or refused */
 	CD_SCHEMA,		   /* start-up: the schema is not at the expected version */
 	CD_CONFIG,		   /* start-up: a configuration key is wrong */
 	CD_INTERNAL,		   /* 500: a bug of ours, never something a client sent */
