@@ -12,8 +12,9 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pools.h"
 
-enum key_type { KEY_STRING, KEY_INT, KEY_LEVEL, KEY_REDIS_URL, KEY_LIST };
+enum key_type { KEY_STRING, KEY_INT, KEY_LEVEL, KEY_REDIS_URL, KEY_LIST, KEY_POOLS, KEY_PROVIDERS };
 
 struct config_key {
 	const char *name;	/* short name; the variable is CONDUCTOR_ + upper case */
@@ -54,6 +55,11 @@ static const struct config_key CONFIG_KEYS[] = {
 	 "reaper: finished jobs and events older than this are deleted"},
 	{"claim_wait_max", KEY_INT, S(claim_wait_max), "0", 0, 1024,
 	 "conductor-fcgi: claims allowed to long-poll at once per process; 0: threads / 2"},
+	{"pools", KEY_POOLS, S(pools), "", 0, 0,
+	 "watcher: name:key=value,...;name:... (streams=a+b, capability, tenant, gpu_mem_gb, "
+	 "spawn_threshold, max_instances, cooldown_s, idle_s, long_running_s, poll_s)"},
+	{"providers", KEY_PROVIDERS, S(providers), "manual", 0, 0,
+	 "watcher: GPU providers in the order they are asked (runpod, digitalocean, manual)"},
 };
 
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
@@ -99,6 +105,36 @@ static enum cd_err validate_list(const struct config_key *k, const char *v, stru
 	return CD_OK;
 }
 
+/* Every provider a build may know (data/provider.c has their vtables). */
+static const char *const PROVIDER_NAMES[] = {"runpod", "digitalocean", "manual"};
+
+/* A comma list of distinct known provider names. */
+static enum cd_err validate_providers(const struct config_key *k, const char *v,
+				      struct cd_error *e)
+{
+	char seen[sizeof(PROVIDER_NAMES) / sizeof(PROVIDER_NAMES[0])] = {0};
+	const char *p = v;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), i;
+		char why[160];
+
+		for (i = 0; i < sizeof(PROVIDER_NAMES) / sizeof(PROVIDER_NAMES[0]); i++)
+			if (strlen(PROVIDER_NAMES[i]) == len && strncmp(p, PROVIDER_NAMES[i], len) == 0)
+				break;
+		if (i == sizeof(PROVIDER_NAMES) / sizeof(PROVIDER_NAMES[0]) || seen[i]) {
+			snprintf(why, sizeof(why), "\"%.*s\" is %s; known: runpod, digitalocean, manual.",
+				 (int)(len > 40 ? 40 : len), p, i < sizeof(seen) ? "named twice" : "unknown");
+			return bad(e, k, why);
+		}
+		seen[i] = 1;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return bad(e, k, "ends with a comma.");
+	}
+	return CD_OK;
+}
+
 enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 		       struct cd_error *e)
 {
@@ -132,6 +168,21 @@ enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 		break;
 	case KEY_LIST:
 		if (validate_list(k, value, e) != CD_OK)
+			return CD_CONFIG;
+		break;
+	case KEY_POOLS: {
+		struct watch_policy *pools = xcalloc(POOLS_MAX, sizeof(*pools));
+		struct cd_error pe;
+		size_t n;
+		enum cd_err prc = pools_parse(value, pools, POOLS_MAX, &n, &pe);
+
+		free(pools);
+		if (prc != CD_OK)
+			return bad(e, k, pe.message);
+		break;
+	}
+	case KEY_PROVIDERS:
+		if (validate_providers(k, value, e) != CD_OK)
 			return CD_CONFIG;
 		break;
 	case KEY_STRING:

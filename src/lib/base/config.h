@@ -32,6 +32,8 @@ struct config {
 	long max_deliveries;	/* janitor: deliveries before dead-lettering */
 	long retention_days;	/* reaper: history older than this is deleted */
 	long claim_wait_max;	/* conductor-fcgi: requests allowed to long-poll at once */
+	char *pools;		/* watcher: the pool spec (base/pools.h), "" = none */
+	char *providers;	/* watcher: provider names in the order they are asked */
 };
 
 /* Fills cfg from defaults, then file (may be NULL), then the environment.
