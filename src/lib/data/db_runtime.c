@@ -42,15 +42,14 @@ static void copy_field(char *dst, size_t cap, const PGresult *res, int row, int 
 
 /* ---- pools ------------------------------------------------------------------ */
 
-/* The row, created on first use: the INSERT's own row when it made one, the
- * existing row otherwise (a statement's snapshot does not see its own
- * insert, so exactly one branch answers). */
+/* The row, created on first use. DO UPDATE (of nothing) rather than DO
+ * NOTHING: it returns the row even when another caller inserted it after
+ * this statement's snapshot was taken, which a separate SELECT would miss. */
 static struct db_stmt SQL_POOL_LOAD = DB_STMT(
-	"WITH ins AS ("
-	"  INSERT INTO runtime_pools (pool) VALUES ($1) ON CONFLICT (pool) DO NOTHING"
+	"WITH p AS ("
+	"  INSERT INTO runtime_pools (pool) VALUES ($1)"
+	"  ON CONFLICT (pool) DO UPDATE SET pool = excluded.pool"
 	"  RETURNING *"
-	"), p AS ("
-	"  SELECT * FROM ins UNION ALL SELECT * FROM runtime_pools WHERE pool = $1"
 	")"
 	"SELECT extract(epoch FROM now())::bigint, p.over_polls, " EPOCH("p.idle_since") ","
 	"       " EPOCH("p.last_poll_at") ", " EPOCH("p.last_teardown_at") ","

@@ -1,6 +1,5 @@
 /* packing.c -- cost packing: the cheapest offer that fits. See packing.h. */
 #include <stdbool.h>
-#include <string.h>
 
 #include "domain/packing.h"
 
@@ -29,28 +28,22 @@ size_t packing_rank(const struct provider_offer *offers, size_t n, int gpu_mem_g
 	return m;
 }
 
-static void json_str(struct buf *b, const char *key, const char *v)
+struct json_object *packing_offers_json(const struct provider_offer *offers, size_t n,
+					int gpu_mem_gb)
 {
-	buf_printf(b, "\"%s\":\"", key);
-	buf_json_escape(b, v, strlen(v));
-	buf_puts(b, "\"");
-}
+	struct json_object *arr = json_object_new_array();
 
-void packing_offers_json(struct buf *b, const struct provider_offer *offers, size_t n,
-			 int gpu_mem_gb)
-{
-	buf_puts(b, "[");
 	for (size_t i = 0; i < n; i++) {
 		const struct provider_offer *o = &offers[i];
+		struct json_object *it = json_object_new_object();
 
-		buf_puts(b, i ? ",{" : "{");
-		json_str(b, "provider", o->provider);
-		buf_puts(b, ",");
-		json_str(b, "gpu", o->gpu);
-		buf_printf(b, ",\"gpu_mem_gb\":%d,\"price_per_hour\":%.4f,", o->gpu_mem_gb,
-			   o->price_per_hour);
-		json_str(b, "region", o->region);
-		buf_printf(b, ",\"fits\":%s}", fits(o, gpu_mem_gb) ? "true" : "false");
+		json_object_object_add(it, "provider", json_object_new_string(o->provider));
+		json_object_object_add(it, "gpu", json_object_new_string(o->gpu));
+		json_object_object_add(it, "gpu_mem_gb", json_object_new_int(o->gpu_mem_gb));
+		json_object_object_add(it, "price_per_hour", json_object_new_double(o->price_per_hour));
+		json_object_object_add(it, "region", json_object_new_string(o->region));
+		json_object_object_add(it, "fits", json_object_new_boolean(fits(o, gpu_mem_gb)));
+		json_object_array_add(arr, it);
 	}
-	buf_puts(b, "]");
+	return arr;
 }

@@ -12,16 +12,18 @@
 
 #include <stddef.h>
 
-#include "base/buf.h"
+#include <json-c/json.h>
+
 #include "data/provider.h"
 
 /* Ranks offers[0..n) that have at least gpu_mem_gb of GPU memory, cheapest
  * first. out: their indexes (room for n); returns how many. */
 size_t packing_rank(const struct provider_offer *offers, size_t n, int gpu_mem_gb, size_t *out);
 
-/* Appends offers[0..n) to b as a JSON array of {provider, gpu, gpu_mem_gb,
- * price_per_hour, region, fits}, for the spawn event. */
-void packing_offers_json(struct buf *b, const struct provider_offer *offers, size_t n,
-			 int gpu_mem_gb);
+/* offers[0..n) as a JSON array of {provider, gpu, gpu_mem_gb,
+ * price_per_hour, region, fits}, for the spawn event. Returns new; the
+ * caller puts it (json_object_put) or gives it away (_add steals). */
+struct json_object *packing_offers_json(const struct provider_offer *offers, size_t n,
+					int gpu_mem_gb);
 
 #endif

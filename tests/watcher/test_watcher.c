@@ -1,0 +1,603 @@
+/* test_watcher.c -- conductor-watcher's integration suite (DESIGN 6): real
+ * PostgreSQL and Redis started by tests/http/run-integration (no watcher
+ * loop), the real conductor-watcher binary run as a child process with the
+ * stack's environment, and the `manual` provider (machines registered in
+ * runtime_machines).
+ *
+ * Covers: demand over the threshold on two polls -> exactly one instance, at
+ * the cheapest machine that fits, with the offers and the price in the
+ * event; the poll count kept in PostgreSQL across processes and leader
+ * terms; teardown after idle_s, none while an entry is pending; the cooldown
+ * holding across watcher processes, and lifting once it passed; queued jobs
+ * needing the pool's capability as demand, and a draining tenant never
+ * spawning; nothing that fits -> spawn_failed, no instance left live; two
+ * watchers started together -> one acts; two commits racing on the same
+ * state -> one applies (through the data layer); bad configuration -> exit
+ * 2 naming the key.
+ *
+ * Machines and instances are global (not per tenant): each test starts from
+ * none (reset_runtimes) and uses pools and streams of its own.
+ * WATCHER_ONLY=name[,name] runs only those tests.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "../cutest.h"
+#include "../http/expect.h"
+#include "base/config.h"
+#include "data/db.h"
+#include "data/db_runtime.h"
+
+/* ---- running the watcher ---------------------------------------------------- */
+
+static void log_path(char *out, size_t cap, const char *log)
+{
+	static char logdir[400];
+
+	if (logdir[0] == '\0') {
+		const char *stack = getenv("CONDUCTOR_STACK_DIR");
+
+		snprintf(logdir, sizeof(logdir), "%s/watcher-logs", stack ? stack : ".");
+		mkdir(logdir, 0755);
+	}
+	snprintf(out, cap, "%s/%s", logdir, log);
+}
+
+/* Starts conductor-watcher with pools (CONDUCTOR_POOLS), extra environment
+ * (NULL-terminated "KEY=value" list, or NULL) and args; output appended to
+ * log_path(log). */
+static pid_t watcher_spawn(const char *log, const char *pools, const char *const *env,
+			   const char *const *args)
+{
+	const char *bin = getenv("CONDUCTOR_WATCHER");
+	char path[512], *pv = fmt("CONDUCTOR_POOLS=%s", pools);
+	char *argv[8];
+	int n = 0;
+	pid_t pid;
+
+	if (bin == NULL) {
+		CU_FAIL("CONDUCTOR_WATCHER (the conductor-watcher binary) is not set");
+		free(pv);
+		return -1;
+	}
+	log_path(path, sizeof(path), log);
+	argv[n++] = (char *)"conductor-watcher";
+	for (int i = 0; args[i] != NULL && n < 7; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		putenv(pv);
+		putenv((char *)"CONDUCTOR_PROVIDERS=manual");
+		putenv((char *)"CONDUCTOR_LOG_LEVEL=debug");
+		for (int i = 0; env != NULL && env[i] != NULL; i++)
+			putenv((char *)env[i]);
+		execv(bin, argv);
+		_exit(127);
+	}
+	free(pv);
+	return pid;
+}
+
+static int watcher_wait(pid_t pid)
+{
+	int st = 0;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* One --once pass; returns its exit status. */
+static int watcher_once(const char *log, const char *pools, const char *const *env)
+{
+	static const char *const once[] = {"--once", NULL};
+
+	return watcher_wait(watcher_spawn(log, pools, env, once));
+}
+
+static bool log_has(const char *log, const char *needle)
+{
+	char path[512], line[8192];
+	bool hit = false;
+	FILE *f;
+
+	log_path(path, sizeof(path), log);
+	f = fopen(path, "r");
+	while (f != NULL && !hit && fgets(line, sizeof(line), f) != NULL)
+		hit = strstr(line, needle) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return hit;
+}
+
+/* ---- fixtures ---------------------------------------------------------------- */
+
+static char TAG[16]; /* makes pool and stream names unique per run */
+
+/* A name of this run: <what>-<tag>. New string. */
+static char *named(const char *what)
+{
+	if (TAG[0] == '\0')
+		snprintf(TAG, sizeof(TAG), "%lx", (unsigned long)time(NULL) % 0xfffff);
+	return fmt("%s-%s", what, TAG);
+}
+
+/* No machine and no live instance, as a test starts. */
+static void reset_runtimes(void)
+{
+	pg_cmd(NULL, "UPDATE runtime_instances SET state = 'destroyed'"
+	       " WHERE state IN ('starting', 'running', 'stopping', 'stopped')", NULL);
+	pg_cmd(NULL, "DELETE FROM runtime_machines", NULL);
+}
+
+/* Registers a machine through the data layer (as POST /v1/runtimes/manual
+ * will); returns its id as text into id (24). */
+static void machine(const char *name, const char *gpu, int mem, double price, char *id)
+{
+	struct runtime_machine m = {.gpu_mem_gb = mem, .price_per_hour = price};
+	struct cd_error e;
+	struct db *db = NULL;
+	char *out = NULL;
+
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	snprintf(m.gpu, sizeof(m.gpu), "%s", gpu);
+	CU_ASSERT_EQUAL_FATAL(db_open(getenv("CONDUCTOR_DATABASE_URL"), &db, &e), CD_OK);
+	CU_ASSERT_EQUAL(db_runtime_machine_register(db, &m, "test", &out, &e), CD_OK);
+	free(out);
+	db_close(db);
+	if (id != NULL)
+		pg_str(id, 24, "SELECT id FROM runtime_machines WHERE name = $1", name, NULL);
+}
+
+static long long live_of(const char *pool)
+{
+	return pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+		      " AND state IN ('starting', 'running', 'stopping', 'stopped')",
+		      pool, NULL);
+}
+
+static long long events_of(const char *pool, const char *kind)
+{
+	return pg_int("SELECT count(*) FROM runtime_events WHERE data->>'pool' = $1 AND kind = $2",
+		      pool, kind, NULL);
+}
+
+static redisContext *redis_open(void)
+{
+	struct redis_target rt;
+	redisContext *c;
+
+	if (config_parse_redis_url(getenv("CONDUCTOR_REDIS_URL"), &rt, NULL) != CD_OK)
+		return NULL;
+	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
+	if (c != NULL && c->err) {
+		redisFree(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Runs a Redis command, asserting that it did not fail. */
+static void rdo(redisContext *c, const char *f, ...)
+{
+	va_list ap;
+	redisReply *r;
+
+	va_start(ap, f);
+	r = redisvCommand(c, f, ap);
+	va_end(ap);
+	CU_ASSERT(r != NULL && r->type != REDIS_REPLY_ERROR);
+	freeReplyObject(r);
+}
+
+/* n entries onto stream. */
+static void push(redisContext *c, const char *stream, int n)
+{
+	for (int i = 0; i < n; i++)
+		rdo(c, "XADD %s * body x%d source test", stream, i);
+}
+
+/* A running instance of pool on machine id, as an earlier spawn left it. */
+static void running_instance(const char *pool, const char *machine_id)
+{
+	char *name = fmt("%s-seed", pool);
+
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "UPDATE runtime_machines SET state = 'running' WHERE id = $1",
+			       machine_id, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO runtime_instances (pool, provider, provider_id,"
+			       "  name, state, price_per_hour, started_at)"
+			       " VALUES ($1, 'manual', $2, $3, 'running', 0.5, now())",
+			       pool, machine_id, name, NULL),
+			1);
+	free(name);
+}
+
+/* ---- spawn --------------------------------------------------------------------- */
+
+static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
+{
+	char *pool = named("spawn"), *stream = fmt("w:%s", pool), *spec, cheap[24], term1[24];
+	redisContext *c = redis_open();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	machine("t4", "T4", 16, 0.10, NULL); /* cheapest, but too small */
+	machine("l4", "L4", 24, 0.50, cheap);
+	machine("a100", "A100", 80, 1.20, NULL);
+	spec = fmt("%s:streams=%s,spawn_threshold=3,gpu_mem_gb=20,max_instances=1,poll_s=1",
+		   pool, stream);
+	push(c, stream, 3);
+
+	/* one poll over: hold, and the count is in PostgreSQL */
+	CU_ASSERT_EQUAL(watcher_once("spawn.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
+			1);
+	pg_str(term1, sizeof(term1), "SELECT term FROM runtime_pools WHERE pool = $1", pool, NULL);
+
+	/* a second process (a new term: --once gave the lease up) sees the
+	 * second poll over: exactly one instance, on the cheapest that fits */
+	CU_ASSERT_EQUAL(watcher_once("spawn.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND state = 'running' AND provider = 'manual' AND provider_id = $2"
+			       " AND price_per_hour = 0.5 AND gpu = 'L4' AND started_at IS NOT NULL",
+			       pool, cheap, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE id = $1"
+			       " AND state = 'running'",
+			       cheap, NULL),
+			1);
+	/* the event: pool, reason, term, the choice, the price, every offer */
+	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events e JOIN runtime_instances i"
+			       "    ON i.id = e.instance_id"
+			       " WHERE e.kind = 'spawn' AND i.pool = $1"
+			       "   AND e.data->>'provider' = 'manual' AND e.data->>'gpu' = 'L4'"
+			       "   AND (e.data->>'price_per_hour')::numeric = 0.5"
+			       "   AND jsonb_array_length(e.data->'offers') = 2" /* T4 does not fit */
+			       "   AND e.data->'offers' @> '[{\"gpu\":\"A100\",\"fits\":true}]'"
+			       "   AND e.data->>'reason' LIKE '%2 consecutive polls%'"
+			       "   AND (e.data->>'term')::bigint > $2::bigint",
+			       pool, term1, NULL),
+			1);
+
+	/* demand stays: the count starts again, then max_instances holds */
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(watcher_once("spawn.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 1);
+	redisFree(c);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
+static void test_nothing_fits_spawn_failed_nothing_live(void)
+{
+	char *pool = named("nofit"), *stream = fmt("w:%s", pool), *spec;
+	redisContext *c = redis_open();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	machine("small", "T4", 16, 0.10, NULL);
+	spec = fmt("%s:streams=%s,gpu_mem_gb=40,poll_s=1", pool, stream);
+	push(c, stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("nofit.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(watcher_once("nofit.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(events_of(pool, "spawn_failed"), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND state = 'failed' AND last_status LIKE 'no provider offered%'",
+			       pool, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE state = 'idle'", NULL),
+			1);
+	redisFree(c);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
+/* ---- teardown and cooldown ----------------------------------------------------- */
+
+static void test_teardown_after_idle_none_while_pending(void)
+{
+	char *pool = named("idle"), *stream = fmt("w:%s", pool), *spec, id[24];
+	redisContext *c = redis_open();
+	redisReply *r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	machine("idle-box", "L4", 24, 0.5, id);
+	running_instance(pool, id);
+	spec = fmt("%s:streams=%s,spawn_threshold=100,idle_s=2,poll_s=1", pool, stream);
+
+	/* one entry delivered to a worker and not acked; the stream itself
+	 * emptied (XDEL): XLEN 0, pending 1 */
+	rdo(c, "XGROUP CREATE %s workers $ MKSTREAM", stream);
+	push(c, stream, 1);
+	r = redisCommand(c, "XREADGROUP GROUP workers w1 COUNT 1 STREAMS %s >", stream);
+	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	freeReplyObject(r);
+	r = redisCommand(c, "XRANGE %s - +", stream);
+	CU_ASSERT_FATAL(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+	rdo(c, "XDEL %s %s", stream, r->element[0]->element[0]->str);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(watcher_once("idle.log", spec, NULL), 0);
+		sleep(1);
+	}
+	CU_ASSERT_EQUAL(live_of(pool), 1); /* 3 s > idle_s, but an entry is pending */
+	CU_ASSERT_EQUAL(events_of(pool, "teardown"), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT (idle_since IS NULL)::int FROM runtime_pools WHERE pool = $1",
+			       pool, NULL),
+			1);
+
+	/* acked: idle from now on; torn down once idle_s passed */
+	rdo(c, "XACK %s workers %s", stream, r->element[0]->element[0]->str);
+	freeReplyObject(r);
+	CU_ASSERT_EQUAL(watcher_once("idle.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	sleep(3);
+	CU_ASSERT_EQUAL(watcher_once("idle.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(events_of(pool, "teardown"), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND state = 'destroyed' AND stopped_at IS NOT NULL",
+			       pool, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE id = $1"
+			       " AND state = 'idle'",
+			       id, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'teardown'"
+			       " AND data->>'pool' = $1 AND (data->>'term')::bigint > 0"
+			       " AND data->>'reason' LIKE 'no demand for%'",
+			       pool, NULL),
+			1);
+	redisFree(c);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
+static void test_cooldown_holds_across_processes_then_lifts(void)
+{
+	char *pool = named("cool"), *stream = fmt("w:%s", pool), *spec, id[24];
+	redisContext *c = redis_open();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	machine("cool-box", "L4", 24, 0.5, id);
+	running_instance(pool, id);
+	spec = fmt("%s:streams=%s,idle_s=0,cooldown_s=3600,poll_s=1,max_instances=2", pool,
+		   stream);
+
+	/* one process tears down */
+	CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(events_of(pool, "teardown"), 1);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+
+	/* demand comes back: new processes poll over and over, none spawns */
+	push(c, stream, 5);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT (last_reason LIKE '%cooling down%')::int FROM runtime_pools"
+			       " WHERE pool = $1",
+			       pool, NULL),
+			1);
+
+	/* an hour later (what time would do): the next poll spawns */
+	pg_cmd(NULL, "UPDATE runtime_pools SET last_teardown_at = now() - interval '3601 s'"
+	       " WHERE pool = $1", pool, NULL);
+	CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 1);
+	redisFree(c);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
+/* ---- demand from jobs, draining --------------------------------------------- */
+
+static void test_queued_jobs_are_demand_draining_never_spawns(void)
+{
+	struct tenant *t = tenant_new("drain");
+	char *pool = named("jobs"), *cap = named("gpu"), *spec;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	reset_runtimes();
+	machine("jobs-box", "L4", 24, 0.5, NULL);
+	spec = fmt("%s:capability=%s,tenant=%s,spawn_threshold=2,poll_s=1", pool, cap, t->name);
+	for (int i = 0; i < 2; i++) {
+		struct http_resp r = callf("POST", "/v1/fleet/jobs", t->submitter,
+					   "{\"body\":\"b\",\"capabilities\":[\"%s\"]}", cap);
+
+		CU_ASSERT_EQUAL(r.status, 201);
+		http_resp_free(&r);
+	}
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO system_modes (tenant_id, mode) VALUES ($1,"
+			       " 'draining')",
+			       t->tid, NULL),
+			1);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(watcher_once("drain.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT (last_reason LIKE '%draining%' AND last_demand = 2)::int"
+			       " FROM runtime_pools WHERE pool = $1",
+			       pool, NULL),
+			1);
+	/* running again: the jobs still wait, the next poll spawns */
+	pg_cmd(NULL, "UPDATE system_modes SET mode = 'running' WHERE tenant_id = $1", t->tid, NULL);
+	CU_ASSERT_EQUAL(watcher_once("drain.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	free(spec);
+	free(cap);
+	free(pool);
+}
+
+/* ---- one acts ------------------------------------------------------------------ */
+
+static void test_two_watchers_started_together_one_acts(void)
+{
+	static const char *const loop[] = {"--interval", "1", NULL};
+	char *pool = named("pair"), *stream = fmt("w:%s", pool), *spec;
+	redisContext *c = redis_open();
+	pid_t a, b;
+	bool a_stood, b_stood;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	for (int i = 0; i < 4; i++) {
+		char *n = fmt("pair-%d", i);
+
+		machine(n, "L4", 24, 0.5, NULL);
+		free(n);
+	}
+	spec = fmt("%s:streams=%s,poll_s=1,max_instances=4", pool, stream);
+	push(c, stream, 10);
+	pg_cmd(NULL, "UPDATE leader_leases SET lease_expires_at = now()"
+	       " WHERE tenant_id = 0 AND name = 'watcher'", NULL);
+	a = watcher_spawn("pair-a.log", spec, NULL, loop);
+	b = watcher_spawn("pair-b.log", spec, NULL, loop);
+	usleep(2500 * 1000);
+	kill(a, SIGTERM);
+	kill(b, SIGTERM);
+	CU_ASSERT_EQUAL(watcher_wait(a), 0);
+	CU_ASSERT_EQUAL(watcher_wait(b), 0);
+	a_stood = log_has("pair-a.log", "standing by");
+	b_stood = log_has("pair-b.log", "standing by");
+	CU_ASSERT(a_stood != b_stood); /* exactly one stood by the whole time */
+	CU_ASSERT(!(a_stood && log_has("pair-a.log", "\"spawned\"")));
+	CU_ASSERT(!(b_stood && log_has("pair-b.log", "\"spawned\"")));
+	/* polls at about 0, 1, 2 s: the second spawned, the third counted one */
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(DISTINCT data->>'term') FROM runtime_events"
+			       " WHERE data->>'pool' = $1",
+			       pool, NULL),
+			1);
+	redisFree(c);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
+/* Two watchers that read the same state at once, through the data layer. */
+struct racer {
+	const char *pool;
+	pthread_barrier_t *go;
+	struct runtime_pool_outcome out;
+	enum cd_err rc;
+};
+
+static void *race_commit(void *arg)
+{
+	struct racer *r = arg;
+	struct runtime_pool_row row;
+	struct cd_error e;
+	struct db *db = NULL;
+	char name[96];
+
+	r->rc = db_open(getenv("CONDUCTOR_DATABASE_URL"), &db, &e);
+	if (r->rc == CD_OK)
+		r->rc = db_runtime_pool_load(db, r->pool, &row, &e);
+	pthread_barrier_wait(r->go); /* both have read the same rev */
+	snprintf(name, sizeof(name), "%s-%" PRId64 "-%p", r->pool, row.rev, (void *)r);
+	struct runtime_pool_write w = {.pool = r->pool, .rev = row.rev, .term = 1,
+				       .action = "spawn", .reason = "race", .max_instances = 100,
+				       .name = name};
+	if (r->rc == CD_OK)
+		r->rc = db_runtime_pool_commit(db, &w, &r->out, &e);
+	db_close(db);
+	return NULL;
+}
+
+static void test_two_commits_on_the_same_state_one_applies(void)
+{
+	char *pool = named("race");
+
+	for (int round = 0; round < 10; round++) {
+		struct racer r[2] = {{.pool = pool}, {.pool = pool}};
+		pthread_barrier_t go;
+		pthread_t th[2];
+
+		pthread_barrier_init(&go, NULL, 2);
+		for (int i = 0; i < 2; i++) {
+			r[i].go = &go;
+			pthread_create(&th[i], NULL, race_commit, &r[i]);
+		}
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		CU_ASSERT_EQUAL(r[0].rc, CD_OK);
+		CU_ASSERT_EQUAL(r[1].rc, CD_OK);
+		CU_ASSERT_EQUAL(r[0].out.applied + r[1].out.applied, 1);
+	}
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1", pool, NULL),
+			10);
+	CU_ASSERT_EQUAL(pg_int("SELECT rev FROM runtime_pools WHERE pool = $1", pool, NULL), 10);
+	pg_cmd(NULL, "UPDATE runtime_instances SET state = 'failed' WHERE pool = $1", pool, NULL);
+	free(pool);
+}
+
+/* ---- configuration --------------------------------------------------------------- */
+
+static void test_bad_configuration_exits_2_naming_the_key(void)
+{
+	static const char *const aws[] = {"CONDUCTOR_PROVIDERS=manual,aws", NULL};
+
+	CU_ASSERT_EQUAL(watcher_once("config.log", "gpu:streams=a,max_instances=0", NULL), 2);
+	CU_ASSERT(log_has("config.log", "pool gpu: max_instances"));
+	CU_ASSERT(log_has("config.log", "\"key\":\"pools\""));
+	CU_ASSERT_EQUAL(watcher_once("config.log", "gpu:streams=a", aws), 2);
+	CU_ASSERT(log_has("config.log", "\"key\":\"providers\""));
+}
+
+static CU_TestInfo TESTS[] = {
+	{"two_polls_over_one_instance_at_the_cheapest_fit",
+	 test_two_polls_over_one_instance_at_the_cheapest_fit},
+	{"nothing_fits_spawn_failed_nothing_live", test_nothing_fits_spawn_failed_nothing_live},
+	{"teardown_after_idle_none_while_pending", test_teardown_after_idle_none_while_pending},
+	{"cooldown_holds_across_processes_then_lifts",
+	 test_cooldown_holds_across_processes_then_lifts},
+	{"queued_jobs_are_demand_draining_never_spawns",
+	 test_queued_jobs_are_demand_draining_never_spawns},
+	{"two_watchers_started_together_one_acts", test_two_watchers_started_together_one_acts},
+	{"two_commits_on_the_same_state_one_applies",
+	 test_two_commits_on_the_same_state_one_applies},
+	{"bad_configuration_exits_2_naming_the_key", test_bad_configuration_exits_2_naming_the_key},
+	CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+	static const struct suite watcher = {"watcher", "watcher", false};
+
+	return suite_run(&watcher, TESTS);
+}
