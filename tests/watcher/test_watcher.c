@@ -39,6 +39,7 @@
 #include "../cutest.h"
 #include "../http/expect.h"
 #include "base/config.h"
+#include "base/pools.h"
 #include "data/db.h"
 #include "data/db_runtime.h"
 
@@ -57,6 +58,26 @@ static void log_path(char *out, size_t cap, const char *log)
 	snprintf(out, cap, "%s/%s", logdir, log);
 }
 
+/* "CONDUCTOR_STREAMS=" every stream of the pools spec (a pool's streams
+ * must be configured streams). New string. */
+static char *streams_of(const char *pools)
+{
+	struct watch_policy *p = calloc(POOLS_MAX, sizeof(*p));
+	char *out = fmt("CONDUCTOR_STREAMS="), *next;
+	size_t n = 0;
+
+	if (pools_parse(pools, p, POOLS_MAX, &n, NULL) != CD_OK)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t s = 0; s < p[i].nstreams; s++) {
+			next = fmt("%s%s%s", out, out[18] ? "," : "", p[i].streams[s]);
+			free(out);
+			out = next;
+		}
+	free(p);
+	return out;
+}
+
 /* Starts conductor-watcher with pools (CONDUCTOR_POOLS), extra environment
  * (NULL-terminated "KEY=value" list, or NULL) and args; output appended to
  * log_path(log). */
@@ -64,7 +85,7 @@ static pid_t watcher_spawn(const char *log, const char *pools, const char *const
 			   const char *const *args)
 {
 	const char *bin = getenv("CONDUCTOR_WATCHER");
-	char path[512], *pv = fmt("CONDUCTOR_POOLS=%s", pools);
+	char path[512], *pv = fmt("CONDUCTOR_POOLS=%s", pools), *sv = streams_of(pools);
 	char *argv[8];
 	int n = 0;
 	pid_t pid;
@@ -72,6 +93,7 @@ static pid_t watcher_spawn(const char *log, const char *pools, const char *const
 	if (bin == NULL) {
 		CU_FAIL("CONDUCTOR_WATCHER (the conductor-watcher binary) is not set");
 		free(pv);
+		free(sv);
 		return -1;
 	}
 	log_path(path, sizeof(path), log);
@@ -89,6 +111,7 @@ static pid_t watcher_spawn(const char *log, const char *pools, const char *const
 			close(fd);
 		}
 		putenv(pv);
+		putenv(sv);
 		putenv((char *)"CONDUCTOR_PROVIDERS=manual");
 		putenv((char *)"CONDUCTOR_LOG_LEVEL=debug");
 		for (int i = 0; env != NULL && env[i] != NULL; i++)
@@ -97,6 +120,7 @@ static pid_t watcher_spawn(const char *log, const char *pools, const char *const
 		_exit(127);
 	}
 	free(pv);
+	free(sv);
 	return pid;
 }
 
@@ -571,12 +595,17 @@ static void test_two_commits_on_the_same_state_one_applies(void)
 static void test_bad_configuration_exits_2_naming_the_key(void)
 {
 	static const char *const aws[] = {"CONDUCTOR_PROVIDERS=manual,aws", NULL};
+	static const char *const other[] = {"CONDUCTOR_STREAMS=a,c", NULL};
 
 	CU_ASSERT_EQUAL(watcher_once("config.log", "gpu:streams=a,max_instances=0", NULL), 2);
 	CU_ASSERT(log_has("config.log", "pool gpu: max_instances"));
 	CU_ASSERT(log_has("config.log", "\"key\":\"pools\""));
 	CU_ASSERT_EQUAL(watcher_once("config.log", "gpu:streams=a", aws), 2);
 	CU_ASSERT(log_has("config.log", "\"key\":\"providers\""));
+	/* a pool's stream must be a configured stream */
+	CU_ASSERT_EQUAL(watcher_once("config.log", "gpu:streams=a+b", other), 2);
+	CU_ASSERT(log_has("config.log", "pool gpu serves stream b, which is not one of "
+					"CONDUCTOR_STREAMS"));
 }
 
 static CU_TestInfo TESTS[] = {

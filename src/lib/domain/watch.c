@@ -10,7 +10,6 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/pools.h"
-#include "data/db_control.h"
 #include "data/db_runtime.h"
 #include "data/provider.h"
 #include "domain/decide.h"
@@ -312,44 +311,103 @@ static enum cd_err watch_pool(struct db *db, struct stream_conn *rs, const struc
 
 /* ---- the pass --------------------------------------------------------------- */
 
-enum cd_err watch_pools(struct db *db, struct stream_conn *rs, const struct config *cfg,
-			int64_t term, struct watch_report *out, struct cd_error *e)
+enum cd_err watch_pass(struct timer_ctx *ctx, void *report, struct cd_error *e)
 {
+	struct watch_report *out = report;
 	struct watch_policy *pools = xcalloc(POOLS_MAX, sizeof(*pools));
 	size_t n = 0;
 	enum cd_err rc;
 
-	out->leader = true;
-	out->term = term;
-	rc = pools_parse(cfg->pools != NULL ? cfg->pools : "", pools, POOLS_MAX, &n, e);
-	for (size_t i = 0; rc == CD_OK && i < n; i++)
-		rc = watch_pool(db, rs, cfg, &pools[i], term, out, e);
+	ctx->step = "pools";
+	rc = pools_parse(ctx->cfg->pools, pools, POOLS_MAX, &n, e);
+	for (size_t i = 0; rc == CD_OK && i < n; i++) {
+		/* a slow provider may have eaten the TTL: still ours? */
+		if (i > 0 && !timer_still_leader(ctx, &rc, e)) {
+			out->lost_lease = rc == CD_OK;
+			break;
+		}
+		ctx->step = pools[i].name;
+		rc = watch_pool(ctx->db, ctx->rs, ctx->cfg, &pools[i], ctx->term, out, e);
+	}
 	free(pools);
 	if (rc == CD_OK && out->streams_failed)
 		rc = cd_fail(e, CD_UNAVAILABLE, "redis_url",
-			     "Redis is unavailable: pools with streams were skipped.");
+			     "Redis is unavailable: the pools with streams were skipped.");
 	return rc;
 }
 
-enum cd_err watch_pass(struct db *db, struct stream_conn *rs, const struct watch_opts *o,
-		       struct watch_report *out, struct cd_error *e)
+void watch_report_log(const struct timer_ctx *ctx, const void *report, bool ok, double ms)
 {
-	struct leader_lease lease;
-	enum cd_err rc;
+	const struct watch_report *r = report;
+	long n[6] = {r->pools, r->spawned, r->torn_down, r->alerts, r->failed, r->raced};
+	char term[24], v[6][24], took[24];
+	bool busy = !ok || r->lost_lease;
 
-	memset(out, 0, sizeof(*out));
-	rc = db_control_acquire(db, LEADER_SYSTEM_TENANT, WATCHER_LEASE, o->holder, o->host,
-				o->lease_ttl_s, NULL, &lease, e);
-	if (rc != CD_OK)
-		return rc;
-	out->term = lease.term;
-	snprintf(out->holder, sizeof(out->holder), "%s", lease.holder_id);
-	if (!lease.is_leader)
-		return CD_OK;
-	return watch_pools(db, rs, o->cfg, lease.term, out, e);
+	snprintf(term, sizeof(term), "%lld", (long long)ctx->term);
+	snprintf(took, sizeof(took), "%.1f", ms);
+	for (int i = 0; i < 6; i++) {
+		snprintf(v[i], sizeof(v[i]), "%ld", n[i]);
+		busy = busy || (i > 0 && n[i] != 0);
+	}
+	/* a pass that only held, every few seconds, is not news: debug level */
+	log_write(busy ? LOG_INFO : LOG_DEBUG, "pass done", "term", term, "pools", v[0],
+		  "spawned", v[1], "torn_down", v[2], "alerts", v[3], "failed", v[4], "raced",
+		  v[5], "ms", took, (const char *)0);
 }
 
-enum cd_err watch_stand_down(struct db *db, const struct watch_opts *o, struct cd_error *e)
+/* Is stream one of the comma list list? */
+static bool listed(const char *list, const char *stream)
 {
-	return db_control_release(db, LEADER_SYSTEM_TENANT, WATCHER_LEASE, o->holder, e);
+	size_t len = strlen(stream);
+
+	for (const char *p = list; *p != '\0'; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		if (strcspn(p, ",") == len && strncmp(p, stream, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+enum cd_err watch_check_config(const struct config *cfg, struct cd_error *e)
+{
+	struct watch_policy *pools = xcalloc(POOLS_MAX, sizeof(*pools));
+	const char *p = cfg->providers;
+	enum cd_err rc = CD_CONFIG;
+	bool streams = false;
+	size_t n = 0;
+
+	if (pools_parse(cfg->pools, pools, POOLS_MAX, &n, e) != CD_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		for (size_t s = 0; s < pools[i].nstreams; s++) {
+			streams = true;
+			if (!listed(cfg->streams, pools[i].streams[s])) {
+				cd_fail(e, CD_CONFIG, "pools",
+					"configuration key pools (CONDUCTOR_POOLS): pool %s serves "
+					"stream %s, which is not one of CONDUCTOR_STREAMS; add it there.",
+					pools[i].name, pools[i].streams[s]);
+				goto out;
+			}
+		}
+	if (streams && config_require(cfg, "redis_url", e) != CD_OK)
+		goto out;
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		char name[32];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) ? len : 31), p);
+		if (provider_find(name) == NULL) {
+			cd_fail(e, CD_CONFIG, "providers",
+				"configuration key providers (CONDUCTOR_PROVIDERS): %s is not built "
+				"into this conductor-watcher.",
+				name);
+			goto out;
+		}
+		p += len + (p[len] == ',');
+	}
+	if (n == 0)
+		log_warn("no pools configured (CONDUCTOR_POOLS): every pass does nothing");
+	rc = CD_OK;
+out:
+	free(pools);
+	return rc;
 }

@@ -1,8 +1,8 @@
 /* watch.h -- one watcher pass (DESIGN section 6), as conductor-watcher runs
  * it from a timer or a loop.
  *
- * A pass first takes (or renews) the system's `watcher` leader lease; a copy
- * that is not the holder does nothing. The holder then, for each pool of
+ * The timer runner (domain/timer.h) takes the system's `watcher` leader
+ * lease before each pass; only the holder runs it. The pass, for each pool of
  * CONDUCTOR_POOLS that is due (poll_s):
  *   1. gathers its state: XLEN and the pending count of each of its streams,
  *      the queued fleet jobs needing its capability, its tenant's mode, its
@@ -29,39 +29,34 @@
 #include "base/err.h"
 #include "data/db.h"
 #include "data/stream.h"
+#include "domain/timer.h"
 
 #define WATCHER_LEASE "watcher"
 
-struct watch_opts {
-	const struct config *cfg;
-	const char *holder;	/* this copy's lease holder id: host/pid */
-	const char *host;
-	int lease_ttl_s;
-};
-
 struct watch_report {
-	bool leader;
-	int64_t term;
-	char holder[129];	/* who holds the lease (this copy when leader) */
 	long pools;		/* pools polled (due) */
 	long spawned, torn_down, alerts;
 	long failed;		/* spawns or teardowns no provider could do */
 	long raced;		/* pools another watcher wrote first: left alone */
 	bool streams_failed;	/* Redis did not answer: those pools were skipped */
+	bool lost_lease;	/* another copy took the lease mid-pass: the rest was left */
 };
 
-/* One pass. rs: the stream connection; NULL when none could be opened (pools
- * with streams are then skipped and the pass counts as failed).
- * CD_UNAVAILABLE when PostgreSQL (or Redis) failed. */
-enum cd_err watch_pass(struct db *db, struct stream_conn *rs, const struct watch_opts *o,
-		       struct watch_report *out, struct cd_error *e);
+/* One pass as the leader of term ctx->term (the watcher's timer slot `pass`;
+ * src/watcher/main.c). report: a struct watch_report. The lease is renewed
+ * (timer_still_leader) before each pool after the first. CD_UNAVAILABLE
+ * when PostgreSQL (or Redis, for pools with streams) failed. */
+enum cd_err watch_pass(struct timer_ctx *ctx, void *report, struct cd_error *e);
 
-/* The pass's work for the holder of term (no lease taken): for a runner
- * that took the lease itself. out->leader and out->term are set by it. */
-enum cd_err watch_pools(struct db *db, struct stream_conn *rs, const struct config *cfg,
-			int64_t term, struct watch_report *out, struct cd_error *e);
+/* Logs a pass's report (the timer's `report` slot): at info when it acted,
+ * debug when it only held. */
+void watch_report_log(const struct timer_ctx *ctx, const void *report, bool ok, double ms);
 
-/* Gives the lease up (on exit), so a standby takes over at once. */
-enum cd_err watch_stand_down(struct db *db, const struct watch_opts *o, struct cd_error *e);
+/* The watcher's own configuration checks (the timer's `check_config`):
+ * every stream a pool serves is one of CONDUCTOR_STREAMS (the streams the
+ * janitor sweeps and the routes accept; and Redis is opened for them), and
+ * redis_url is set then; every provider of CONDUCTOR_PROVIDERS is built in.
+ * CD_CONFIG naming the key. */
+enum cd_err watch_check_config(const struct config *cfg, struct cd_error *e);
 
 #endif
