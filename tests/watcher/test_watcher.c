@@ -346,6 +346,35 @@ static void test_nothing_fits_spawn_failed_nothing_live(void)
 	free(pool);
 }
 
+static void test_a_pool_is_polled_every_poll_s(void)
+{
+	char *pool = named("slow"), *stream = fmt("w:%s", pool), *spec;
+	redisContext *c = redis_open();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	machine("slow-box", "L4", 24, 0.5, NULL);
+	spec = fmt("%s:streams=%s,poll_s=3600", pool, stream);
+	push(c, stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
+			1);
+	/* not due: the second pass leaves the pool alone */
+	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
+			1);
+	CU_ASSERT_EQUAL(live_of(pool), 0);
+	/* an hour later it is polled again: the second poll over spawns */
+	pg_cmd(NULL, "UPDATE runtime_pools SET last_poll_at = now() - interval '3600 s'"
+	       " WHERE pool = $1", pool, NULL);
+	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	redisFree(c);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
 /* ---- teardown and cooldown ----------------------------------------------------- */
 
 static void test_teardown_after_idle_none_while_pending(void)
@@ -590,6 +619,35 @@ static void test_two_commits_on_the_same_state_one_applies(void)
 	free(pool);
 }
 
+/* A spawn decided on a stale count (an ensure got there between the read
+ * and the commit) reserves nothing past max_instances. */
+static void test_the_reservation_never_passes_max_instances(void)
+{
+	char *pool = named("full"), *name = fmt("%s-x", pool);
+	struct runtime_pool_outcome out;
+	struct runtime_pool_row row;
+	struct cd_error e;
+	struct db *db = NULL;
+	int64_t id = 0;
+	bool existing = true;
+
+	CU_ASSERT_EQUAL_FATAL(db_open(getenv("CONDUCTOR_DATABASE_URL"), &db, &e), CD_OK);
+	CU_ASSERT_EQUAL(db_runtime_pool_load(db, pool, &row, &e), CD_OK);
+	CU_ASSERT_EQUAL(row.live, 0);
+	CU_ASSERT_EQUAL(db_runtime_reserve(db, pool, name, "test", &id, &existing, &e), CD_OK);
+	CU_ASSERT(id > 0 && !existing);
+	struct runtime_pool_write w = {.pool = pool, .rev = row.rev, .term = 1, .action = "spawn",
+				       .reason = "stale", .max_instances = 1, .name = "unused"};
+	CU_ASSERT_EQUAL(db_runtime_pool_commit(db, &w, &out, &e), CD_OK);
+	CU_ASSERT(out.applied);
+	CU_ASSERT_EQUAL(out.instance_id, 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1);
+	pg_cmd(NULL, "UPDATE runtime_instances SET state = 'failed' WHERE pool = $1", pool, NULL);
+	db_close(db);
+	free(name);
+	free(pool);
+}
+
 /* ---- configuration --------------------------------------------------------------- */
 
 static void test_bad_configuration_exits_2_naming_the_key(void)
@@ -620,6 +678,9 @@ static CU_TestInfo TESTS[] = {
 	{"two_watchers_started_together_one_acts", test_two_watchers_started_together_one_acts},
 	{"two_commits_on_the_same_state_one_applies",
 	 test_two_commits_on_the_same_state_one_applies},
+	{"the_reservation_never_passes_max_instances",
+	 test_the_reservation_never_passes_max_instances},
+	{"a_pool_is_polled_every_poll_s", test_a_pool_is_polled_every_poll_s},
 	{"bad_configuration_exits_2_naming_the_key", test_bad_configuration_exits_2_naming_the_key},
 	CU_TEST_INFO_NULL,
 };
