@@ -619,6 +619,36 @@ static void test_two_commits_on_the_same_state_one_applies(void)
 	free(pool);
 }
 
+/* A watcher killed between its reservation and the provider's answer left a
+ * `starting` row: after ABANDONED_AFTER_S it no longer holds a slot. */
+static void test_an_abandoned_reservation_is_settled(void)
+{
+	char *pool = named("gone"), *stream = fmt("w:%s", pool), *spec, *name = fmt("%s-x", pool);
+	redisContext *c = redis_open();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	reset_runtimes();
+	machine("gone-box", "L4", 24, 0.5, NULL);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO runtime_instances (pool, name, created_at)"
+			       " VALUES ($1, $2, now() - interval '11 minutes')",
+			       pool, name, NULL),
+			1);
+	spec = fmt("%s:streams=%s,poll_s=1,max_instances=1", pool, stream);
+	push(c, stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("gone.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE name = $1"
+			       " AND state = 'failed' AND last_status LIKE 'abandoned%'",
+			       name, NULL),
+			1);
+	CU_ASSERT_EQUAL(watcher_once("gone.log", spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(pool), 1); /* the slot was free again */
+	redisFree(c);
+	free(name);
+	free(spec);
+	free(stream);
+	free(pool);
+}
+
 /* A spawn decided on a stale count (an ensure got there between the read
  * and the commit) reserves nothing past max_instances. */
 static void test_the_reservation_never_passes_max_instances(void)
@@ -681,6 +711,7 @@ static CU_TestInfo TESTS[] = {
 	{"the_reservation_never_passes_max_instances",
 	 test_the_reservation_never_passes_max_instances},
 	{"a_pool_is_polled_every_poll_s", test_a_pool_is_polled_every_poll_s},
+	{"an_abandoned_reservation_is_settled", test_an_abandoned_reservation_is_settled},
 	{"bad_configuration_exits_2_naming_the_key", test_bad_configuration_exits_2_naming_the_key},
 	CU_TEST_INFO_NULL,
 };

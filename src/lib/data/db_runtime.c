@@ -93,6 +93,37 @@ out:
 	return rc;
 }
 
+static struct db_stmt SQL_SWEEP = DB_STMT(
+	"WITH abandoned AS ("
+	"  UPDATE runtime_instances SET state = 'failed', last_status_at = now(), updated_at = now(),"
+	"         last_status = 'abandoned: its start never completed (the caller stopped)'"
+	"   WHERE pool = $1 AND state = 'starting' AND provider_id IS NULL"
+	"     AND created_at < now() - make_interval(secs => $2::int)"
+	"  RETURNING 1"
+	"), stuck AS ("
+	"  UPDATE runtime_instances SET state = 'running', last_status_at = now(), updated_at = now(),"
+	"         last_status = 'teardown interrupted: to be torn down again'"
+	"   WHERE pool = $1 AND state = 'stopping'"
+	"     AND updated_at < now() - make_interval(secs => $2::int)"
+	"  RETURNING 1"
+	")"
+	"SELECT (SELECT count(*) FROM abandoned) + (SELECT count(*) FROM stuck)");
+
+enum cd_err db_runtime_sweep(struct db *db, const char *pool, long older_s, long *out,
+			     struct cd_error *e)
+{
+	char s[24];
+	const char *p[2] = {pool, s};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(s, sizeof(s), older_s);
+	rc = db_exec(db, &SQL_SWEEP, 2, p, &res, e);
+	*out = rc == CD_OK ? atol(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	return rc;
+}
+
 /* Conditional on the rev read and on no newer term: the row lock it takes
  * also serializes the reservation that follows. A waiting writer re-checks
  * rev on the winner's row version (READ COMMITTED) and updates nothing. */

@@ -42,6 +42,14 @@ struct runtime_pool_row {
 enum cd_err db_runtime_pool_load(struct db *db, const char *pool, struct runtime_pool_row *out,
 				 struct cd_error *e);
 
+/* Settles what a killed caller left half done in pool, older than older_s:
+ * a `starting` row that never got a provider id becomes `failed` (its
+ * reservation no longer holds a slot); a `stopping` row goes back to
+ * `running`, so the next idle decision tears it down again.
+ * out: how many rows changed. */
+enum cd_err db_runtime_sweep(struct db *db, const char *pool, long older_s, long *out,
+			     struct cd_error *e);
+
 /* What a pass writes back, and the action it takes. */
 struct runtime_pool_write {
 	const char *pool;

@@ -17,6 +17,9 @@
 #include "domain/watch.h"
 
 #define PROVIDERS_MAX 8
+/* A start or a teardown left half done this long ago was interrupted: every
+ * provider call is bounded far below it. */
+#define ABANDONED_AFTER_S 600
 #define OFFERS_MAX (PROVIDERS_MAX * PROVIDER_OFFERS_MAX)
 
 /* ---- events ----------------------------------------------------------------- */
@@ -251,7 +254,13 @@ static enum cd_err watch_pool(struct db *db, struct stream_conn *rs, const struc
 	char name[POOL_NAME_MAX + 48];
 	enum cd_err rc;
 
-	rc = db_runtime_pool_load(db, p->name, &row, e);
+	long swept = 0;
+
+	rc = db_runtime_sweep(db, p->name, ABANDONED_AFTER_S, &swept, e);
+	if (rc == CD_OK && swept > 0)
+		log_warn("settled instances left half done by an interrupted pass", "pool", p->name);
+	if (rc == CD_OK)
+		rc = db_runtime_pool_load(db, p->name, &row, e);
 	if (rc != CD_OK)
 		return rc;
 	state_from_row(&row, &s);
