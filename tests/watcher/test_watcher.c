@@ -168,6 +168,17 @@ static char *named(const char *what)
 	return fmt("%s-%s", what, TAG);
 }
 
+/* The tenant of the pools (a pool counts its tenant's jobs and obeys its
+ * mode; the suites before this one leave `default` paused or draining). */
+static const char *own_tenant(void)
+{
+	static struct tenant *t;
+
+	if (t == NULL)
+		t = tenant_new("pools");
+	return t != NULL ? t->name : "default";
+}
+
 /* No machine and no live instance, as a test starts. */
 static void reset_runtimes(void)
 {
@@ -271,8 +282,9 @@ static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
 	machine("t4", "T4", 16, 0.10, NULL); /* cheapest, but too small */
 	machine("l4", "L4", 24, 0.50, cheap);
 	machine("a100", "A100", 80, 1.20, NULL);
-	spec = fmt("%s:streams=%s,spawn_threshold=3,gpu_mem_gb=20,max_instances=1,poll_s=1",
-		   pool, stream);
+	spec = fmt("%s:streams=%s,spawn_threshold=3,gpu_mem_gb=20,max_instances=1,poll_s=1,"
+		   "tenant=%s",
+		   pool, stream, own_tenant());
 	push(c, stream, 3);
 
 	/* one poll over: hold, and the count is in PostgreSQL */
@@ -328,7 +340,7 @@ static void test_nothing_fits_spawn_failed_nothing_live(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	reset_runtimes();
 	machine("small", "T4", 16, 0.10, NULL);
-	spec = fmt("%s:streams=%s,gpu_mem_gb=40,poll_s=1", pool, stream);
+	spec = fmt("%s:streams=%s,gpu_mem_gb=40,poll_s=1,tenant=%s", pool, stream, own_tenant());
 	push(c, stream, 1);
 	CU_ASSERT_EQUAL(watcher_once("nofit.log", spec, NULL), 0);
 	CU_ASSERT_EQUAL(watcher_once("nofit.log", spec, NULL), 0);
@@ -354,7 +366,7 @@ static void test_a_pool_is_polled_every_poll_s(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	reset_runtimes();
 	machine("slow-box", "L4", 24, 0.5, NULL);
-	spec = fmt("%s:streams=%s,poll_s=3600", pool, stream);
+	spec = fmt("%s:streams=%s,poll_s=3600,tenant=%s", pool, stream, own_tenant());
 	push(c, stream, 1);
 	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
@@ -387,7 +399,8 @@ static void test_teardown_after_idle_none_while_pending(void)
 	reset_runtimes();
 	machine("idle-box", "L4", 24, 0.5, id);
 	running_instance(pool, id);
-	spec = fmt("%s:streams=%s,spawn_threshold=100,idle_s=2,poll_s=1", pool, stream);
+	spec = fmt("%s:streams=%s,spawn_threshold=100,idle_s=2,poll_s=1,tenant=%s", pool, stream,
+		   own_tenant());
 
 	/* one entry delivered to a worker and not acked; the stream itself
 	 * emptied (XDEL): XLEN 0, pending 1 */
@@ -446,8 +459,8 @@ static void test_cooldown_holds_across_processes_then_lifts(void)
 	reset_runtimes();
 	machine("cool-box", "L4", 24, 0.5, id);
 	running_instance(pool, id);
-	spec = fmt("%s:streams=%s,idle_s=0,cooldown_s=3600,poll_s=1,max_instances=2", pool,
-		   stream);
+	spec = fmt("%s:streams=%s,idle_s=0,cooldown_s=3600,poll_s=1,max_instances=2,tenant=%s",
+		   pool, stream, own_tenant());
 
 	/* one process tears down */
 	CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
@@ -533,7 +546,7 @@ static void test_two_watchers_started_together_one_acts(void)
 		machine(n, "L4", 24, 0.5, NULL);
 		free(n);
 	}
-	spec = fmt("%s:streams=%s,poll_s=1,max_instances=4", pool, stream);
+	spec = fmt("%s:streams=%s,poll_s=1,max_instances=4,tenant=%s", pool, stream, own_tenant());
 	push(c, stream, 10);
 	pg_cmd(NULL, "UPDATE leader_leases SET lease_expires_at = now()"
 	       " WHERE tenant_id = 0 AND name = 'watcher'", NULL);
@@ -633,7 +646,7 @@ static void test_an_abandoned_reservation_is_settled(void)
 			       " VALUES ($1, $2, now() - interval '11 minutes')",
 			       pool, name, NULL),
 			1);
-	spec = fmt("%s:streams=%s,poll_s=1,max_instances=1", pool, stream);
+	spec = fmt("%s:streams=%s,poll_s=1,max_instances=1,tenant=%s", pool, stream, own_tenant());
 	push(c, stream, 1);
 	CU_ASSERT_EQUAL(watcher_once("gone.log", spec, NULL), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE name = $1"
