@@ -446,7 +446,7 @@ static void *sql_worker(void *p)
 		char *out = NULL;
 		int count;
 
-		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, &e) != CD_OK)
+		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, NULL, &e) != CD_OK)
 			die(e.message);
 		if (a->batch == 1)
 			record((now_s() - t0) * 1e3);
@@ -527,7 +527,7 @@ static void cost(long queued, long finished, int k)
 		int count;
 		double t0 = now_s();
 
-		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, &e) != CD_OK || count != 1)
+		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, NULL, &e) != CD_OK || count != 1)
 			die("cost claim failed");
 		total += now_s() - t0;
 		free(out);
