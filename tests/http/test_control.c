@@ -1800,9 +1800,9 @@ static void expect_task_ended_at(const struct tenant *t, const char *id, const c
 	                     " ('shipped', 'failed', 'dead_letter', 'cancelled')",
 	                     id, NULL),
 	              0, __FILE__, line);
-	expect_int_at(pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND finished_at IS NOT NULL",
-	                     id, NULL),
-	              1, __FILE__, line);
+	expect_int_at(
+	    pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND finished_at IS NOT NULL", id, NULL),
+	    1, __FILE__, line);
 	expect_int_at(claim_at(t, "f-after", NULL, 10, &c, line), 0, __FILE__, line);
 }
 
@@ -1949,7 +1949,8 @@ static int reaper_once(void)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		if (freopen("/dev/null", "w", stderr) == NULL || freopen("/dev/null", "w", stdout) == NULL)
+		if (freopen("/dev/null", "w", stderr) == NULL ||
+		    freopen("/dev/null", "w", stdout) == NULL)
 			_exit(126);
 		execl(bin, "conductor-reaper", "--once", (char *)NULL);
 		_exit(127);

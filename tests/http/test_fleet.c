@@ -1516,11 +1516,12 @@ static void test_submit_while_its_dep_ships(void)
 	EXPECT_INT(shipped_ok, DEP_ROUNDS);
 	EXPECT_INT(created, DEP_ROUNDS * DEP_SUBMITTERS);
 	/* no job is blocked with every dep shipped */
-	EXPECT_INT(pg_int("SELECT count(*) FROM jobs j WHERE j.tenant_id = $1 AND j.stage = 'blocked'"
-	                  " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs x ON x.id = d.dep_id"
-	                  "                  WHERE d.job_id = j.id AND x.stage <> 'shipped')",
-	                  t->tid, NULL),
-	           0);
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM jobs j WHERE j.tenant_id = $1 AND j.stage = 'blocked'"
+	           " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs x ON x.id = d.dep_id"
+	           "                  WHERE d.job_id = j.id AND x.stage <> 'shipped')",
+	           t->tid, NULL),
+	    0);
 	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'queued'"
 	                  " AND capabilities = '{race-d}'",
 	                  t->tid, NULL),
@@ -2247,8 +2248,7 @@ static void test_long_poll_claim_wakes_on_submit(void)
  * second even without a notification, so a claim woken by that re-check
  * would answer some 800 ms after what the caller does next, and one woken
  * by NOTIFY at once. */
-static void poll_start(struct poller *p, const struct tenant *t, pthread_t *th,
-                       struct timespec *t0)
+static void poll_start(struct poller *p, const struct tenant *t, pthread_t *th, struct timespec *t0)
 {
 	*p = (struct poller){.t = t, .wait_ms = 5000};
 	pthread_create(th, NULL, poll_claim, p);
@@ -2258,15 +2258,15 @@ static void poll_start(struct poller *p, const struct tenant *t, pthread_t *th,
 
 /* Joins p and checks that it got job id less than 600 ms after t0. */
 #define POLL_WOKEN(p, th, t0, id, what) poll_woken_at(&(p), (th), &(t0), (id), (what), __LINE__)
-static void poll_woken_at(struct poller *p, pthread_t th, const struct timespec *t0,
-                          const char *id, const char *what, int line)
+static void poll_woken_at(struct poller *p, pthread_t th, const struct timespec *t0, const char *id,
+                          const char *what, int line)
 {
 	long since;
 
 	pthread_join(th, NULL);
 	since = elapsed_ms(t0);
-	fprintf(stderr, "\n  long poll: answered after %ld ms, %ld ms after the %s\n", p->elapsed_ms,
-	        since, what);
+	fprintf(stderr, "\n  long poll: answered after %ld ms, %ld ms after the %s\n",
+	        p->elapsed_ms, since, what);
 	expect_int_at(p->status, 200, __FILE__, line);
 	expect_int_at(p->n, 1, __FILE__, line);
 	expect_str_at(p->id, id, __FILE__, line);
