@@ -1003,10 +1003,12 @@ static int stop_postgres(void)
 		    " -D \"$CONDUCTOR_STACK_DIR/pg/data\" -m fast -w -t 30");
 }
 
-/* Starts it again: tools/stack start starts what is not running. */
+/* Starts it again: tools/stack start starts what is not running. It needs
+ * the stack's port (run-integration exports it), or it would move nginx. */
 static int start_postgres(void)
 {
-	return bash("postgres.log", "\"$top_srcdir/tools/stack\" start \"$CONDUCTOR_STACK_DIR\"");
+	return bash("postgres.log", "[ -n \"${CONDUCTOR_HTTP_PORT:-}\" ] &&"
+				    " \"$top_srcdir/tools/stack\" start \"$CONDUCTOR_STACK_DIR\"");
 }
 
 /* This copy's row of `timers`: its state ("" when it has none). */
