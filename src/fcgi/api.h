@@ -52,4 +52,7 @@ void api_steps_checkpoint(struct request *req);
 void api_steps_complete(struct request *req);
 void api_steps_fail(struct request *req);
 
+/* api_status.c */
+void api_status_get(struct request *req);
+
 #endif
