@@ -124,6 +124,8 @@ int supervise_run(int listen_fd, char *const argv[], const char *pid_file)
 		return 1;
 	}
 	exe[n] = '\0';
+	/* the worker's lines say conductor-fcgi, the supervisor's say this */
+	log_set_program("conductor-fcgi-supervisor");
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

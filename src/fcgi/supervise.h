@@ -8,10 +8,11 @@
  * A worker that dies of a signal or exits non-zero is started again: within
  * SUPERVISE_FIRST_DELAY_MS when it had run SUPERVISE_STABLE_MS or more, else
  * after a delay that doubles up to SUPERVISE_MAX_DELAY_MS, so a crash loop
- * does not spin. Every restart is a JSON log line (pid, cause, restarts,
- * delay_ms). Not restarted: a worker that exits 0 by itself (someone stopped
- * it: the supervisor exits 0 too, as systemd's Restart=on-failure does) or
- * exits 2 (its configuration is wrong; starting it again will not mend it).
+ * does not spin. Every restart is a JSON log line (program
+ * conductor-fcgi-supervisor; pid, cause, restarts, delay_ms). Not restarted:
+ * a worker that exits 0 by itself (someone stopped it: the supervisor exits 0
+ * too, as systemd's Restart=on-failure does) or exits 2 (its configuration is
+ * wrong; starting it again will not mend it).
  * SIGTERM and SIGINT go to the worker, which finishes its requests; the
  * supervisor then exits with the worker's status. SIGHUP is passed on.
  *
