@@ -36,7 +36,7 @@ static void write_pid(const char *path, pid_t pid)
 	if (f == NULL || fprintf(f, "%ld\n", (long)pid) < 0 || fclose(f) != 0 ||
 	    rename(tmp, path) != 0)
 		log_error("cannot write the worker's pid file", "path", path, "error",
-			  strerror(errno));
+		          strerror(errno));
 }
 
 /* Forks and execs the worker (exe: this program's path); -1 when fork fails. */
@@ -146,9 +146,9 @@ int supervise_run(int listen_fd, char *const argv[], const char *pid_file)
 		status = wait_worker(child, &set, &stop);
 		describe(status, cause, sizeof(cause));
 		if (stop != 0 || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
-							 WEXITSTATUS(status) == EXIT_CONFIG))) {
+		                                        WEXITSTATUS(status) == EXIT_CONFIG))) {
 			log_info("worker process ended: supervisor exiting", "pid", spid, "cause",
-				 cause);
+			         cause);
 			break;
 		}
 		if (now_ms() - started >= SUPERVISE_STABLE_MS || delay_ms == 0)
@@ -159,7 +159,7 @@ int supervise_run(int listen_fd, char *const argv[], const char *pid_file)
 		snprintf(nrestarts, sizeof(nrestarts), "%d", restarts);
 		snprintf(sdelay, sizeof(sdelay), "%ld", delay_ms);
 		log_warn("worker process died: restarting it", "pid", spid, "cause", cause,
-			 "restarts", nrestarts, "delay_ms", sdelay);
+		         "restarts", nrestarts, "delay_ms", sdelay);
 		backoff(delay_ms, &set, &stop);
 		if (stop != 0) {
 			status = 0; /* stopped between two workers: nothing failed */

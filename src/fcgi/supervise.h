@@ -23,8 +23,8 @@
 #define CD_SUPERVISE_H
 
 #define SUPERVISE_FIRST_DELAY_MS 100
-#define SUPERVISE_MAX_DELAY_MS 30000
-#define SUPERVISE_STABLE_MS 10000
+#define SUPERVISE_MAX_DELAY_MS   30000
+#define SUPERVISE_STABLE_MS      10000
 
 /* Runs argv (argv[0] names the program for ps; this program's file, from
  * /proc/self/exe, is what runs)
