@@ -46,9 +46,13 @@ void api_control_drain(struct request *req);
 void api_tasks_create(struct request *req);
 void api_tasks_get(struct request *req);
 void api_tasks_plan(struct request *req);
+void api_tasks_cancel(struct request *req);
 void api_steps_heartbeat(struct request *req);
 void api_steps_checkpoint(struct request *req);
 void api_steps_complete(struct request *req);
 void api_steps_fail(struct request *req);
+
+/* api_status.c */
+void api_status_get(struct request *req);
 
 #endif

@@ -52,10 +52,12 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/tasks", api_tasks_create, R(SUBMITTER), "api_tasks_create"},
 	{"GET", "/v1/tasks/{id}", api_tasks_get, READERS, "api_tasks_get"},
 	{"POST", "/v1/tasks/{id}/plan", api_tasks_plan, R(CONTROLLER), "api_tasks_plan"},
+	{"POST", "/v1/tasks/{id}/cancel", api_tasks_cancel, R(SUBMITTER) | R(OPERATOR), "api_tasks_cancel"},
 	{"POST", "/v1/steps/{id}/heartbeat", api_steps_heartbeat, R(WORKER), "api_steps_heartbeat"},
 	{"POST", "/v1/steps/{id}/checkpoint", api_steps_checkpoint, R(WORKER), "api_steps_checkpoint"},
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
+	{"GET", "/v1/status", api_status_get, R(OPERATOR) | R(READONLY), "api_status_get"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

@@ -10,7 +10,12 @@
  * ships; resume; the history of changes), roles, bodies refused naming the
  * field, and tasks (create, plan, two steps on two workers in order, step
  * fencing, checkpoints, fail and retry, a dead-lettered step fails its task,
- * planning twice, tenant isolation).
+ * planning twice, tenant isolation), how a task ends: cancelled with its
+ * steps (either route, a running step's worker fenced), ended by a step
+ * cancelled, failed for good or dead-lettered (PATCH, jobs:transition, the
+ * step form, the reaper), its later steps then cancelled; and GET /v1/status
+ * (tenant-scoped mode, jobs and workers; the timers' leader states, silent
+ * copies read as degraded).
  *
  * Every test works in tenants of its own (created here, named
  * ctl-<what>-<run tag>, tokens c-<what>-<run tag>-<role letter>), so the
@@ -32,6 +37,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sys/wait.h>
 
 #include "expect.h"
 
@@ -227,6 +234,126 @@ static void mode_of(const char *token, char *out, size_t cap)
 	CU_ASSERT_EQUAL(r.status, 200);
 	snprintf(out, cap, "%s", str_at(data_of(&r), "mode"));
 	http_resp_free(&r);
+}
+
+/* ---- GET /v1/status --------------------------------------------------------- */
+
+/* The item of arr whose key is value, or NULL. */
+static struct json_object *item_with(struct json_object *arr, const char *key, const char *value)
+{
+	for (size_t i = 0; i < len_of(arr); i++)
+		if (strcmp(str_at(item_at(arr, i), key), value) == 0)
+			return item_at(arr, i);
+	return NULL;
+}
+
+/* GET /v1/status as token: 200 and its data (a new reference, or NULL). */
+static struct json_object *status_of(const char *token)
+{
+	struct http_resp r = call("GET", "/v1/status", token, NULL, NULL);
+	struct json_object *d = NULL;
+
+	if (EXPECT_STATUS(r, 200))
+		d = json_object_get(data_of(&r));
+	http_resp_free(&r);
+	return d;
+}
+
+/* DESIGN 6 / 5: the status of the caller's tenant -- its mode, its jobs by
+ * stage, its workers -- and the timers' leader states, where a copy not seen
+ * for its stale_after_s reads degraded whatever its row says. */
+static void test_status_tenant_scoped_timers_degrade_when_silent(void)
+{
+	struct tenant *t = tenant_new("status"), *u = tenant_new("status-other");
+	char id[IDLEN], fresh[96], silent[96], standby[96];
+	struct json_object *d, *timers, *x, *w;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	SUBMIT(t, "{\"body\":\"s1\"}", id);
+	SUBMIT(t, "{\"body\":\"s2\"}", id);
+	SUBMIT(u, "{\"body\":\"s3\"}", id);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-status", NULL, 1, &c), 1);
+	r = call("POST", "/v1/fleet/factories/heartbeat", t->worker, "{\"factory_id\":\"f-status\"}",
+	         NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	SET_MODE(t, "pause", "{\"reason\":\"status test\"}", "paused");
+	/* three copies of timers: a fresh leader, a silent leader, a fresh standby */
+	snprintf(fresh, sizeof(fresh), "fresh/%s", t->tid);
+	snprintf(silent, sizeof(silent), "silent/%s", t->tid);
+	snprintf(standby, sizeof(standby), "standby/%s", t->tid);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO timers (name, holder_id, host, state, term,"
+	                             " leader_id, stale_after_s, updated_at) VALUES"
+	                             " ('reaper', $1, 'fresh', 'leader', 7, $1, 30, now()),"
+	                             " ('watcher', $2, 'silent', 'leader', 3, $2, 30,"
+	                             "  now() - interval '31 s'),"
+	                             " ('reaper', $3, 'standby', 'standby', 7, $1, 30, now())",
+	                       fresh, silent, standby, NULL),
+	                3);
+
+	d = status_of(t->reader);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	EXPECT_STR(str_at(obj_at(d, "system"), "mode"), "paused");
+	EXPECT_INT(int_at(obj_at(d, "jobs"), "total"), 2);
+	EXPECT_INT(int_at(obj_at(obj_at(d, "jobs"), "by_stage"), "queued"), 1);
+	EXPECT_INT(int_at(obj_at(obj_at(d, "jobs"), "by_stage"), "assigned"), 1);
+	w = obj_at(d, "workers");
+	CU_ASSERT(is_array(w));
+	EXPECT_INT((int64_t)len_of(w), 1);
+	EXPECT_STR(str_at(item_at(w, 0), "factory_id"), "f-status");
+	CU_ASSERT(is_bool_at(item_at(w, 0), "stale"));
+	timers = obj_at(d, "timers");
+	CU_ASSERT(is_array(timers));
+	x = item_with(timers, "holder", fresh);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	EXPECT_STR(str_at(x, "name"), "reaper");
+	EXPECT_STR(str_at(x, "state"), "leader");
+	EXPECT_INT(int_at(x, "term"), 7);
+	CU_ASSERT_FALSE(bool_at(x, "stale"));
+	CU_ASSERT(str_at(x, "updated_at")[0] != '\0');
+	x = item_with(timers, "holder", silent);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	EXPECT_STR(str_at(x, "name"), "watcher");
+	EXPECT_STR(str_at(x, "state"), "degraded"); /* its row says leader */
+	CU_ASSERT_TRUE(bool_at(x, "stale"));
+	EXPECT_INT(int_at(x, "term"), 3);
+	x = item_with(timers, "holder", standby);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	EXPECT_STR(str_at(x, "state"), "standby");
+	EXPECT_STR(str_at(x, "leader"), fresh);
+	CU_ASSERT(is_array(obj_at(d, "timer_leases")));
+	/* the sections other work fills in are there, null until it does */
+	CU_ASSERT(json_object_object_get_ex(d, "streams", NULL));
+	CU_ASSERT(json_object_object_get_ex(d, "pools", NULL));
+	CU_ASSERT(json_object_object_get_ex(d, "runtime_events", NULL));
+	json_object_put(d);
+
+	/* the operator reads the same; the other tenant sees its own only */
+	d = status_of(t->operator);
+	EXPECT_INT(int_at(obj_at(d, "jobs"), "total"), 2);
+	json_object_put(d);
+	d = status_of(u->reader);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	EXPECT_STR(str_at(obj_at(d, "system"), "mode"), "running");
+	EXPECT_INT(int_at(obj_at(d, "jobs"), "total"), 1);
+	EXPECT_INT(int_at(obj_at(obj_at(d, "jobs"), "by_stage"), "queued"), 1);
+	CU_ASSERT_FALSE(
+	    json_object_object_get_ex(obj_at(obj_at(d, "jobs"), "by_stage"), "assigned", NULL));
+	EXPECT_INT((int64_t)len_of(obj_at(d, "workers")), 0);
+	CU_ASSERT_PTR_NOT_NULL(item_with(obj_at(d, "timers"), "holder", fresh));
+	json_object_put(d);
+	/* the roles that may not */
+	r = call("GET", "/v1/status", t->submitter, NULL, NULL);
+	EXPECT_ERROR(r, 403, "forbidden");
+	http_resp_free(&r);
+	r = call("GET", "/v1/status", t->worker, NULL, NULL);
+	EXPECT_ERROR(r, 403, "forbidden");
+	http_resp_free(&r);
+	pg_cmd(NULL, "DELETE FROM timers WHERE holder_id IN ($1, $2, $3)", fresh, silent, standby,
+	       NULL);
 }
 
 /* ---- tasks --------------------------------------------------------------------- */
@@ -1749,7 +1876,7 @@ static void test_dead_lettered_step_fails_task(void)
 	v = task_get(t->reader, id);
 	EXPECT_INT(v.status, 200);
 	EXPECT_STR(v.stage, "failed");
-	EXPECT_STEPS(v, 1, "shipped,dead_letter,blocked");
+	EXPECT_STEPS(v, 1, "shipped,dead_letter,cancelled");
 	CU_ASSERT_EQUAL(CLAIM(t, "f-d", NULL, 10, &c), 0);
 	/* a task that failed cannot be planned again */
 	{
@@ -1762,6 +1889,245 @@ static void test_dead_lettered_step_fails_task(void)
 		EXPECT_ERROR(r, 409, "conflict");
 		http_resp_free(&r);
 	}
+}
+
+/* ---- a task ends: cancelled, failed for good, dead-lettered ----------------- */
+
+static const char THREE_STEPS[] =
+    "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"},"
+    "{\"title\":\"c\",\"body\":\"c\"}]}";
+
+/* POST /v1/<what>/<id>/cancel with {} as token; what: "tasks" or "fleet/jobs". */
+static struct http_resp cancel_call(const char *token, const char *what, const char *id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/%s/%s/cancel", what, id);
+	return call("POST", path, token, "{}", NULL);
+}
+
+/* Task id ended in stage with its steps as stages (EXPECT_STEPS' words); no
+ * step of it is left unfinished, and t has nothing to claim. */
+#define EXPECT_TASK_ENDED(t, id, stage, current, stages)                                           \
+	expect_task_ended_at((t), (id), (stage), (current), (stages), __LINE__)
+static void expect_task_ended_at(const struct tenant *t, const char *id, const char *stage,
+                                 int64_t current, const char *stages, int line)
+{
+	struct task_view v = task_get(t->reader, id);
+	struct claimed c;
+
+	expect_str_at(v.stage, stage, __FILE__, line);
+	expect_steps_at(&v, current, stages, line);
+	expect_int_at(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1 AND stage NOT IN"
+	                     " ('shipped', 'failed', 'dead_letter', 'cancelled')",
+	                     id, NULL),
+	              0, __FILE__, line);
+	expect_int_at(
+	    pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND finished_at IS NOT NULL", id, NULL),
+	    1, __FILE__, line);
+	expect_int_at(claim_at(t, "f-after", NULL, 10, &c, line), 0, __FILE__, line);
+}
+
+/* The worker of a cancelled step is fenced: renew, PATCH and the step form
+ * all answer 409 stale_epoch. */
+#define EXPECT_FENCED(t, id, f, epoch) expect_fenced_at((t), (id), (f), (epoch), __LINE__)
+static void expect_fenced_at(const struct tenant *t, const char *id, const char *factory,
+                             int64_t epoch, int line)
+{
+	struct http_resp r = renew_job(t, id, factory, epoch);
+
+	expect_error_at(&r, 409, "stale_epoch", __FILE__, line);
+	http_resp_free(&r);
+	r = patch_job(t, id, factory, epoch, "shipped");
+	expect_error_at(&r, 409, "stale_epoch", __FILE__, line);
+	http_resp_free(&r);
+	r = step_call(t->worker, id, "complete", factory, epoch, NULL);
+	expect_error_at(&r, 409, "stale_epoch", __FILE__, line);
+	http_resp_free(&r);
+}
+
+static void test_task_cancel_cancels_its_steps(void)
+{
+	struct tenant *t = tenant_new("task-cancel");
+	char id[IDLEN], plain[IDLEN], path[96];
+	struct task_view p, v;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* the fleet form, on the composite job, while step 0 runs */
+	p = PLANNED(t, id, TWO_STEPS, 2);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-run", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
+	r = cancel_call(t->submitter, "fleet/jobs", id);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "cancelled");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 0, "cancelled,cancelled");
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.step_epoch[0], c.epoch[0] + 1);
+	EXPECT_FENCED(t, p.step_id[0], "f-run", c.epoch[0]);
+	EXPECT_INT(pg_int("SELECT count(*) FROM runs WHERE job_id = $1 AND exit = 'cancelled'"
+	                  " AND ended_at IS NOT NULL",
+	                  p.step_id[0], NULL),
+	           1);
+	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = 'cancelled'"
+	                  " AND data->>'task_id' = $2",
+	                  p.step_id[1], id, NULL),
+	           1);
+	/* ended: a second cancel, either form, is refused */
+	r = cancel_call(t->submitter, "fleet/jobs", id);
+	EXPECT_ERROR(r, 409, "invalid_transition");
+	http_resp_free(&r);
+	r = cancel_call(t->operator, "tasks", id);
+	EXPECT_ERROR(r, 409, "invalid_transition");
+	http_resp_free(&r);
+
+	/* the task's own form, by an operator: step 0 shipped, step 1 running */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-run", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-run", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-run", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[1]);
+	r = cancel_call(t->operator, "tasks", id);
+	v = task_view_of(&r);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(v.stage, "cancelled");
+	EXPECT_STEPS(v, 1, "shipped,cancelled,cancelled");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 1, "shipped,cancelled,cancelled");
+	EXPECT_FENCED(t, p.step_id[1], "f-run", c.epoch[0]);
+
+	/* a submitter's, before the plan: the task stays cancelled, never planned */
+	TASK_NEW(t, TASK_BODY, id);
+	r = cancel_call(t->submitter, "tasks", id);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(task_view_of(&r).stage, "cancelled");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+	r = call("POST", path, t->controller, TWO_STEPS, NULL);
+	EXPECT_ERROR(r, 409, "conflict");
+	http_resp_free(&r);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id, NULL), 0);
+
+	/* not a task, or none: 404, and a plain job is left alone */
+	SUBMIT(t, "{}", plain);
+	r = cancel_call(t->submitter, "tasks", plain);
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	r = cancel_call(t->submitter, "tasks", "999999999999");
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	EXPECT_STR(snap_job(t, plain).stage, "queued");
+	/* a body is refused naming its field; a worker may not cancel */
+	snprintf(path, sizeof(path), "/v1/tasks/%s/cancel", plain);
+	EXPECT_REFUSED(t->submitter, "POST", path, "{\"why\":1}", "why");
+	r = cancel_call(t->worker, "tasks", id);
+	EXPECT_ERROR(r, 403, "forbidden");
+	http_resp_free(&r);
+}
+
+static void test_cancelled_step_ends_its_task(void)
+{
+	struct tenant *t = tenant_new("step-cancel");
+	char id[IDLEN];
+	struct task_view p;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* step 0 cancelled before anyone claimed it */
+	p = PLANNED(t, id, TWO_STEPS, 2);
+	r = cancel_call(t->submitter, "fleet/jobs", p.step_id[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 0, "cancelled,cancelled");
+	/* step 1 cancelled while it runs, by an operator */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-s", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-s", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-s", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[1]);
+	r = cancel_call(t->operator, "fleet/jobs", p.step_id[1]);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "cancelled");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 1, "shipped,cancelled,cancelled");
+	EXPECT_FENCED(t, p.step_id[1], "f-s", c.epoch[0]);
+	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1"
+	                  " AND kind = 'stage_changed' AND data->>'to' = 'cancelled'",
+	                  id, NULL),
+	           1);
+}
+
+/* Runs one conductor-reaper --once pass; its exit status. */
+static int reaper_once(void)
+{
+	const char *bin = getenv("CONDUCTOR_REAPER");
+	int st = 0;
+	pid_t pid;
+
+	if (bin == NULL)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (freopen("/dev/null", "w", stderr) == NULL ||
+		    freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, "conductor-reaper", "--once", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void test_step_failed_for_good_ends_its_task(void)
+{
+	struct tenant *t = tenant_new("step-final");
+	char id[IDLEN];
+	struct task_view p;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* jobs:transition to failed, and failures are not retried: failed */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	EXPECT_INT(pg_cmd(NULL, "UPDATE jobs SET retry_on = '{lease_expired}' WHERE id = $1",
+	                  p.step_id[0], NULL),
+	           1);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-x\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"failed\"}]}",
+	          p.step_id[0], c.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(item_at(obj_at(data_of(&r), "items"), 0), "stage"), "failed");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "failed", 0, "failed,cancelled,cancelled");
+	/* PATCH to failed with no retry left: dead_letter */
+	p = PLANNED(t, id, TWO_STEPS, 2);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	EXPECT_INT(pg_cmd(NULL, "UPDATE jobs SET retry_max = 0 WHERE id = $1", p.step_id[0], NULL),
+	           1);
+	r = patch_job(t, p.step_id[0], "f-x", c.epoch[0], "failed");
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "dead_letter");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "failed", 0, "dead_letter,cancelled");
+	/* the reaper dead-letters an expired lease of step 1 */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-x", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	EXPECT_INT(pg_cmd(NULL,
+	                  "UPDATE jobs SET retry_max = 0, lease_expires_at = now() - interval '1 s'"
+	                  " WHERE id = $1",
+	                  p.step_id[1], NULL),
+	           1);
+	EXPECT_INT(reaper_once(), 0);
+	EXPECT_TASK_ENDED(t, id, "failed", 1, "shipped,dead_letter,cancelled");
+	EXPECT_FENCED(t, p.step_id[1], "f-x", c.epoch[0]);
 }
 
 static void test_plan_twice_conflict(void)
@@ -1936,6 +2302,12 @@ static CU_TestInfo TESTS[] = {
     {"plan_twice_conflict", test_plan_twice_conflict},
     {"plan_race_once", test_plan_race_once},
     {"task_tenant_isolation", test_task_tenant_isolation},
+    {"task_cancel_cancels_its_steps", test_task_cancel_cancels_its_steps},
+    {"cancelled_step_ends_its_task", test_cancelled_step_ends_its_task},
+    {"status_tenant_scoped_timers_degrade_when_silent",
+     test_status_tenant_scoped_timers_degrade_when_silent},
+    /* last: its reaper pass reaps every expired lease of the suite */
+    {"step_failed_for_good_ends_its_task", test_step_failed_for_good_ends_its_task},
     CU_TEST_INFO_NULL,
 };
 

@@ -21,7 +21,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"005_perf",
 	"006_lean",
 	"007_domains",
-	"009_timers",
+	"008_timers",
 	"010_runtimes",
 };
 

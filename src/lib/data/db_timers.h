@@ -1,4 +1,4 @@
-/* db_timers.h -- the `timers` table (sql/009_timers.sql): one row per
+/* db_timers.h -- the `timers` table (sql/008_timers.sql): one row per
  * running copy of a timer with its leader state, holder and term, written by
  * domain/timer.c before each pass and read by GET /v1/status.
  *

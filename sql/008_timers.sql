@@ -1,4 +1,4 @@
--- 009_timers: every running copy of a timer (conductor-reaper,
+-- 008_timers: every running copy of a timer (conductor-reaper,
 -- conductor-watcher) and its leader state, written by the copy itself before
 -- each pass and deleted when it exits cleanly; GET /v1/status reads it.
 --
