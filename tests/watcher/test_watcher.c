@@ -270,6 +270,46 @@ static void running_instance(const char *pool, const char *machine_id)
 	free(name);
 }
 
+/* The data layer's listings show pool's one live instance and its spawn. */
+static void check_listings(const char *pool)
+{
+	struct json_object *o = NULL, *items, *it;
+	struct cd_error e;
+	struct db *db = NULL;
+	char *text = NULL;
+	bool seen = false;
+
+	CU_ASSERT_EQUAL_FATAL(db_open(getenv("CONDUCTOR_DATABASE_URL"), &db, &e), CD_OK);
+	CU_ASSERT_EQUAL(db_runtime_pools(db, &text, &e), CD_OK);
+	o = json_tokener_parse(text ? text : "");
+	items = obj_at(o, "items");
+	for (size_t i = 0; i < len_of(items); i++) {
+		it = item_at(items, i);
+		if (strcmp(str_at(it, "pool"), pool) != 0)
+			continue;
+		seen = true;
+		CU_ASSERT_STRING_EQUAL(str_at(it, "last_action"), "spawn");
+		CU_ASSERT_EQUAL(len_of(obj_at(it, "instances")), 1);
+		CU_ASSERT_STRING_EQUAL(str_at(item_at(obj_at(it, "instances"), 0), "state"), "running");
+	}
+	CU_ASSERT(seen);
+	json_object_put(o);
+	free(text);
+	CU_ASSERT_EQUAL(db_runtime_events_recent(db, 5, &text, &e), CD_OK);
+	o = json_tokener_parse(text ? text : "");
+	it = item_at(obj_at(o, "items"), 0);
+	CU_ASSERT_STRING_EQUAL(str_at(it, "kind"), "spawn");
+	CU_ASSERT_STRING_EQUAL(str_at(obj_at(it, "data"), "pool"), pool);
+	json_object_put(o);
+	free(text);
+	CU_ASSERT_EQUAL(db_runtime_list(db, 1, &text, &e), CD_OK);
+	o = json_tokener_parse(text ? text : "");
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(obj_at(o, "items"), 0), "pool"), pool);
+	json_object_put(o);
+	free(text);
+	db_close(db);
+}
+
 /* ---- spawn --------------------------------------------------------------------- */
 
 static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
@@ -320,6 +360,9 @@ static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
 			       "   AND (e.data->>'term')::bigint > $2::bigint",
 			       pool, term1, NULL),
 			1);
+
+	/* what GET /v1/status and GET /v1/runtimes read */
+	check_listings(pool);
 
 	/* demand stays: the count starts again, then max_instances holds */
 	for (int i = 0; i < 3; i++)

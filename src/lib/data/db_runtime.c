@@ -395,15 +395,18 @@ out:
 	return rc;
 }
 
+/* One instance row i as JSON (GET /v1/runtimes, GET /v1/status). */
+#define INSTANCE_JSON                                                                     \
+	"json_build_object('id', i.id::text, 'pool', i.pool, 'provider', i.provider,"       \
+	"  'provider_id', i.provider_id, 'name', i.name, 'state', i.state,"               \
+	"  'price_per_hour', i.price_per_hour, 'gpu', i.gpu, 'gpu_mem_gb', i.gpu_mem_gb,"   \
+	"  'region', i.region, 'address', i.address, 'term', i.term,"                      \
+	"  'requested_by', i.requested_by, 'created_at', rfc3339(i.created_at),"           \
+	"  'started_at', rfc3339(i.started_at), 'stopped_at', rfc3339(i.stopped_at),"      \
+	"  'last_status', i.last_status, 'last_status_at', rfc3339(i.last_status_at))"
+
 static struct db_stmt SQL_LIST = DB_STMT(
-	"SELECT json_build_object('items', coalesce(json_agg(json_build_object("
-	"         'id', i.id::text, 'pool', i.pool, 'provider', i.provider,"
-	"         'provider_id', i.provider_id, 'name', i.name, 'state', i.state,"
-	"         'price_per_hour', i.price_per_hour, 'gpu', i.gpu, 'gpu_mem_gb', i.gpu_mem_gb,"
-	"         'region', i.region, 'address', i.address, 'term', i.term,"
-	"         'requested_by', i.requested_by, 'created_at', rfc3339(i.created_at),"
-	"         'started_at', rfc3339(i.started_at), 'stopped_at', rfc3339(i.stopped_at),"
-	"         'last_status', i.last_status, 'last_status_at', rfc3339(i.last_status_at))"
+	"SELECT json_build_object('items', coalesce(json_agg(" INSTANCE_JSON
 	"         ORDER BY i.id DESC), '[]'))"
 	"  FROM (SELECT * FROM runtime_instances ORDER BY id DESC LIMIT $1) i");
 
@@ -416,7 +419,40 @@ enum cd_err db_runtime_list(struct db *db, int limit, char **out, struct cd_erro
 	return db_exec_text(db, &SQL_LIST, 1, p, out, e);
 }
 
+static struct db_stmt SQL_POOLS = DB_STMT(
+	"SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+	"         'pool', p.pool, 'over_polls', p.over_polls, 'idle_since', rfc3339(p.idle_since),"
+	"         'last_poll_at', rfc3339(p.last_poll_at), 'last_demand', p.last_demand,"
+	"         'last_teardown_at', rfc3339(p.last_teardown_at),"
+	"         'last_alert_at', rfc3339(p.last_alert_at), 'last_action', p.last_action,"
+	"         'last_reason', p.last_reason, 'term', p.term,"
+	"         'instances', (SELECT coalesce(json_agg(" INSTANCE_JSON " ORDER BY i.id), '[]')"
+	"                         FROM runtime_instances i WHERE i.pool = p.pool"
+	"                          AND i.state IN " LIVE_STATES "))"
+	"         ORDER BY p.pool), '[]'))"
+	"  FROM runtime_pools p");
+
+enum cd_err db_runtime_pools(struct db *db, char **out, struct cd_error *e)
+{
+	return db_exec_text(db, &SQL_POOLS, 0, NULL, out, e);
+}
+
 /* ---- events ----------------------------------------------------------------- */
+
+static struct db_stmt SQL_EVENTS_RECENT = DB_STMT(
+	"SELECT json_build_object('items', coalesce(json_agg(json_build_object("
+	"         'id', v.id::text, 'instance_id', v.instance_id::text, 'kind', v.kind,"
+	"         'at', rfc3339(v.at), 'data', v.data) ORDER BY v.id DESC), '[]'))"
+	"  FROM (SELECT * FROM runtime_events ORDER BY id DESC LIMIT $1) v");
+
+enum cd_err db_runtime_events_recent(struct db *db, int limit, char **out, struct cd_error *e)
+{
+	char lim[16];
+	const char *p[1] = {lim};
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	return db_exec_text(db, &SQL_EVENTS_RECENT, 1, p, out, e);
+}
 
 enum cd_err db_runtime_event(struct db *db, int64_t instance_id, const char *kind,
 			     const char *data, struct cd_error *e)

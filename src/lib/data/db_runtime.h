@@ -132,12 +132,22 @@ enum cd_err db_runtime_get(struct db *db, int64_t id, struct runtime_instance *o
  * started_at, stopped_at, last_status, last_status_at}. New string; free(). */
 enum cd_err db_runtime_list(struct db *db, int limit, char **out, struct cd_error *e);
 
+/* out: {items: [{pool, over_polls, idle_since, last_poll_at, last_demand,
+ * last_teardown_at, last_alert_at, last_action, last_reason, term,
+ * instances: [instance as db_runtime_list, live ones only]}]} by pool name,
+ * for GET /v1/status. New string; free(). */
+enum cd_err db_runtime_pools(struct db *db, char **out, struct cd_error *e);
+
 /* ---- events --------------------------------------------------------------- */
 
 /* Records a runtime event (tenant 0). instance_id 0: none. data: a JSON
  * object as text. */
 enum cd_err db_runtime_event(struct db *db, int64_t instance_id, const char *kind,
 			     const char *data, struct cd_error *e);
+
+/* out: {items: [{id, instance_id, kind, at, data}]} newest first, at most
+ * limit (1..500). New string; free(). */
+enum cd_err db_runtime_events_recent(struct db *db, int limit, char **out, struct cd_error *e);
 
 /* ---- manual machines ------------------------------------------------------ */
 

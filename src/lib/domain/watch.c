@@ -330,6 +330,8 @@ enum cd_err watch_pass(struct timer_ctx *ctx, void *report, struct cd_error *e)
 	ctx->step = "pools";
 	rc = pools_parse(ctx->cfg->pools, pools, POOLS_MAX, &n, e);
 	for (size_t i = 0; rc == CD_OK && i < n; i++) {
+		if (i > 0 && timer_stopping())
+			break; /* SIGTERM: the other pools wait for the next pass */
 		/* a slow provider may have eaten the TTL: still ours? */
 		if (i > 0 && !timer_still_leader(ctx, &rc, e)) {
 			out->lost_lease = rc == CD_OK;
