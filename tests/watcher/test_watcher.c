@@ -310,45 +310,72 @@ static void check_listings(const char *pool)
 	db_close(db);
 }
 
+/* What a test of one pool works with: a pool of its own serving stream
+ * w:<pool> in the suite's tenant, Redis, and a world with no machine and no
+ * live instance. */
+struct fx {
+	char *pool, *stream, *spec;
+	redisContext *c;
+};
+
+/* Sets f up for pool what-<tag> with policy (pool keys beyond streams and
+ * tenant); false (a failed assertion) when Redis does not answer. */
+static bool fx_open(struct fx *f, const char *what, const char *policy)
+{
+	f->pool = named(what);
+	f->stream = fmt("w:%s", f->pool);
+	f->spec = fmt("%s:streams=%s,tenant=%s,%s", f->pool, f->stream, own_tenant(), policy);
+	f->c = redis_open();
+	reset_runtimes();
+	CU_ASSERT_PTR_NOT_NULL(f->c);
+	return f->c != NULL;
+}
+
+static void fx_close(struct fx *f)
+{
+	if (f->c != NULL)
+		redisFree(f->c);
+	free(f->spec);
+	free(f->stream);
+	free(f->pool);
+}
+
 /* ---- spawn --------------------------------------------------------------------- */
 
 static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
 {
-	char *pool = named("spawn"), *stream = fmt("w:%s", pool), *spec, cheap[24], term1[24];
-	redisContext *c = redis_open();
+	struct fx f;
+	char cheap[24], term1[24];
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "spawn", "spawn_threshold=3,gpu_mem_gb=20,max_instances=1,poll_s=1"))
+		return;
 	machine("t4", "T4", 16, 0.10, NULL); /* cheapest, but too small */
 	machine("l4", "L4", 24, 0.50, cheap);
 	machine("a100", "A100", 80, 1.20, NULL);
-	spec = fmt("%s:streams=%s,spawn_threshold=3,gpu_mem_gb=20,max_instances=1,poll_s=1,"
-		   "tenant=%s",
-		   pool, stream, own_tenant());
-	push(c, stream, 3);
+	push(f.c, f.stream, 3);
 
 	/* one poll over: hold, and the count is in PostgreSQL */
-	CU_ASSERT_EQUAL(watcher_once("spawn.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 0);
-	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
+	CU_ASSERT_EQUAL(watcher_once("spawn.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", f.pool, NULL),
 			1);
-	pg_str(term1, sizeof(term1), "SELECT term FROM runtime_pools WHERE pool = $1", pool, NULL);
+	pg_str(term1, sizeof(term1), "SELECT term FROM runtime_pools WHERE pool = $1", f.pool, NULL);
 
 	/* a second process (a new term: --once gave the lease up) sees the
 	 * second poll over: exactly one instance, on the cheapest that fits */
-	CU_ASSERT_EQUAL(watcher_once("spawn.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(watcher_once("spawn.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
 			       " AND state = 'running' AND provider = 'manual' AND provider_id = $2"
 			       " AND price_per_hour = 0.5 AND gpu = 'L4' AND started_at IS NOT NULL",
-			       pool, cheap, NULL),
+			       f.pool, cheap, NULL),
 			1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE id = $1"
 			       " AND state = 'running'",
 			       cheap, NULL),
 			1);
 	/* the event: pool, reason, term, the choice, the price, every offer */
-	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 1);
+	CU_ASSERT_EQUAL(events_of(f.pool, "spawn"), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events e JOIN runtime_instances i"
 			       "    ON i.id = e.instance_id"
 			       " WHERE e.kind = 'spawn' AND i.pool = $1"
@@ -358,125 +385,110 @@ static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
 			       "   AND e.data->'offers' @> '[{\"gpu\":\"A100\",\"fits\":true}]'"
 			       "   AND e.data->>'reason' LIKE '%2 consecutive polls%'"
 			       "   AND (e.data->>'term')::bigint > $2::bigint",
-			       pool, term1, NULL),
+			       f.pool, term1, NULL),
 			1);
 
 	/* what GET /v1/status and GET /v1/runtimes read */
-	check_listings(pool);
+	check_listings(f.pool);
 
 	/* demand stays: the count starts again, then max_instances holds */
 	for (int i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(watcher_once("spawn.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 1);
-	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 1);
-	redisFree(c);
-	free(spec);
-	free(stream);
-	free(pool);
+		CU_ASSERT_EQUAL(watcher_once("spawn.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
+	CU_ASSERT_EQUAL(events_of(f.pool, "spawn"), 1);
+	fx_close(&f);
 }
 
 static void test_nothing_fits_spawn_failed_nothing_live(void)
 {
-	char *pool = named("nofit"), *stream = fmt("w:%s", pool), *spec;
-	redisContext *c = redis_open();
+	struct fx f;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "nofit", "gpu_mem_gb=40,poll_s=1"))
+		return;
 	machine("small", "T4", 16, 0.10, NULL);
-	spec = fmt("%s:streams=%s,gpu_mem_gb=40,poll_s=1,tenant=%s", pool, stream, own_tenant());
-	push(c, stream, 1);
-	CU_ASSERT_EQUAL(watcher_once("nofit.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(watcher_once("nofit.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 0);
-	CU_ASSERT_EQUAL(events_of(pool, "spawn_failed"), 1);
+	push(f.c, f.stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("nofit.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(watcher_once("nofit.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
+	CU_ASSERT_EQUAL(events_of(f.pool, "spawn_failed"), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
 			       " AND state = 'failed' AND last_status LIKE 'no provider offered%'",
-			       pool, NULL),
+			       f.pool, NULL),
 			1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE state = 'idle'", NULL),
 			1);
-	redisFree(c);
-	free(spec);
-	free(stream);
-	free(pool);
+	fx_close(&f);
 }
 
 static void test_a_pool_is_polled_every_poll_s(void)
 {
-	char *pool = named("slow"), *stream = fmt("w:%s", pool), *spec;
-	redisContext *c = redis_open();
+	struct fx f;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "slow", "poll_s=3600"))
+		return;
 	machine("slow-box", "L4", 24, 0.5, NULL);
-	spec = fmt("%s:streams=%s,poll_s=3600,tenant=%s", pool, stream, own_tenant());
-	push(c, stream, 1);
-	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
+	push(f.c, f.stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("slow.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", f.pool, NULL),
 			1);
 	/* not due: the second pass leaves the pool alone */
-	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", pool, NULL),
+	CU_ASSERT_EQUAL(watcher_once("slow.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT over_polls FROM runtime_pools WHERE pool = $1", f.pool, NULL),
 			1);
-	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
 	/* an hour later it is polled again: the second poll over spawns */
 	pg_cmd(NULL, "UPDATE runtime_pools SET last_poll_at = now() - interval '3600 s'"
-	       " WHERE pool = $1", pool, NULL);
-	CU_ASSERT_EQUAL(watcher_once("slow.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 1);
-	redisFree(c);
-	free(spec);
-	free(stream);
-	free(pool);
+	       " WHERE pool = $1", f.pool, NULL);
+	CU_ASSERT_EQUAL(watcher_once("slow.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
+	fx_close(&f);
 }
 
 /* ---- teardown and cooldown ----------------------------------------------------- */
 
 static void test_teardown_after_idle_none_while_pending(void)
 {
-	char *pool = named("idle"), *stream = fmt("w:%s", pool), *spec, id[24];
-	redisContext *c = redis_open();
+	struct fx f;
+	char id[24];
 	redisReply *r;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "idle", "spawn_threshold=100,idle_s=2,poll_s=1"))
+		return;
 	machine("idle-box", "L4", 24, 0.5, id);
-	running_instance(pool, id);
-	spec = fmt("%s:streams=%s,spawn_threshold=100,idle_s=2,poll_s=1,tenant=%s", pool, stream,
-		   own_tenant());
+	running_instance(f.pool, id);
 
 	/* one entry delivered to a worker and not acked; the stream itself
 	 * emptied (XDEL): XLEN 0, pending 1 */
-	rdo(c, "XGROUP CREATE %s workers $ MKSTREAM", stream);
-	push(c, stream, 1);
-	r = redisCommand(c, "XREADGROUP GROUP workers w1 COUNT 1 STREAMS %s >", stream);
+	rdo(f.c, "XGROUP CREATE %s workers $ MKSTREAM", f.stream);
+	push(f.c, f.stream, 1);
+	r = redisCommand(f.c, "XREADGROUP GROUP workers w1 COUNT 1 STREAMS %s >", f.stream);
 	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_ARRAY);
 	freeReplyObject(r);
-	r = redisCommand(c, "XRANGE %s - +", stream);
+	r = redisCommand(f.c, "XRANGE %s - +", f.stream);
 	CU_ASSERT_FATAL(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
-	rdo(c, "XDEL %s %s", stream, r->element[0]->element[0]->str);
+	rdo(f.c, "XDEL %s %s", f.stream, r->element[0]->element[0]->str);
 	for (int i = 0; i < 3; i++) {
-		CU_ASSERT_EQUAL(watcher_once("idle.log", spec, NULL), 0);
+		CU_ASSERT_EQUAL(watcher_once("idle.log", f.spec, NULL), 0);
 		sleep(1);
 	}
-	CU_ASSERT_EQUAL(live_of(pool), 1); /* 3 s > idle_s, but an entry is pending */
-	CU_ASSERT_EQUAL(events_of(pool, "teardown"), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1); /* 3 s > idle_s, but an entry is pending */
+	CU_ASSERT_EQUAL(events_of(f.pool, "teardown"), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT (idle_since IS NULL)::int FROM runtime_pools WHERE pool = $1",
-			       pool, NULL),
+			       f.pool, NULL),
 			1);
 
 	/* acked: idle from now on; torn down once idle_s passed */
-	rdo(c, "XACK %s workers %s", stream, r->element[0]->element[0]->str);
+	rdo(f.c, "XACK %s workers %s", f.stream, r->element[0]->element[0]->str);
 	freeReplyObject(r);
-	CU_ASSERT_EQUAL(watcher_once("idle.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(watcher_once("idle.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
 	sleep(3);
-	CU_ASSERT_EQUAL(watcher_once("idle.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 0);
-	CU_ASSERT_EQUAL(events_of(pool, "teardown"), 1);
+	CU_ASSERT_EQUAL(watcher_once("idle.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
+	CU_ASSERT_EQUAL(events_of(f.pool, "teardown"), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
 			       " AND state = 'destroyed' AND stopped_at IS NOT NULL",
-			       pool, NULL),
+			       f.pool, NULL),
 			1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE id = $1"
 			       " AND state = 'idle'",
@@ -485,52 +497,44 @@ static void test_teardown_after_idle_none_while_pending(void)
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'teardown'"
 			       " AND data->>'pool' = $1 AND (data->>'term')::bigint > 0"
 			       " AND data->>'reason' LIKE 'no demand for%'",
-			       pool, NULL),
+			       f.pool, NULL),
 			1);
-	redisFree(c);
-	free(spec);
-	free(stream);
-	free(pool);
+	fx_close(&f);
 }
 
 static void test_cooldown_holds_across_processes_then_lifts(void)
 {
-	char *pool = named("cool"), *stream = fmt("w:%s", pool), *spec, id[24];
-	redisContext *c = redis_open();
+	struct fx f;
+	char id[24];
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "cool", "idle_s=0,cooldown_s=3600,poll_s=1,max_instances=2"))
+		return;
 	machine("cool-box", "L4", 24, 0.5, id);
-	running_instance(pool, id);
-	spec = fmt("%s:streams=%s,idle_s=0,cooldown_s=3600,poll_s=1,max_instances=2,tenant=%s",
-		   pool, stream, own_tenant());
+	running_instance(f.pool, id);
 
 	/* one process tears down */
-	CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(events_of(pool, "teardown"), 1);
-	CU_ASSERT_EQUAL(live_of(pool), 0);
+	CU_ASSERT_EQUAL(watcher_once("cool.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(events_of(f.pool, "teardown"), 1);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
 
 	/* demand comes back: new processes poll over and over, none spawns */
-	push(c, stream, 5);
+	push(f.c, f.stream, 5);
 	for (int i = 0; i < 4; i++)
-		CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 0);
-	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 0);
+		CU_ASSERT_EQUAL(watcher_once("cool.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
+	CU_ASSERT_EQUAL(events_of(f.pool, "spawn"), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT (last_reason LIKE '%cooling down%')::int FROM runtime_pools"
 			       " WHERE pool = $1",
-			       pool, NULL),
+			       f.pool, NULL),
 			1);
 
 	/* an hour later (what time would do): the next poll spawns */
 	pg_cmd(NULL, "UPDATE runtime_pools SET last_teardown_at = now() - interval '3601 s'"
-	       " WHERE pool = $1", pool, NULL);
-	CU_ASSERT_EQUAL(watcher_once("cool.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 1);
-	CU_ASSERT_EQUAL(events_of(pool, "spawn"), 1);
-	redisFree(c);
-	free(spec);
-	free(stream);
-	free(pool);
+	       " WHERE pool = $1", f.pool, NULL);
+	CU_ASSERT_EQUAL(watcher_once("cool.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
+	CU_ASSERT_EQUAL(events_of(f.pool, "spawn"), 1);
+	fx_close(&f);
 }
 
 /* ---- demand from jobs, draining --------------------------------------------- */
@@ -576,25 +580,23 @@ static void test_queued_jobs_are_demand_draining_never_spawns(void)
 static void test_two_watchers_started_together_one_acts(void)
 {
 	static const char *const loop[] = {"--interval", "1", NULL};
-	char *pool = named("pair"), *stream = fmt("w:%s", pool), *spec;
-	redisContext *c = redis_open();
+	struct fx f;
 	pid_t a, b;
 	bool a_stood, b_stood;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "pair", "poll_s=1,max_instances=4"))
+		return;
 	for (int i = 0; i < 4; i++) {
 		char *n = fmt("pair-%d", i);
 
 		machine(n, "L4", 24, 0.5, NULL);
 		free(n);
 	}
-	spec = fmt("%s:streams=%s,poll_s=1,max_instances=4,tenant=%s", pool, stream, own_tenant());
-	push(c, stream, 10);
+	push(f.c, f.stream, 10);
 	pg_cmd(NULL, "UPDATE leader_leases SET lease_expires_at = now()"
 	       " WHERE tenant_id = 0 AND name = 'watcher'", NULL);
-	a = watcher_spawn("pair-a.log", spec, NULL, loop);
-	b = watcher_spawn("pair-b.log", spec, NULL, loop);
+	a = watcher_spawn("pair-a.log", f.spec, NULL, loop);
+	b = watcher_spawn("pair-b.log", f.spec, NULL, loop);
 	usleep(2500 * 1000);
 	kill(a, SIGTERM);
 	kill(b, SIGTERM);
@@ -606,15 +608,12 @@ static void test_two_watchers_started_together_one_acts(void)
 	CU_ASSERT(!(a_stood && log_has("pair-a.log", "\"spawned\"")));
 	CU_ASSERT(!(b_stood && log_has("pair-b.log", "\"spawned\"")));
 	/* polls at about 0, 1, 2 s: the second spawned, the third counted one */
-	CU_ASSERT_EQUAL(live_of(pool), 1);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(DISTINCT data->>'term') FROM runtime_events"
 			       " WHERE data->>'pool' = $1",
-			       pool, NULL),
+			       f.pool, NULL),
 			1);
-	redisFree(c);
-	free(spec);
-	free(stream);
-	free(pool);
+	fx_close(&f);
 }
 
 /* Two watchers that read the same state at once, through the data layer. */
@@ -679,30 +678,27 @@ static void test_two_commits_on_the_same_state_one_applies(void)
  * `starting` row: after ABANDONED_AFTER_S it no longer holds a slot. */
 static void test_an_abandoned_reservation_is_settled(void)
 {
-	char *pool = named("gone"), *stream = fmt("w:%s", pool), *spec, *name = fmt("%s-x", pool);
-	redisContext *c = redis_open();
+	struct fx f;
+	char *name;
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	reset_runtimes();
+	if (!fx_open(&f, "gone", "poll_s=1,max_instances=1"))
+		return;
+	name = fmt("%s-x", f.pool);
 	machine("gone-box", "L4", 24, 0.5, NULL);
 	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO runtime_instances (pool, name, created_at)"
 			       " VALUES ($1, $2, now() - interval '11 minutes')",
-			       pool, name, NULL),
+			       f.pool, name, NULL),
 			1);
-	spec = fmt("%s:streams=%s,poll_s=1,max_instances=1,tenant=%s", pool, stream, own_tenant());
-	push(c, stream, 1);
-	CU_ASSERT_EQUAL(watcher_once("gone.log", spec, NULL), 0);
+	push(f.c, f.stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("gone.log", f.spec, NULL), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE name = $1"
 			       " AND state = 'failed' AND last_status LIKE 'abandoned%'",
 			       name, NULL),
 			1);
-	CU_ASSERT_EQUAL(watcher_once("gone.log", spec, NULL), 0);
-	CU_ASSERT_EQUAL(live_of(pool), 1); /* the slot was free again */
-	redisFree(c);
+	CU_ASSERT_EQUAL(watcher_once("gone.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1); /* the slot was free again */
 	free(name);
-	free(spec);
-	free(stream);
-	free(pool);
+	fx_close(&f);
 }
 
 /* A spawn decided on a stale count (an ensure got there between the read
