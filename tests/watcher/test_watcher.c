@@ -399,6 +399,48 @@ static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
 	fx_close(&f);
 }
 
+/* The cheapest offer fails to start (a trigger refuses to take that
+ * machine, as a provider would refuse): the next cheapest starts, and the
+ * event says what was tried. */
+static void test_a_failed_start_falls_back_to_the_next_offer(void)
+{
+	struct fx f;
+	char next[24];
+
+	if (!fx_open(&f, "fallback", "poll_s=1"))
+		return;
+	machine("broken", "L4", 24, 0.20, NULL);
+	machine("second", "L4", 24, 0.30, next);
+	machine("third", "L4", 24, 0.40, NULL);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE FUNCTION test_refuse() RETURNS trigger"
+			       " LANGUAGE plpgsql AS $$ BEGIN"
+			       " RAISE EXCEPTION 'the provider refused'; END $$",
+			       NULL),
+			0);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE TRIGGER test_refuse BEFORE UPDATE ON runtime_machines"
+			       " FOR EACH ROW WHEN (NEW.name = 'broken' AND NEW.state = 'running')"
+			       " EXECUTE FUNCTION test_refuse()",
+			       NULL),
+			0);
+	push(f.c, f.stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("fallback.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(watcher_once("fallback.log", f.spec, NULL), 0);
+	pg_cmd(NULL, "DROP TRIGGER test_refuse ON runtime_machines", NULL);
+	pg_cmd(NULL, "DROP FUNCTION test_refuse()", NULL);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND state = 'running' AND provider_id = $2 AND price_per_hour = 0.3",
+			       f.pool, next, NULL),
+			1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'spawn'"
+			       " AND data->>'pool' = $1 AND jsonb_array_length(data->'tried') = 1"
+			       " AND data->'tried'->0->>'error' LIKE '%refused%'"
+			       " AND jsonb_array_length(data->'offers') = 3",
+			       f.pool, NULL),
+			1);
+	fx_close(&f);
+}
+
 static void test_nothing_fits_spawn_failed_nothing_live(void)
 {
 	struct fx f;
@@ -751,6 +793,8 @@ static void test_bad_configuration_exits_2_naming_the_key(void)
 static CU_TestInfo TESTS[] = {
 	{"two_polls_over_one_instance_at_the_cheapest_fit",
 	 test_two_polls_over_one_instance_at_the_cheapest_fit},
+	{"a_failed_start_falls_back_to_the_next_offer",
+	 test_a_failed_start_falls_back_to_the_next_offer},
 	{"nothing_fits_spawn_failed_nothing_live", test_nothing_fits_spawn_failed_nothing_live},
 	{"teardown_after_idle_none_while_pending", test_teardown_after_idle_none_while_pending},
 	{"cooldown_holds_across_processes_then_lifts",
