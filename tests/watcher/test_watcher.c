@@ -141,6 +141,15 @@ static int watcher_once(const char *log, const char *pools, const char *const *e
 	return watcher_wait(watcher_spawn(log, pools, env, once));
 }
 
+/* Empties log (runs append to it). */
+static void log_reset(const char *log)
+{
+	char path[512];
+
+	log_path(path, sizeof(path), log);
+	unlink(path);
+}
+
 static bool log_has(const char *log, const char *needle)
 {
 	char path[512], line[8192];
@@ -637,6 +646,8 @@ static void test_two_watchers_started_together_one_acts(void)
 	push(f.c, f.stream, 10);
 	pg_cmd(NULL, "UPDATE leader_leases SET lease_expires_at = now()"
 	       " WHERE tenant_id = 0 AND name = 'watcher'", NULL);
+	log_reset("pair-a.log");
+	log_reset("pair-b.log");
 	a = watcher_spawn("pair-a.log", f.spec, NULL, loop);
 	b = watcher_spawn("pair-b.log", f.spec, NULL, loop);
 	usleep(2500 * 1000);

@@ -242,6 +242,61 @@ static void state_from_row(const struct runtime_pool_row *row, struct watch_stat
 	s->last_alert_at = row->last_alert_at;
 }
 
+/* Step 1: the pool's state, into row and s. *due: false when the pool is
+ * not due or its streams could not be read (out says which); nothing is
+ * decided then. */
+static enum cd_err gather(struct db *db, struct stream_conn *rs, const struct config *cfg,
+			  const struct watch_policy *p, struct runtime_pool_row *row,
+			  struct watch_state *s, bool *due, struct watch_report *out,
+			  struct cd_error *e)
+{
+	long swept = 0;
+	enum cd_err rc;
+
+	*due = false;
+	rc = db_runtime_sweep(db, p->name, ABANDONED_AFTER_S, &swept, e);
+	if (rc == CD_OK && swept > 0)
+		log_warn("settled instances left half done by an interrupted pass", "pool", p->name);
+	if (rc == CD_OK)
+		rc = db_runtime_pool_load(db, p->name, row, e);
+	if (rc != CD_OK)
+		return rc;
+	state_from_row(row, s);
+	if (!decide_due(s, p, row->now))
+		return CD_OK;
+	if (!gather_streams(rs, cfg, p, s)) {
+		out->streams_failed = true;
+		return CD_OK;
+	}
+	rc = db_runtime_demand_jobs(db, p->tenant, p->capability, &s->queued_jobs, &s->draining, e);
+	*due = rc == CD_OK;
+	return rc;
+}
+
+/* Step 4: what the committed decision d asks of the providers. */
+static void act(struct db *db, const struct config *cfg, const struct watch_policy *p,
+		int64_t term, const struct decision *d, const struct runtime_pool_outcome *c,
+		const char *name, struct watch_report *out)
+{
+	if (d->action == WATCH_SPAWN && c->instance_id == 0)
+		log_info("pool is full: no spawn", "pool", p->name);
+	else if (d->action == WATCH_SPAWN && spawn(db, cfg, p, term, d, c->instance_id, name))
+		out->spawned++;
+	else if (d->action == WATCH_SPAWN)
+		out->failed++;
+	if (d->action == WATCH_TEARDOWN && c->instance_id != 0) {
+		if (teardown(db, cfg, p, term, d, c))
+			out->torn_down++;
+		else
+			out->failed++;
+	}
+	if (d->action == WATCH_ALERT_LONG_RUNNING) {
+		out->alerts++;
+		log_warn("an instance runs longer than long_running_s", "pool", p->name, "reason",
+			 d->reason);
+	}
+}
+
 static enum cd_err watch_pool(struct db *db, struct stream_conn *rs, const struct config *cfg,
 			      const struct watch_policy *p, int64_t term, struct watch_report *out,
 			      struct cd_error *e)
@@ -252,29 +307,15 @@ static enum cd_err watch_pool(struct db *db, struct stream_conn *rs, const struc
 	struct decision d;
 	struct json_object *alert = NULL;
 	char name[POOL_NAME_MAX + 48];
+	bool due;
 	enum cd_err rc;
 
-	long swept = 0;
-
-	rc = db_runtime_sweep(db, p->name, ABANDONED_AFTER_S, &swept, e);
-	if (rc == CD_OK && swept > 0)
-		log_warn("settled instances left half done by an interrupted pass", "pool", p->name);
-	if (rc == CD_OK)
-		rc = db_runtime_pool_load(db, p->name, &row, e);
-	if (rc != CD_OK)
-		return rc;
-	state_from_row(&row, &s);
-	if (!decide_due(&s, p, row.now))
-		return CD_OK;
-	if (!gather_streams(rs, cfg, p, &s)) {
-		out->streams_failed = true;
-		return CD_OK;
-	}
-	rc = db_runtime_demand_jobs(db, p->tenant, p->capability, &s.queued_jobs, &s.draining, e);
-	if (rc != CD_OK)
+	rc = gather(db, rs, cfg, p, &row, &s, &due, out, e);
+	if (rc != CD_OK || !due)
 		return rc;
 	out->pools++;
 	d = decide(&s, p, row.now);
+	/* unique: a pool's rev never repeats */
 	snprintf(name, sizeof(name), "%s-w%" PRId64 "-%" PRId64, p->name, term, row.rev + 1);
 	if (d.action == WATCH_ALERT_LONG_RUNNING) {
 		alert = event_new(p, term, &d);
@@ -298,23 +339,7 @@ static enum cd_err watch_pool(struct db *db, struct stream_conn *rs, const struc
 		log_info("another watcher wrote the pool first: left alone", "pool", p->name);
 		return CD_OK;
 	}
-	if (d.action == WATCH_SPAWN && c.instance_id == 0)
-		log_info("pool is full: no spawn", "pool", p->name);
-	else if (d.action == WATCH_SPAWN && spawn(db, cfg, p, term, &d, c.instance_id, name))
-		out->spawned++;
-	else if (d.action == WATCH_SPAWN)
-		out->failed++;
-	if (d.action == WATCH_TEARDOWN && c.instance_id != 0) {
-		if (teardown(db, cfg, p, term, &d, &c))
-			out->torn_down++;
-		else
-			out->failed++;
-	}
-	if (d.action == WATCH_ALERT_LONG_RUNNING) {
-		out->alerts++;
-		log_warn("an instance runs longer than long_running_s", "pool", p->name, "reason",
-			 d.reason);
-	}
+	act(db, cfg, p, term, &d, &c, name, out);
 	return CD_OK;
 }
 
