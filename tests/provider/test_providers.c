@@ -13,12 +13,15 @@
  * provider -> the call ends within provider_timeout_ms; no capacity -> zero
  * offers and no error; a wrong key -> CD_UPSTREAM 401; the key in no error
  * message and no log line (the fake echoes a wrong key back, so removing it
- * is tested); an instance id that is no path segment -> CD_INVALID.
+ * is tested); a body over the cap, a refused connection, a Retry-After that
+ * does not fit the budget; sixteen threads at once; an instance id that is no
+ * path segment -> CD_INVALID.
  *
  * Each test resets the fake first (POST /_fake/reset). PROVIDERS_ONLY=name
  * runs only those tests.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -616,6 +619,96 @@ static void test_key_never_leaks(void)
 	config_free(&cfg);
 }
 
+/* The limits: a body over the cap is refused; a port that refuses
+ * connections costs 1 + provider_retries attempts and ends as status 0; a
+ * Retry-After longer than what is left of the budget is not waited for. */
+static void test_limits(void)
+{
+	struct config cfg;
+	struct provider_ctx ctx = {.cfg = &cfg};
+	struct provider_need need = {.pool = "t", .gpu_mem_gb = 0, .capability = ""};
+
+	fake_reset();
+	load(&cfg);
+	for (size_t i = 0; i < NPROV; i++) {
+		const struct provider *p = provider_find(NAMES[i]);
+		struct provider_offer o[PROVIDER_OFFERS_MAX];
+		struct cd_error e = {0};
+		size_t n = 0;
+		int64_t t0, took, before;
+
+		fake_mode(NAMES[i], "huge", 0);
+		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
+				NAMES[i], "larger than 2097152 bytes");
+		fake_mode(NAMES[i], "429", 0);
+		set(&cfg, "provider_timeout_ms", "500");
+		before = fake_calls(NAMES[i], NULL);
+		t0 = ms_now();
+		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
+				NAMES[i], "HTTP 429");
+		took = ms_now() - t0;
+		CU_ASSERT(took < 400); /* Retry-After: 1 does not fit in 500 ms: no wait */
+		EXPECT_INT(fake_calls(NAMES[i], NULL) - before, 1);
+		set(&cfg, "provider_timeout_ms", "15000");
+	}
+	/* nothing listens on port 1 */
+	set(&cfg, "runpod_graphql_url", "http://127.0.0.1:1/graphql");
+	set(&cfg, "do_api_url", "http://127.0.0.1:1/v2");
+	for (size_t i = 0; i < NPROV; i++) {
+		struct provider_offer o[PROVIDER_OFFERS_MAX];
+		struct cd_error e = {0};
+		size_t n = 0;
+
+		expect_upstream(provider_find(NAMES[i])->availability(&ctx, &need, o,
+								      PROVIDER_OFFERS_MAX, &n, &e),
+				&e, NAMES[i], "HTTP status 0");
+		CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "after 3 attempt(s)"));
+	}
+	config_free(&cfg);
+}
+
+struct racer {
+	const struct config *cfg;
+	const char *name;
+	enum cd_err rc;
+	size_t n;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct provider_ctx ctx = {.cfg = r->cfg};
+	struct provider_need need = {.pool = "t", .gpu_mem_gb = NEED_24, .capability = ""};
+	struct provider_offer o[PROVIDER_OFFERS_MAX];
+
+	r->rc = provider_find(r->name)->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &r->n,
+						      NULL);
+	return NULL;
+}
+
+/* Sixteen threads at once, each with its own call: every one answered in
+ * full (one libcurl initialisation, no shared handle). */
+static void test_threads(void)
+{
+	struct config cfg;
+	struct racer r[16];
+	pthread_t t[16];
+
+	fake_reset();
+	load(&cfg);
+	for (size_t i = 0; i < 16; i++) {
+		r[i] = (struct racer){.cfg = &cfg, .name = NAMES[i % NPROV], .rc = CD_INTERNAL};
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (size_t i = 0; i < 16; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(r[i].rc, CD_OK);
+		CU_ASSERT_EQUAL(r[i].n, strcmp(r[i].name, "runpod") == 0 ? 3u : 2u);
+	}
+	EXPECT_INT(fake_calls("runpod", NULL) + fake_calls("digitalocean", NULL), 16);
+	config_free(&cfg);
+}
+
 /* An id that is no path segment is refused before any request. */
 static void test_bad_id(void)
 {
@@ -654,6 +747,8 @@ static CU_TestInfo TESTS[] = {
 	{"no_capacity", test_no_capacity},
 	{"wrong_key", test_wrong_key},
 	{"key_never_leaks", test_key_never_leaks},
+	{"limits", test_limits},
+	{"threads", test_threads},
 	{"bad_id", test_bad_id},
 	CU_TEST_INFO_NULL,
 };

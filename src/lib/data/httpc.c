@@ -124,7 +124,7 @@ static enum cd_err setup(CURL *h, const struct httpc_req *req, struct curl_slist
 	char auth[4200];
 
 	*hdrs = curl_slist_append(NULL, "Accept: application/json");
-	if (req->body != NULL)
+	if (req->body != NULL || strcmp(req->method, "POST") == 0)
 		*hdrs = curl_slist_append(*hdrs, "Content-Type: application/json");
 	if (req->bearer != NULL && req->bearer[0] != '\0') {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", req->bearer);
@@ -137,9 +137,10 @@ static enum cd_err setup(CURL *h, const struct httpc_req *req, struct curl_slist
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-	if (req->body != NULL) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));
+	if (req->body != NULL || strcmp(req->method, "POST") == 0) {
+		/* a POST without a body still says Content-Length: 0 */
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(req->body ? strlen(req->body) : 0));
 	}
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
