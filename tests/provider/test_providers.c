@@ -106,7 +106,7 @@ static void fake_mode(const char *provider, const char *mode, int slow_ms)
 
 	if (slow_ms > 0)
 		snprintf(body, sizeof(body), "{\"%s\": \"%s\", \"slow_ms\": %d}", provider, mode,
-			 slow_ms);
+		         slow_ms);
 	else
 		snprintf(body, sizeof(body), "{\"%s\": \"%s\"}", provider, mode);
 	r = fake("POST", "/_fake/mode", body);
@@ -130,8 +130,8 @@ static int64_t fake_calls(const char *provider, const char *route)
 static size_t fake_instances(const char *provider)
 {
 	struct json_object *st = fake("GET", "/_fake/state", NULL);
-	size_t n = len_of(obj_at(obj_at(st, provider),
-				 strcmp(provider, "runpod") == 0 ? "pods" : "droplets"));
+	size_t n = len_of(
+	    obj_at(obj_at(st, provider), strcmp(provider, "runpod") == 0 ? "pods" : "droplets"));
 
 	json_object_put(st);
 	return n;
@@ -183,7 +183,7 @@ static int64_t ms_now(void)
 
 /* The offers of name for gpu_mem_gb, n of them; CD_OK asserted. */
 static size_t offers(const struct provider_ctx *ctx, const char *name, int gpu_mem_gb,
-		     struct provider_offer *out)
+                     struct provider_offer *out)
 {
 	const struct provider *p = provider_find(name);
 	struct provider_need need = {.pool = "test", .gpu_mem_gb = gpu_mem_gb, .capability = ""};
@@ -199,7 +199,7 @@ static size_t offers(const struct provider_ctx *ctx, const char *name, int gpu_m
 
 /* Did e name the provider (field and message) and the HTTP status? */
 static void expect_upstream(enum cd_err rc, const struct cd_error *e, const char *name,
-			    const char *status_text)
+                            const char *status_text)
 {
 	CU_ASSERT_EQUAL(rc, CD_UPSTREAM);
 	CU_ASSERT_STRING_EQUAL(e->field, name);
@@ -225,7 +225,7 @@ static void test_config_keys(void)
 	CU_ASSERT_STRING_EQUAL(e.field, "runpod_api_url");
 	CU_ASSERT_PTR_NULL(strstr(e.message, "secret-in-url"));
 	CU_ASSERT_EQUAL(config_set(&cfg, "CONDUCTOR_DO_API_URL", "api.digitalocean.com", &e),
-			CD_CONFIG);
+	                CD_CONFIG);
 	CU_ASSERT_STRING_EQUAL(e.field, "do_api_url");
 	CU_ASSERT_EQUAL(config_set(&cfg, "runpod_graphql_url", "http://a b", &e), CD_CONFIG);
 	CU_ASSERT_EQUAL(config_set(&cfg, "runpod_cloud_type", "SPOT", &e), CD_CONFIG);
@@ -234,7 +234,7 @@ static void test_config_keys(void)
 	CU_ASSERT_EQUAL(config_set(&cfg, "provider_timeout_ms", "99", &e), CD_CONFIG);
 	CU_ASSERT_EQUAL(config_set(&cfg, "runpod_cloud_type", "COMMUNITY", &e), CD_OK);
 	CU_ASSERT_EQUAL(config_set(&cfg, "do_api_url", "https://api.digitalocean.com/v2", &e),
-			CD_OK);
+	                CD_OK);
 	f = open_memstream(&help, &help_len);
 	config_print_help(f);
 	fclose(f);
@@ -264,7 +264,8 @@ static void test_not_configured(void)
 		size_t n = 99;
 
 		CU_ASSERT_FALSE(p->configured(&ctx));
-		CU_ASSERT_EQUAL(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), CD_CONFIG);
+		CU_ASSERT_EQUAL(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e),
+		                CD_CONFIG);
 		CU_ASSERT_STRING_EQUAL(e.field, NAMES[i]);
 		CU_ASSERT_EQUAL(n, 99); /* out-params untouched on failure */
 		CU_ASSERT_EQUAL(p->status(&ctx, "abc123", &inst, &e), CD_CONFIG);
@@ -293,9 +294,10 @@ static void test_availability_offers(void)
 	load(&cfg);
 	nrp = offers(&ctx, "runpod", NEED_24, rp);
 	ndo = offers(&ctx, "digitalocean", NEED_24, dig);
-	CU_ASSERT_EQUAL(nrp, 3); /* 4090, A6000, A100; not the 3070 (8 GB) nor the H100 (no stock) */
+	CU_ASSERT_EQUAL(nrp,
+	                3); /* 4090, A6000, A100; not the 3070 (8 GB) nor the H100 (no stock) */
 	CU_ASSERT_EQUAL(ndo, 2); /* l40s, 6000 ada; not the 4000 ada (20 GB), the H100
-				  * (not available) or a CPU size */
+	                          * (not available) or a CPU size */
 	if (nrp == 3) {
 		EXPECT_STR(rp[0].provider, "runpod");
 		EXPECT_STR(rp[0].gpu, "NVIDIA GeForce RTX 4090");
@@ -304,7 +306,7 @@ static void test_availability_offers(void)
 		EXPECT_STR(rp[0].region, "SECURE");
 		EXPECT_STR(rp[2].gpu, "NVIDIA A100 80GB PCIe");
 		CU_ASSERT(rp[0].price_per_hour <= rp[1].price_per_hour &&
-			  rp[1].price_per_hour <= rp[2].price_per_hour);
+		          rp[1].price_per_hour <= rp[2].price_per_hour);
 	}
 	if (ndo == 2) {
 		EXPECT_STR(dig[0].provider, "digitalocean");
@@ -332,7 +334,7 @@ static void test_availability_offers(void)
 
 /* The status of id at p, polled until it is want (3 s at most). */
 static bool wait_state(const struct provider_ctx *ctx, const struct provider *p, const char *id,
-		       const char *want, struct provider_instance *out)
+                       const char *want, struct provider_instance *out)
 {
 	for (int i = 0; i < 30; i++) {
 		struct cd_error e = {0};
@@ -442,11 +444,11 @@ static void test_500_always(void)
 		fake_mode(NAMES[i], "500", 0);
 		before = fake_calls(NAMES[i], offers_route(NAMES[i]));
 		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-				NAMES[i], "HTTP 500");
+		                NAMES[i], "HTTP 500");
 		EXPECT_INT(fake_calls(NAMES[i], offers_route(NAMES[i])) - before,
-			   1 + cfg.provider_retries);
+		           1 + cfg.provider_retries);
 		expect_upstream(p->start(&ctx, &keep[0], "pool-500", &inst, &e), &e, NAMES[i],
-				"HTTP 500");
+		                "HTTP 500");
 		EXPECT_INT(fake_calls(NAMES[i], create_route(NAMES[i])), 1);
 		EXPECT_INT((int64_t)fake_instances(NAMES[i]), 0);
 		set(&cfg, "provider_retries", "0");
@@ -480,11 +482,12 @@ static void test_slow(void)
 		fake_mode(NAMES[i], "slow", 3000);
 		t0 = ms_now();
 		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-				NAMES[i], "HTTP status 0");
+		                NAMES[i], "HTTP status 0");
 		took = ms_now() - t0;
 		CU_ASSERT(took >= 700 && took < 1300);
 		t0 = ms_now();
-		expect_upstream(p->status(&ctx, "abc123", &inst, &e), &e, NAMES[i], "HTTP status 0");
+		expect_upstream(p->status(&ctx, "abc123", &inst, &e), &e, NAMES[i],
+		                "HTTP status 0");
 		took = ms_now() - t0;
 		CU_ASSERT(took >= 700 && took < 1300);
 		if (took >= 1300)
@@ -541,7 +544,7 @@ static void test_wrong_key(void)
 		size_t n = 0;
 
 		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-				NAMES[i], "HTTP 401");
+		                NAMES[i], "HTTP 401");
 		CU_ASSERT_PTR_NULL(strstr(e.message, WRONG));
 		CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "[redacted]"));
 		expect_upstream(p->status(&ctx, "abc123", &inst, &e), &e, NAMES[i], "HTTP 401");
@@ -573,7 +576,8 @@ static void test_key_never_leaks(void)
 		for (size_t i = 0; i < NPROV; i++) {
 			const struct provider *p = provider_find(NAMES[i]);
 			struct provider_offer o[PROVIDER_OFFERS_MAX];
-			struct provider_need need = {.pool = "t", .gpu_mem_gb = 0, .capability = ""};
+			struct provider_need need = {
+			    .pool = "t", .gpu_mem_gb = 0, .capability = ""};
 			struct provider_instance inst;
 			struct cd_error e = {0};
 			size_t n = 0;
@@ -581,11 +585,14 @@ static void test_key_never_leaks(void)
 
 			snprintf(key, sizeof(key), "%s", key_of(&cfg, NAMES[i]));
 			if (strcmp(MODES[m], "ok") == 0) /* the wrong key's turn */
-				set(&cfg, strcmp(NAMES[i], "runpod") == 0 ? "runpod_api_key" : "do_api_key",
+				set(&cfg,
+				    strcmp(NAMES[i], "runpod") == 0 ? "runpod_api_key"
+				                                    : "do_api_key",
 				    "another-wrong-key-0a1b2c3d");
 			fake_mode(NAMES[i], MODES[m], 2000);
-			CU_ASSERT_EQUAL(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e),
-					CD_UPSTREAM);
+			CU_ASSERT_EQUAL(
+			    p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e),
+			    CD_UPSTREAM);
 			CU_ASSERT_PTR_NULL(strstr(e.message, key_of(&cfg, NAMES[i])));
 			CU_ASSERT_PTR_NULL(strstr(e.message, key));
 			CU_ASSERT_EQUAL(p->status(&ctx, "abc123", &inst, &e), CD_UPSTREAM);
@@ -639,13 +646,13 @@ static void test_limits(void)
 
 		fake_mode(NAMES[i], "huge", 0);
 		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-				NAMES[i], "larger than 2097152 bytes");
+		                NAMES[i], "larger than 2097152 bytes");
 		fake_mode(NAMES[i], "429", 0);
 		set(&cfg, "provider_timeout_ms", "500");
 		before = fake_calls(NAMES[i], NULL);
 		t0 = ms_now();
 		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-				NAMES[i], "HTTP 429");
+		                NAMES[i], "HTTP 429");
 		took = ms_now() - t0;
 		CU_ASSERT(took < 400); /* Retry-After: 1 does not fit in 500 ms: no wait */
 		EXPECT_INT(fake_calls(NAMES[i], NULL) - before, 1);
@@ -660,8 +667,8 @@ static void test_limits(void)
 		size_t n = 0;
 
 		expect_upstream(provider_find(NAMES[i])->availability(&ctx, &need, o,
-								      PROVIDER_OFFERS_MAX, &n, &e),
-				&e, NAMES[i], "HTTP status 0");
+		                                                      PROVIDER_OFFERS_MAX, &n, &e),
+		                &e, NAMES[i], "HTTP status 0");
 		CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "after 3 attempt(s)"));
 	}
 	config_free(&cfg);
@@ -681,8 +688,8 @@ static void *race(void *arg)
 	struct provider_need need = {.pool = "t", .gpu_mem_gb = NEED_24, .capability = ""};
 	struct provider_offer o[PROVIDER_OFFERS_MAX];
 
-	r->rc = provider_find(r->name)->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &r->n,
-						      NULL);
+	r->rc =
+	    provider_find(r->name)->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &r->n, NULL);
 	return NULL;
 }
 
@@ -712,8 +719,10 @@ static void test_threads(void)
 /* An id that is no path segment is refused before any request. */
 static void test_bad_id(void)
 {
-	static const char *const BAD[] = {"", "../sizes", "a/b", "a?b=1", "a b",
-		"0123456789012345678901234567890123456789012345678901234567890123456789"};
+	static const char *const BAD[] = {
+	    "",    "../sizes",
+	    "a/b", "a?b=1",
+	    "a b", "0123456789012345678901234567890123456789012345678901234567890123456789"};
 	struct config cfg;
 	struct provider_ctx ctx = {.cfg = &cfg};
 
@@ -737,20 +746,20 @@ static void test_bad_id(void)
 }
 
 static CU_TestInfo TESTS[] = {
-	{"config_keys", test_config_keys},
-	{"not_configured", test_not_configured},
-	{"availability_offers", test_availability_offers},
-	{"round_trip", test_round_trip},
-	{"429_once", test_429_once},
-	{"500_always", test_500_always},
-	{"slow", test_slow},
-	{"no_capacity", test_no_capacity},
-	{"wrong_key", test_wrong_key},
-	{"key_never_leaks", test_key_never_leaks},
-	{"limits", test_limits},
-	{"threads", test_threads},
-	{"bad_id", test_bad_id},
-	CU_TEST_INFO_NULL,
+    {"config_keys", test_config_keys},
+    {"not_configured", test_not_configured},
+    {"availability_offers", test_availability_offers},
+    {"round_trip", test_round_trip},
+    {"429_once", test_429_once},
+    {"500_always", test_500_always},
+    {"slow", test_slow},
+    {"no_capacity", test_no_capacity},
+    {"wrong_key", test_wrong_key},
+    {"key_never_leaks", test_key_never_leaks},
+    {"limits", test_limits},
+    {"threads", test_threads},
+    {"bad_id", test_bad_id},
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)

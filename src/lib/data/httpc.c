@@ -43,7 +43,8 @@ static int64_t now_ms(void)
 
 static void sleep_ms(int64_t ms)
 {
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+	                      .tv_nsec = (long)(ms % 1000) * 1000000};
 
 	while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -97,9 +98,9 @@ static bool retryable(const struct httpc_req *req, CURLcode cc, long status)
 	/* no connection was made: nothing can have been acted on */
 	if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
 		return true;
-	return req->idempotent && (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_RECV_ERROR ||
-				   cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
-				   cc == CURLE_PARTIAL_FILE);
+	return req->idempotent &&
+	       (cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_RECV_ERROR ||
+	        cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE);
 }
 
 /* The wait before attempt number `attempt` (1 = the first retry): the
@@ -119,7 +120,7 @@ static int64_t backoff_ms(int attempt, long retry_after_s)
 }
 
 static enum cd_err setup(CURL *h, const struct httpc_req *req, struct curl_slist **hdrs,
-			 struct attempt *a, struct cd_error *e)
+                         struct attempt *a, struct cd_error *e)
 {
 	char auth[4200];
 
@@ -133,14 +134,15 @@ static enum cd_err setup(CURL *h, const struct httpc_req *req, struct curl_slist
 	}
 	if (*hdrs == NULL)
 		return cd_fail(e, CD_INTERNAL, req->who, "%s: could not build the request headers.",
-			       req->who);
+		               req->who);
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
 	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
 	if (req->body != NULL || strcmp(req->method, "POST") == 0) {
 		/* a POST without a body still says Content-Length: 0 */
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(req->body ? strlen(req->body) : 0));
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+		                 (long)(req->body ? strlen(req->body) : 0));
 	}
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -158,7 +160,7 @@ static enum cd_err setup(CURL *h, const struct httpc_req *req, struct curl_slist
 }
 
 enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *req,
-		       struct httpc_resp *out, struct cd_error *e)
+                       struct httpc_resp *out, struct cd_error *e)
 {
 	struct curl_slist *hdrs = NULL;
 	struct attempt a = {.body = &out->body, .retry_after_s = -1};
@@ -171,7 +173,8 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 	buf_init(&out->body, HTTPC_BODY_MAX);
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK || (h = curl_easy_init()) == NULL) {
-		cd_fail(e, CD_INTERNAL, req->who, "%s: libcurl could not be initialised.", req->who);
+		cd_fail(e, CD_INTERNAL, req->who, "%s: libcurl could not be initialised.",
+		        req->who);
 		goto out;
 	}
 	if (setup(h, req, &hdrs, &a, e) != CD_OK)
@@ -186,8 +189,9 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 		a.retry_after_s = -1;
 		out->status = 0;
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)left);
-		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-				 (long)(lim->connect_timeout_ms < left ? lim->connect_timeout_ms : left));
+		curl_easy_setopt(
+		    h, CURLOPT_CONNECTTIMEOUT_MS,
+		    (long)(lim->connect_timeout_ms < left ? lim->connect_timeout_ms : left));
 		out->attempts++;
 		cc = curl_easy_perform(h);
 		if (cc == CURLE_OK)
@@ -204,25 +208,27 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 			snprintf(at, sizeof(at), "%d", out->attempts);
 			snprintf(ms, sizeof(ms), "%lld", (long long)wait);
 			/* the method and host only: no URL query, never the key */
-			log_warn("provider call retried", "provider", req->who, "method", req->method,
-				 "status", st, "error", cc == CURLE_OK ? "" : curl_easy_strerror(cc),
-				 "attempt", at, "wait_ms", ms);
+			log_warn("provider call retried", "provider", req->who, "method",
+			         req->method, "status", st, "error",
+			         cc == CURLE_OK ? "" : curl_easy_strerror(cc), "attempt", at,
+			         "wait_ms", ms);
 		}
 		sleep_ms(wait);
 	}
 	if (a.too_large) {
 		rc = cd_fail(e, CD_UPSTREAM, req->who,
-			"%s answered %s with a body larger than %u bytes; refused.", req->who,
-			req->method, HTTPC_BODY_MAX);
+		             "%s answered %s with a body larger than %u bytes; refused.", req->who,
+		             req->method, HTTPC_BODY_MAX);
 		goto out;
 	}
 	if (out->attempts == 0 || cc != CURLE_OK) {
 		out->status = 0;
-		rc = cd_fail(e, CD_UPSTREAM, req->who,
-			"%s did not answer %s (HTTP status 0: %s) within %ld ms after %d attempt(s).",
-			req->who, req->method,
-			out->attempts == 0 ? "no time left" : curl_easy_strerror(cc), lim->timeout_ms,
-			out->attempts);
+		rc = cd_fail(
+		    e, CD_UPSTREAM, req->who,
+		    "%s did not answer %s (HTTP status 0: %s) within %ld ms after %d attempt(s).",
+		    req->who, req->method,
+		    out->attempts == 0 ? "no time left" : curl_easy_strerror(cc), lim->timeout_ms,
+		    out->attempts);
 		goto out;
 	}
 	if (out->body.len > 0) {
@@ -268,7 +274,8 @@ static const char *upstream_message(const struct httpc_resp *resp)
 
 	if (resp->json == NULL || !json_object_is_type(resp->json, json_type_object))
 		return "";
-	if ((v = json_get(resp->json, "message")) != NULL && json_object_is_type(v, json_type_string))
+	if ((v = json_get(resp->json, "message")) != NULL &&
+	    json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	if ((v = json_get(resp->json, "error")) != NULL && json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
@@ -283,7 +290,7 @@ static const char *upstream_message(const struct httpc_resp *resp)
 }
 
 enum cd_err httpc_fail_status(const struct httpc_req *req, const struct httpc_resp *resp,
-			      const char *what, struct cd_error *e)
+                              const char *what, struct cd_error *e)
 {
 	const char *said = upstream_message(resp);
 	char said_short[120];
@@ -292,7 +299,7 @@ enum cd_err httpc_fail_status(const struct httpc_req *req, const struct httpc_re
 		return CD_UPSTREAM;
 	snprintf(said_short, sizeof(said_short), "%s", said);
 	cd_fail(e, CD_UPSTREAM, req->who, "%s answered HTTP %ld to %s %s%s%s", req->who,
-		resp->status, req->method, what, said_short[0] ? ": " : ".", said_short);
+	        resp->status, req->method, what, said_short[0] ? ": " : ".", said_short);
 	scrub(e->message, sizeof(e->message), req->bearer);
 	return CD_UPSTREAM;
 }

@@ -34,32 +34,32 @@
 #include "base/config.h"
 #include "base/err.h"
 
-#define HTTPC_BODY_MAX (2u * 1024 * 1024)  /* bytes of a response body kept */
-#define HTTPC_RETRY_AFTER_MAX_MS 30000	    /* a longer Retry-After is not waited for */
-#define HTTPC_BACKOFF_BASE_MS 100	    /* first backoff; doubles per attempt */
+#define HTTPC_BODY_MAX           (2u * 1024 * 1024) /* bytes of a response body kept */
+#define HTTPC_RETRY_AFTER_MAX_MS 30000              /* a longer Retry-After is not waited for */
+#define HTTPC_BACKOFF_BASE_MS    100                /* first backoff; doubles per attempt */
 
 /* Limits of a call, from the configuration. */
 struct httpc_limits {
-	long timeout_ms;	 /* the whole call, retries and waits included */
+	long timeout_ms;         /* the whole call, retries and waits included */
 	long connect_timeout_ms; /* each attempt's connection */
-	long retries;		 /* attempts after the first, at most */
+	long retries;            /* attempts after the first, at most */
 };
 
 /* One request. Every pointer is borrowed for the call. */
 struct httpc_req {
-	const char *who;	/* the provider's name: messages, logs, e->field */
-	const char *method;	/* "GET", "POST", "DELETE" */
-	const char *url;	/* absolute http(s) URL */
-	const char *bearer;	/* the API key (Authorization: Bearer); never logged */
-	const char *body;	/* JSON text, or NULL for none */
-	bool idempotent;	/* may be sent again after it may have been acted on */
+	const char *who;    /* the provider's name: messages, logs, e->field */
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *url;    /* absolute http(s) URL */
+	const char *bearer; /* the API key (Authorization: Bearer); never logged */
+	const char *body;   /* JSON text, or NULL for none */
+	bool idempotent;    /* may be sent again after it may have been acted on */
 };
 
 /* The final answer. */
 struct httpc_resp {
-	long status;		/* HTTP status of the last attempt; 0: no answer */
-	int attempts;		/* requests sent (1 + retries taken) */
-	struct buf body;	/* owned; free with httpc_resp_free() */
+	long status;              /* HTTP status of the last attempt; 0: no answer */
+	int attempts;             /* requests sent (1 + retries taken) */
+	struct buf body;          /* owned; free with httpc_resp_free() */
 	struct json_object *json; /* owned; the body parsed, NULL when empty or not JSON */
 };
 
@@ -73,14 +73,14 @@ void httpc_limits_from_config(const struct config *cfg, struct httpc_limits *out
  * status 0 in the message) when none did in time or the body passed the cap;
  * CD_INTERNAL when libcurl could not be set up. */
 enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *req,
-		       struct httpc_resp *out, struct cd_error *e);
+                       struct httpc_resp *out, struct cd_error *e);
 
 /* Fills e with CD_UPSTREAM for an answer the caller did not expect:
  * field = req->who, message "<who> answered HTTP <status> to <method> <what>:
  * <the upstream's own message>", with req->bearer removed from it. Returns
  * CD_UPSTREAM. */
 enum cd_err httpc_fail_status(const struct httpc_req *req, const struct httpc_resp *resp,
-			      const char *what, struct cd_error *e);
+                              const char *what, struct cd_error *e);
 
 /* Frees what r owns; r is reusable after. NULL-safe. */
 void httpc_resp_free(struct httpc_resp *r);

@@ -5,13 +5,13 @@
 
 #include "data/provider.h"
 
-extern const struct provider provider_runpod;	    /* provider_runpod.c */
+extern const struct provider provider_runpod;       /* provider_runpod.c */
 extern const struct provider provider_digitalocean; /* provider_digitalocean.c */
 
 /* THE table: every provider conductor knows, by name. */
 static const struct provider *const PROVIDERS[] = {
-	&provider_runpod,	/* RunPod pods (REST) priced by its GraphQL GPU types */
-	&provider_digitalocean, /* DigitalOcean GPU droplets priced by /v2/sizes */
+    &provider_runpod,       /* RunPod pods (REST) priced by its GraphQL GPU types */
+    &provider_digitalocean, /* DigitalOcean GPU droplets priced by /v2/sizes */
 };
 
 #define NPROVIDERS (sizeof(PROVIDERS) / sizeof(PROVIDERS[0]))

@@ -28,8 +28,8 @@
 #include "base/json.h"
 #include "data/provider_http.h"
 
-#define WHO "digitalocean"
-#define SIZES_PER_PAGE 200
+#define WHO             "digitalocean"
+#define SIZES_PER_PAGE  200
 #define SIZES_PAGES_MAX 5 /* 1 000 sizes: far more than DigitalOcean lists */
 
 static bool configured(const struct provider_ctx *ctx)
@@ -43,8 +43,8 @@ static bool configured(const struct provider_ctx *ctx)
 static enum cd_err not_configured(struct cd_error *e)
 {
 	return cd_fail(e, CD_CONFIG, WHO,
-		       "digitalocean is not configured: set CONDUCTOR_DO_API_KEY "
-		       "(and CONDUCTOR_DO_REGION, CONDUCTOR_DO_IMAGE).");
+	               "digitalocean is not configured: set CONDUCTOR_DO_API_KEY "
+	               "(and CONDUCTOR_DO_REGION, CONDUCTOR_DO_IMAGE).");
 }
 
 static struct provider_api api_of(const struct config *cfg)
@@ -54,8 +54,8 @@ static struct provider_api api_of(const struct config *cfg)
 
 static bool lists(struct json_object *arr, const char *s)
 {
-	for (size_t i = 0; json_object_is_type(arr, json_type_array) &&
-			   i < json_object_array_length(arr); i++) {
+	for (size_t i = 0;
+	     json_object_is_type(arr, json_type_array) && i < json_object_array_length(arr); i++) {
 		struct json_object *v = json_object_array_get_idx(arr, i);
 
 		if (json_object_is_type(v, json_type_string) &&
@@ -67,8 +67,8 @@ static bool lists(struct json_object *arr, const char *s)
 
 /* The offer of one size, when it is a GPU size that meets need and can be
  * created in region now. */
-static bool offer_of(struct json_object *size, const struct provider_need *need,
-		     const char *region, struct provider_offer *o)
+static bool offer_of(struct json_object *size, const struct provider_need *need, const char *region,
+                     struct provider_offer *o)
 {
 	struct json_object *gpu = json_get(size, "gpu_info");
 	struct json_object *vram = json_get(gpu, "vram");
@@ -92,8 +92,8 @@ static bool offer_of(struct json_object *size, const struct provider_need *need,
 }
 
 static enum cd_err availability(const struct provider_ctx *ctx, const struct provider_need *need,
-				struct provider_offer *out, size_t cap, size_t *n,
-				struct cd_error *e)
+                                struct provider_offer *out, size_t cap, size_t *n,
+                                struct cd_error *e)
 {
 	struct provider_api api = api_of(ctx->cfg);
 	struct provider_call c = {0};
@@ -122,7 +122,7 @@ static enum cd_err availability(const struct provider_ctx *ctx, const struct pro
 			struct provider_offer o;
 
 			if (offer_of(json_object_array_get_idx(sizes, i), need, ctx->cfg->do_region,
-				     &o))
+			             &o))
 				provider_offer_keep(out, cap, &got, &o);
 		}
 		if (len < SIZES_PER_PAGE)
@@ -143,22 +143,21 @@ static bool instance_of(struct json_object *d, struct provider_instance *out)
 	if (!json_object_is_type(id, json_type_int) || json_object_get_int64(id) <= 0)
 		return false;
 	memset(out, 0, sizeof(*out));
-	snprintf(out->provider_id, sizeof(out->provider_id), "%" PRId64,
-		 json_object_get_int64(id));
+	snprintf(out->provider_id, sizeof(out->provider_id), "%" PRId64, json_object_get_int64(id));
 	snprintf(out->state, sizeof(out->state), "%s",
-		 strcmp(st, "active") == 0  ? "running"
-		 : strcmp(st, "off") == 0   ? "stopped"
-		 : strcmp(st, "archive") == 0 ? "gone"
-					      : "starting");
+	         strcmp(st, "active") == 0    ? "running"
+	         : strcmp(st, "off") == 0     ? "stopped"
+	         : strcmp(st, "archive") == 0 ? "gone"
+	                                      : "starting");
 	snprintf(out->gpu, sizeof(out->gpu), "%s", json_get_string(d, "size_slug", ""));
 	out->price_per_hour = httpc_num(json_get(d, "size"), "price_hourly");
-	for (size_t i = 0; json_object_is_type(v4, json_type_array) &&
-			   i < json_object_array_length(v4); i++) {
+	for (size_t i = 0;
+	     json_object_is_type(v4, json_type_array) && i < json_object_array_length(v4); i++) {
 		struct json_object *net = json_object_array_get_idx(v4, i);
 
 		if (strcmp(json_get_string(net, "type", ""), "public") == 0)
 			snprintf(out->address, sizeof(out->address), "%s",
-				 json_get_string(net, "ip_address", ""));
+			         json_get_string(net, "ip_address", ""));
 	}
 	return true;
 }
@@ -170,13 +169,13 @@ static void hostname_of(const char *name, char *out, size_t cap)
 
 	for (i = 0; name[i] != '\0' && i + 1 < cap; i++)
 		out[i] = isalnum((unsigned char)name[i]) || name[i] == '.' || name[i] == '-'
-				 ? name[i]
-				 : '-';
+		             ? name[i]
+		             : '-';
 	out[i] = '\0';
 }
 
 static enum cd_err start(const struct provider_ctx *ctx, const struct provider_offer *offer,
-			 const char *name, struct provider_instance *out, struct cd_error *e)
+                         const char *name, struct provider_instance *out, struct cd_error *e)
 {
 	struct provider_api api = api_of(ctx->cfg);
 	struct json_object *body, *tags;
@@ -192,18 +191,17 @@ static enum cd_err start(const struct provider_ctx *ctx, const struct provider_o
 	hostname_of(name, host, sizeof(host));
 	json_object_array_add(tags, json_object_new_string("conductor"));
 	json_object_object_add(body, "name", json_object_new_string(host));
-	json_object_object_add(body, "region",
-			       json_object_new_string(offer->region[0] ? offer->region
-								       : ctx->cfg->do_region));
+	json_object_object_add(
+	    body, "region",
+	    json_object_new_string(offer->region[0] ? offer->region : ctx->cfg->do_region));
 	json_object_object_add(body, "size", json_object_new_string(offer->gpu));
 	json_object_object_add(body, "image", json_object_new_string(ctx->cfg->do_image));
 	json_object_object_add(body, "tags", tags);
 	/* not idempotent: a create is retried only when it cannot have happened */
-	rc = provider_http_call(
-		ctx->cfg, &api, "POST", "/droplets",
-		json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE),
-		false, &c, e);
+	rc = provider_http_call(ctx->cfg, &api, "POST", "/droplets",
+	                        json_object_to_json_string_ext(
+	                            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	                        false, &c, e);
 	if (rc != CD_OK)
 		goto out;
 	if ((c.resp.status != 202 && c.resp.status != 201 && c.resp.status != 200) ||
@@ -222,10 +220,9 @@ out:
 
 /* method /droplets/<id><suffix> with body, its answer checked
  * (provider_http_item()). */
-static enum cd_err droplet_call(const struct provider_ctx *ctx, const char *method,
-				const char *id, const char *suffix, const char *body,
-				const long *ok, bool gone_ok, struct provider_call *c,
-				struct cd_error *e)
+static enum cd_err droplet_call(const struct provider_ctx *ctx, const char *method, const char *id,
+                                const char *suffix, const char *body, const long *ok, bool gone_ok,
+                                struct provider_call *c, struct cd_error *e)
 {
 	struct provider_api api = api_of(ctx->cfg);
 
@@ -233,24 +230,23 @@ static enum cd_err droplet_call(const struct provider_ctx *ctx, const char *meth
 	if (!configured(ctx))
 		return not_configured(e);
 	return provider_http_item(ctx->cfg, &api, method, "/droplets", id, suffix, body, ok,
-				  gone_ok, c, e);
+	                          gone_ok, c, e);
 }
 
-static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id,
-			struct cd_error *e)
+static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id, struct cd_error *e)
 {
 	static const long ok[] = {200, 201, 0};
 	struct provider_call c;
 	/* powering off twice is harmless: idempotent, so retried */
 	enum cd_err rc = droplet_call(ctx, "POST", provider_id, "/actions",
-				      "{\"type\":\"power_off\"}", ok, false, &c, e);
+	                              "{\"type\":\"power_off\"}", ok, false, &c, e);
 
 	provider_http_done(&c);
 	return rc;
 }
 
 static enum cd_err status(const struct provider_ctx *ctx, const char *provider_id,
-			  struct provider_instance *out, struct cd_error *e)
+                          struct provider_instance *out, struct cd_error *e)
 {
 	static const long ok[] = {200, 0};
 	struct provider_instance inst;
@@ -263,8 +259,9 @@ static enum cd_err status(const struct provider_ctx *ctx, const char *provider_i
 		provider_instance_gone(&inst, provider_id);
 	} else if (!instance_of(json_get(c.resp.json, "droplet"), &inst)) {
 		rc = cd_fail(e, CD_UPSTREAM, WHO,
-			     "digitalocean answered HTTP 200 to GET %s with something that is "
-			     "not a droplet.", c.path);
+		             "digitalocean answered HTTP 200 to GET %s with something that is "
+		             "not a droplet.",
+		             c.path);
 		goto out;
 	}
 	*out = inst;
@@ -274,7 +271,7 @@ out:
 }
 
 static enum cd_err destroy(const struct provider_ctx *ctx, const char *provider_id,
-			   struct cd_error *e)
+                           struct cd_error *e)
 {
 	static const long ok[] = {200, 202, 204, 0};
 	struct provider_call c;
@@ -285,11 +282,11 @@ static enum cd_err destroy(const struct provider_ctx *ctx, const char *provider_
 }
 
 const struct provider provider_digitalocean = {
-	.name = WHO,
-	.configured = configured,
-	.availability = availability,
-	.start = start,
-	.stop = stop,
-	.status = status,
-	.destroy = destroy,
+    .name = WHO,
+    .configured = configured,
+    .availability = availability,
+    .start = start,
+    .stop = stop,
+    .status = status,
+    .destroy = destroy,
 };

@@ -6,8 +6,8 @@
 #include "data/provider_http.h"
 
 enum cd_err provider_http_call(const struct config *cfg, const struct provider_api *api,
-			       const char *method, const char *path, const char *body,
-			       bool idempotent, struct provider_call *c, struct cd_error *e)
+                               const char *method, const char *path, const char *body,
+                               bool idempotent, struct provider_call *c, struct cd_error *e)
 {
 	struct httpc_limits lim;
 
@@ -17,18 +17,18 @@ enum cd_err provider_http_call(const struct config *cfg, const struct provider_a
 		return cd_fail(e, CD_CONFIG, api->who, "%s: the API URL is too long.", api->who);
 	httpc_limits_from_config(cfg, &lim);
 	c->req = (struct httpc_req){.who = api->who,
-				    .method = method,
-				    .url = c->url,
-				    .bearer = api->key,
-				    .body = body,
-				    .idempotent = idempotent};
+	                            .method = method,
+	                            .url = c->url,
+	                            .bearer = api->key,
+	                            .body = body,
+	                            .idempotent = idempotent};
 	return httpc_call(&lim, &c->req, &c->resp, e);
 }
 
 enum cd_err provider_http_item(const struct config *cfg, const struct provider_api *api,
-			       const char *method, const char *collection, const char *id,
-			       const char *suffix, const char *body, const long *ok, bool gone_ok,
-			       struct provider_call *c, struct cd_error *e)
+                               const char *method, const char *collection, const char *id,
+                               const char *suffix, const char *body, const long *ok, bool gone_ok,
+                               struct provider_call *c, struct cd_error *e)
 {
 	char path[160];
 	enum cd_err rc;
@@ -36,7 +36,7 @@ enum cd_err provider_http_item(const struct config *cfg, const struct provider_a
 	memset(&c->resp, 0, sizeof(c->resp));
 	if (!httpc_id_ok(id))
 		return cd_fail(e, CD_INVALID, "provider_id",
-			       "%s: an instance id is 1 to 64 letters, digits, _ or -.", api->who);
+		               "%s: an instance id is 1 to 64 letters, digits, _ or -.", api->who);
 	snprintf(path, sizeof(path), "%s/%s%s", collection, id, suffix);
 	rc = provider_http_call(cfg, api, method, path, body, true, c, e);
 	if (rc != CD_OK)
@@ -54,8 +54,8 @@ void provider_http_done(struct provider_call *c)
 	httpc_resp_free(&c->resp);
 }
 
-void provider_offer_set(struct provider_offer *o, const char *who, const char *gpu,
-			int gpu_mem_gb, double price_per_hour, const char *region)
+void provider_offer_set(struct provider_offer *o, const char *who, const char *gpu, int gpu_mem_gb,
+                        double price_per_hour, const char *region)
 {
 	memset(o, 0, sizeof(*o));
 	snprintf(o->provider, sizeof(o->provider), "%s", who);
@@ -66,7 +66,7 @@ void provider_offer_set(struct provider_offer *o, const char *who, const char *g
 }
 
 void provider_instance_from_offer(struct provider_instance *inst,
-				  const struct provider_offer *offer)
+                                  const struct provider_offer *offer)
 {
 	if (inst->gpu[0] == '\0')
 		snprintf(inst->gpu, sizeof(inst->gpu), "%s", offer->gpu);
@@ -82,7 +82,7 @@ void provider_instance_gone(struct provider_instance *out, const char *provider_
 }
 
 void provider_offer_keep(struct provider_offer *out, size_t cap, size_t *n,
-			 const struct provider_offer *o)
+                         const struct provider_offer *o)
 {
 	size_t i;
 

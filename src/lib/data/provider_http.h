@@ -32,8 +32,8 @@ struct provider_call {
 /* method api->base + path with body (JSON or NULL) into c. idempotent: see
  * httpc.h. Returns httpc_call()'s result, CD_CONFIG when the URL does not fit. */
 enum cd_err provider_http_call(const struct config *cfg, const struct provider_api *api,
-			       const char *method, const char *path, const char *body,
-			       bool idempotent, struct provider_call *c, struct cd_error *e);
+                               const char *method, const char *path, const char *body,
+                               bool idempotent, struct provider_call *c, struct cd_error *e);
 
 /* method api->base + <collection>/<id><suffix> (idempotent) and the status
  * checked: ok lists the statuses that mean success (ending with 0); with
@@ -41,21 +41,21 @@ enum cd_err provider_http_call(const struct config *cfg, const struct provider_a
  * provider_id) for an id that is no path segment; CD_UPSTREAM naming the
  * status for any other answer. */
 enum cd_err provider_http_item(const struct config *cfg, const struct provider_api *api,
-			       const char *method, const char *collection, const char *id,
-			       const char *suffix, const char *body, const long *ok, bool gone_ok,
-			       struct provider_call *c, struct cd_error *e);
+                               const char *method, const char *collection, const char *id,
+                               const char *suffix, const char *body, const long *ok, bool gone_ok,
+                               struct provider_call *c, struct cd_error *e);
 
 /* Frees what c holds. */
 void provider_http_done(struct provider_call *c);
 
 /* Fills o (all of it) with one offer of provider who. */
-void provider_offer_set(struct provider_offer *o, const char *who, const char *gpu,
-			int gpu_mem_gb, double price_per_hour, const char *region);
+void provider_offer_set(struct provider_offer *o, const char *who, const char *gpu, int gpu_mem_gb,
+                        double price_per_hour, const char *region);
 
 /* What the provider's answer about a new instance left out (its GPU, its
  * price), taken from the offer it was started from. */
 void provider_instance_from_offer(struct provider_instance *inst,
-				  const struct provider_offer *offer);
+                                  const struct provider_offer *offer);
 
 /* Fills out as an instance the provider no longer knows (state "gone"). */
 void provider_instance_gone(struct provider_instance *out, const char *provider_id);
@@ -63,6 +63,6 @@ void provider_instance_gone(struct provider_instance *out, const char *provider_
 /* Adds o to out[0..*n), which stays in order of price, keeping the cheapest
  * cap offers. */
 void provider_offer_keep(struct provider_offer *out, size_t cap, size_t *n,
-			 const struct provider_offer *o);
+                         const struct provider_offer *o);
 
 #endif

@@ -35,9 +35,9 @@
 /* The GPU types with their on-demand price and stock for one GPU in the
  * configured cloud ($input: {gpuCount: 1, secureCloud: true|false}). */
 static const char GQL_GPU_TYPES[] =
-	"query GpuTypes($input: GpuLowestPriceInput) { gpuTypes { id displayName memoryInGb "
-	"secureCloud communityCloud securePrice communityPrice lowestPrice(input: $input) "
-	"{ uninterruptablePrice stockStatus } } }";
+    "query GpuTypes($input: GpuLowestPriceInput) { gpuTypes { id displayName memoryInGb "
+    "secureCloud communityCloud securePrice communityPrice lowestPrice(input: $input) "
+    "{ uninterruptablePrice stockStatus } } }";
 
 static bool configured(const struct provider_ctx *ctx)
 {
@@ -50,15 +50,16 @@ static bool configured(const struct provider_ctx *ctx)
 static enum cd_err not_configured(struct cd_error *e)
 {
 	return cd_fail(e, CD_CONFIG, WHO,
-		       "runpod is not configured: set CONDUCTOR_RUNPOD_API_KEY (and the URLs).");
+	               "runpod is not configured: set CONDUCTOR_RUNPOD_API_KEY (and the URLs).");
 }
 
 /* The REST API (pods) or the GraphQL API (GPU types) with the key. */
 static struct provider_api api_of(const struct config *cfg, bool graphql)
 {
 	return (struct provider_api){.who = WHO,
-				     .base = graphql ? cfg->runpod_graphql_url : cfg->runpod_api_url,
-				     .key = cfg->runpod_api_key};
+	                             .base =
+	                                 graphql ? cfg->runpod_graphql_url : cfg->runpod_api_url,
+	                             .key = cfg->runpod_api_key};
 }
 
 static bool secure_cloud(const char *cloud_type)
@@ -68,7 +69,7 @@ static bool secure_cloud(const char *cloud_type)
 
 /* The offer of one GPU type, when it meets need and is in stock. */
 static bool offer_of(struct json_object *t, const struct provider_need *need, const char *cloud,
-		     struct provider_offer *o)
+                     struct provider_offer *o)
 {
 	bool secure = secure_cloud(cloud);
 	struct json_object *lowest = json_get(t, "lowestPrice");
@@ -92,8 +93,8 @@ static bool offer_of(struct json_object *t, const struct provider_need *need, co
 }
 
 static enum cd_err availability(const struct provider_ctx *ctx, const struct provider_need *need,
-				struct provider_offer *out, size_t cap, size_t *n,
-				struct cd_error *e)
+                                struct provider_offer *out, size_t cap, size_t *n,
+                                struct cd_error *e)
 {
 	const char *cloud = ctx->cfg->runpod_cloud_type;
 	struct provider_api api = api_of(ctx->cfg, true);
@@ -114,8 +115,8 @@ static enum cd_err availability(const struct provider_ctx *ctx, const struct pro
 	json_object_object_add(body, "variables", vars);
 	/* a query changes nothing: safe to send again */
 	rc = provider_http_call(ctx->cfg, &api, "POST", "",
-				json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), true,
-				&c, e);
+	                        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), true,
+	                        &c, e);
 	if (rc != CD_OK)
 		goto out;
 	types = json_get(json_get(c.resp.json, "data"), "gpuTypes");
@@ -164,7 +165,7 @@ static bool instance_of(struct json_object *pod, struct provider_instance *out)
 }
 
 static enum cd_err start(const struct provider_ctx *ctx, const struct provider_offer *offer,
-			 const char *name, struct provider_instance *out, struct cd_error *e)
+                         const char *name, struct provider_instance *out, struct cd_error *e)
 {
 	struct provider_api api = api_of(ctx->cfg, false);
 	struct json_object *body, *gpus;
@@ -182,15 +183,14 @@ static enum cd_err start(const struct provider_ctx *ctx, const struct provider_o
 	json_object_object_add(body, "computeType", json_object_new_string("GPU"));
 	json_object_object_add(body, "gpuTypeIds", gpus);
 	json_object_object_add(body, "gpuCount", json_object_new_int(1));
-	json_object_object_add(body, "cloudType",
-			       json_object_new_string(offer->region[0] ? offer->region
-								       : ctx->cfg->runpod_cloud_type));
+	json_object_object_add(
+	    body, "cloudType",
+	    json_object_new_string(offer->region[0] ? offer->region : ctx->cfg->runpod_cloud_type));
 	/* not idempotent: a create is retried only when it cannot have happened */
-	rc = provider_http_call(
-		ctx->cfg, &api, "POST", "/pods",
-		json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE),
-		false, &c, e);
+	rc = provider_http_call(ctx->cfg, &api, "POST", "/pods",
+	                        json_object_to_json_string_ext(
+	                            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	                        false, &c, e);
 	if (rc != CD_OK)
 		goto out;
 	if ((c.resp.status != 200 && c.resp.status != 201) || !instance_of(c.resp.json, &inst)) {
@@ -208,20 +208,19 @@ out:
 
 /* method /pods/<id><suffix>, its answer checked (provider_http_item()). */
 static enum cd_err pod_call(const struct provider_ctx *ctx, const char *method, const char *id,
-			    const char *suffix, const long *ok, bool gone_ok,
-			    struct provider_call *c, struct cd_error *e)
+                            const char *suffix, const long *ok, bool gone_ok,
+                            struct provider_call *c, struct cd_error *e)
 {
 	struct provider_api api = api_of(ctx->cfg, false);
 
 	memset(&c->resp, 0, sizeof(c->resp));
 	if (!configured(ctx))
 		return not_configured(e);
-	return provider_http_item(ctx->cfg, &api, method, "/pods", id, suffix, NULL, ok, gone_ok,
-				  c, e);
+	return provider_http_item(ctx->cfg, &api, method, "/pods", id, suffix, NULL, ok, gone_ok, c,
+	                          e);
 }
 
-static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id,
-			struct cd_error *e)
+static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id, struct cd_error *e)
 {
 	static const long ok[] = {200, 204, 0};
 	struct provider_call c;
@@ -232,7 +231,7 @@ static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id,
 }
 
 static enum cd_err status(const struct provider_ctx *ctx, const char *provider_id,
-			  struct provider_instance *out, struct cd_error *e)
+                          struct provider_instance *out, struct cd_error *e)
 {
 	static const long ok[] = {200, 0};
 	struct provider_instance inst;
@@ -245,8 +244,8 @@ static enum cd_err status(const struct provider_ctx *ctx, const char *provider_i
 		provider_instance_gone(&inst, provider_id);
 	} else if (!instance_of(c.resp.json, &inst)) {
 		rc = cd_fail(e, CD_UPSTREAM, WHO,
-			     "runpod answered HTTP 200 to GET %s with something that is not a pod.",
-			     c.path);
+		             "runpod answered HTTP 200 to GET %s with something that is not a pod.",
+		             c.path);
 		goto out;
 	}
 	*out = inst;
@@ -256,7 +255,7 @@ out:
 }
 
 static enum cd_err destroy(const struct provider_ctx *ctx, const char *provider_id,
-			   struct cd_error *e)
+                           struct cd_error *e)
 {
 	static const long ok[] = {200, 202, 204, 0};
 	struct provider_call c;
@@ -267,11 +266,11 @@ static enum cd_err destroy(const struct provider_ctx *ctx, const char *provider_
 }
 
 const struct provider provider_runpod = {
-	.name = WHO,
-	.configured = configured,
-	.availability = availability,
-	.start = start,
-	.stop = stop,
-	.status = status,
-	.destroy = destroy,
+    .name = WHO,
+    .configured = configured,
+    .availability = availability,
+    .start = start,
+    .stop = stop,
+    .status = status,
+    .destroy = destroy,
 };
