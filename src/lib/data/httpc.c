@@ -207,7 +207,7 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 			snprintf(st, sizeof(st), "%ld", out->status);
 			snprintf(at, sizeof(at), "%d", out->attempts);
 			snprintf(ms, sizeof(ms), "%lld", (long long)wait);
-			/* the method and host only: no URL query, never the key */
+			/* the provider and method only: no URL, never the key */
 			log_warn("provider call retried", "provider", req->who, "method",
 			         req->method, "status", st, "error",
 			         cc == CURLE_OK ? "" : curl_easy_strerror(cc), "attempt", at,
