@@ -40,16 +40,16 @@ static bool configured(const struct provider_ctx *ctx)
 	       c->do_image[0] != '\0';
 }
 
-static enum cd_err not_configured(struct cd_error *e)
+static struct provider_api api_of(const struct provider_ctx *ctx)
 {
-	return cd_fail(e, CD_CONFIG, WHO,
-	               "digitalocean is not configured: set CONDUCTOR_DO_API_KEY "
-	               "(and CONDUCTOR_DO_REGION, CONDUCTOR_DO_IMAGE).");
-}
+	const struct config *c = ctx->cfg;
 
-static struct provider_api api_of(const struct config *cfg)
-{
-	return (struct provider_api){.who = WHO, .base = cfg->do_api_url, .key = cfg->do_api_key};
+	return (struct provider_api){
+	    .who = WHO,
+	    .base = c->do_api_url,
+	    .key = c->do_api_key,
+	    .configured = configured(ctx),
+	    .missing = "CONDUCTOR_DO_API_KEY (and CONDUCTOR_DO_REGION, CONDUCTOR_DO_IMAGE)"};
 }
 
 static bool lists(struct json_object *arr, const char *s)
@@ -95,13 +95,11 @@ static enum cd_err availability(const struct provider_ctx *ctx, const struct pro
                                 struct provider_offer *out, size_t cap, size_t *n,
                                 struct cd_error *e)
 {
-	struct provider_api api = api_of(ctx->cfg);
+	struct provider_api api = api_of(ctx);
 	struct provider_call c = {0};
 	size_t got = 0;
 	enum cd_err rc = CD_OK;
 
-	if (!configured(ctx))
-		return not_configured(e);
 	for (int page = 1; page <= SIZES_PAGES_MAX; page++) {
 		struct json_object *sizes;
 		char path[64];
@@ -134,9 +132,10 @@ out:
 	return rc;
 }
 
-/* A droplet's JSON into out; false when it is not a droplet. */
-static bool instance_of(struct json_object *d, struct provider_instance *out)
+/* An answer {"droplet": {...}} into out; false when it is not one. */
+static bool droplet_of(struct json_object *answer, struct provider_instance *out)
 {
+	struct json_object *d = json_get(answer, "droplet");
 	struct json_object *id = json_get(d, "id"), *v4 = json_get(json_get(d, "networks"), "v4");
 	const char *st = json_get_string(d, "status", "");
 
@@ -177,108 +176,50 @@ static void hostname_of(const char *name, char *out, size_t cap)
 static enum cd_err start(const struct provider_ctx *ctx, const struct provider_offer *offer,
                          const char *name, struct provider_instance *out, struct cd_error *e)
 {
-	struct provider_api api = api_of(ctx->cfg);
-	struct json_object *body, *tags;
-	struct provider_instance inst;
-	struct provider_call c;
+	struct provider_api api = api_of(ctx);
+	struct json_object *body = json_object_new_object(), *tags = json_object_new_array();
+	const char *region = offer->region[0] ? offer->region : ctx->cfg->do_region;
 	char host[64];
 	enum cd_err rc;
 
-	if (!configured(ctx))
-		return not_configured(e);
-	body = json_object_new_object();
-	tags = json_object_new_array();
 	hostname_of(name, host, sizeof(host));
 	json_object_array_add(tags, json_object_new_string("conductor"));
 	json_object_object_add(body, "name", json_object_new_string(host));
-	json_object_object_add(
-	    body, "region",
-	    json_object_new_string(offer->region[0] ? offer->region : ctx->cfg->do_region));
+	json_object_object_add(body, "region", json_object_new_string(region));
 	json_object_object_add(body, "size", json_object_new_string(offer->gpu));
 	json_object_object_add(body, "image", json_object_new_string(ctx->cfg->do_image));
 	json_object_object_add(body, "tags", tags);
-	/* not idempotent: a create is retried only when it cannot have happened */
-	rc = provider_http_call(ctx->cfg, &api, "POST", "/droplets",
-	                        json_object_to_json_string_ext(
-	                            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-	                        false, &c, e);
-	if (rc != CD_OK)
-		goto out;
-	if ((c.resp.status != 202 && c.resp.status != 201 && c.resp.status != 200) ||
-	    !instance_of(json_get(c.resp.json, "droplet"), &inst)) {
-		rc = httpc_fail_status(&c.req, &c.resp, "/droplets", e);
-		goto out;
-	}
-	provider_instance_from_offer(&inst, offer);
-	*out = inst;
-	rc = CD_OK;
-out:
+	rc = provider_http_create(ctx->cfg, &api, "/droplets", body, offer, droplet_of, out, e);
 	json_object_put(body);
-	provider_http_done(&c);
 	return rc;
-}
-
-/* method /droplets/<id><suffix> with body, its answer checked
- * (provider_http_item()). */
-static enum cd_err droplet_call(const struct provider_ctx *ctx, const char *method, const char *id,
-                                const char *suffix, const char *body, const long *ok, bool gone_ok,
-                                struct provider_call *c, struct cd_error *e)
-{
-	struct provider_api api = api_of(ctx->cfg);
-
-	memset(&c->resp, 0, sizeof(c->resp));
-	if (!configured(ctx))
-		return not_configured(e);
-	return provider_http_item(ctx->cfg, &api, method, "/droplets", id, suffix, body, ok,
-	                          gone_ok, c, e);
 }
 
 static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id, struct cd_error *e)
 {
 	static const long ok[] = {200, 201, 0};
-	struct provider_call c;
-	/* powering off twice is harmless: idempotent, so retried */
-	enum cd_err rc = droplet_call(ctx, "POST", provider_id, "/actions",
-	                              "{\"type\":\"power_off\"}", ok, false, &c, e);
+	struct provider_api api = api_of(ctx);
 
-	provider_http_done(&c);
-	return rc;
+	/* powering off twice is harmless: idempotent, so retried */
+	return provider_http_action(ctx->cfg, &api, "POST", "/droplets", provider_id, "/actions",
+	                            "{\"type\":\"power_off\"}", ok, false, e);
 }
 
 static enum cd_err status(const struct provider_ctx *ctx, const char *provider_id,
                           struct provider_instance *out, struct cd_error *e)
 {
-	static const long ok[] = {200, 0};
-	struct provider_instance inst;
-	struct provider_call c;
-	enum cd_err rc = droplet_call(ctx, "GET", provider_id, "", NULL, ok, true, &c, e);
+	struct provider_api api = api_of(ctx);
 
-	if (rc != CD_OK)
-		goto out;
-	if (c.resp.status == 404) {
-		provider_instance_gone(&inst, provider_id);
-	} else if (!instance_of(json_get(c.resp.json, "droplet"), &inst)) {
-		rc = cd_fail(e, CD_UPSTREAM, WHO,
-		             "digitalocean answered HTTP 200 to GET %s with something that is "
-		             "not a droplet.",
-		             c.path);
-		goto out;
-	}
-	*out = inst;
-out:
-	provider_http_done(&c);
-	return rc;
+	return provider_http_status(ctx->cfg, &api, "/droplets", provider_id, droplet_of, out, e);
 }
 
 static enum cd_err destroy(const struct provider_ctx *ctx, const char *provider_id,
                            struct cd_error *e)
 {
 	static const long ok[] = {200, 202, 204, 0};
-	struct provider_call c;
-	enum cd_err rc = droplet_call(ctx, "DELETE", provider_id, "", NULL, ok, true, &c, e);
+	struct provider_api api = api_of(ctx);
 
-	provider_http_done(&c);
-	return rc;
+	return provider_http_action(ctx->cfg, &api, "DELETE", "/droplets", provider_id, "", NULL,
+	                            ok, true, e);
 }
 
 const struct provider provider_digitalocean = {

@@ -13,6 +13,9 @@ enum cd_err provider_http_call(const struct config *cfg, const struct provider_a
 
 	memset(&c->resp, 0, sizeof(c->resp));
 	snprintf(c->path, sizeof(c->path), "%s", path);
+	if (!api->configured)
+		return cd_fail(e, CD_CONFIG, api->who, "%s is not configured: set %s.", api->who,
+		               api->missing);
 	if (!httpc_url(c->url, sizeof(c->url), api->base, path))
 		return cd_fail(e, CD_CONFIG, api->who, "%s: the API URL is too long.", api->who);
 	httpc_limits_from_config(cfg, &lim);
@@ -25,10 +28,45 @@ enum cd_err provider_http_call(const struct config *cfg, const struct provider_a
 	return httpc_call(&lim, &c->req, &c->resp, e);
 }
 
-enum cd_err provider_http_item(const struct config *cfg, const struct provider_api *api,
-                               const char *method, const char *collection, const char *id,
-                               const char *suffix, const char *body, const long *ok, bool gone_ok,
-                               struct provider_call *c, struct cd_error *e)
+enum cd_err provider_http_create(const struct config *cfg, const struct provider_api *api,
+                                 const char *path, struct json_object *body,
+                                 const struct provider_offer *offer,
+                                 bool (*parse)(struct json_object *, struct provider_instance *),
+                                 struct provider_instance *out, struct cd_error *e)
+{
+	struct provider_instance inst;
+	struct provider_call c;
+	long st;
+	/* not idempotent: a create is retried only when it cannot have happened */
+	enum cd_err rc =
+	    provider_http_call(cfg, api, "POST", path,
+	                       json_object_to_json_string_ext(
+	                           body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	                       false, &c, e);
+
+	if (rc != CD_OK)
+		goto out;
+	st = c.resp.status;
+	if ((st != 200 && st != 201 && st != 202) || !parse(c.resp.json, &inst)) {
+		rc = httpc_fail_status(&c.req, &c.resp, path, e);
+		goto out;
+	}
+	if (inst.gpu[0] == '\0')
+		snprintf(inst.gpu, sizeof(inst.gpu), "%s", offer->gpu);
+	if (inst.price_per_hour <= 0)
+		inst.price_per_hour = offer->price_per_hour;
+	*out = inst;
+out:
+	provider_http_done(&c);
+	return rc;
+}
+
+/* method <collection>/<id><suffix> into c, the status checked (see
+ * provider_http_action()). */
+static enum cd_err item(const struct config *cfg, const struct provider_api *api,
+                        const char *method, const char *collection, const char *id,
+                        const char *suffix, const char *body, const long *ok, bool gone_ok,
+                        struct provider_call *c, struct cd_error *e)
 {
 	char path[160];
 	enum cd_err rc;
@@ -49,6 +87,47 @@ enum cd_err provider_http_item(const struct config *cfg, const struct provider_a
 	return httpc_fail_status(&c->req, &c->resp, c->path, e);
 }
 
+enum cd_err provider_http_status(const struct config *cfg, const struct provider_api *api,
+                                 const char *collection, const char *id,
+                                 bool (*parse)(struct json_object *, struct provider_instance *),
+                                 struct provider_instance *out, struct cd_error *e)
+{
+	static const long ok[] = {200, 0};
+	struct provider_instance inst;
+	struct provider_call c;
+	enum cd_err rc = item(cfg, api, "GET", collection, id, "", NULL, ok, true, &c, e);
+
+	if (rc != CD_OK)
+		goto out;
+	if (c.resp.status == 404) {
+		memset(&inst, 0, sizeof(inst));
+		snprintf(inst.provider_id, sizeof(inst.provider_id), "%s", id);
+		snprintf(inst.state, sizeof(inst.state), "gone");
+	} else if (!parse(c.resp.json, &inst)) {
+		rc = cd_fail(
+		    e, CD_UPSTREAM, api->who,
+		    "%s answered HTTP 200 to GET %s with something that is not an instance.",
+		    api->who, c.path);
+		goto out;
+	}
+	*out = inst;
+out:
+	provider_http_done(&c);
+	return rc;
+}
+
+enum cd_err provider_http_action(const struct config *cfg, const struct provider_api *api,
+                                 const char *method, const char *collection, const char *id,
+                                 const char *suffix, const char *body, const long *ok, bool gone_ok,
+                                 struct cd_error *e)
+{
+	struct provider_call c;
+	enum cd_err rc = item(cfg, api, method, collection, id, suffix, body, ok, gone_ok, &c, e);
+
+	provider_http_done(&c);
+	return rc;
+}
+
 void provider_http_done(struct provider_call *c)
 {
 	httpc_resp_free(&c->resp);
@@ -63,22 +142,6 @@ void provider_offer_set(struct provider_offer *o, const char *who, const char *g
 	snprintf(o->region, sizeof(o->region), "%s", region);
 	o->gpu_mem_gb = gpu_mem_gb;
 	o->price_per_hour = price_per_hour;
-}
-
-void provider_instance_from_offer(struct provider_instance *inst,
-                                  const struct provider_offer *offer)
-{
-	if (inst->gpu[0] == '\0')
-		snprintf(inst->gpu, sizeof(inst->gpu), "%s", offer->gpu);
-	if (inst->price_per_hour <= 0)
-		inst->price_per_hour = offer->price_per_hour;
-}
-
-void provider_instance_gone(struct provider_instance *out, const char *provider_id)
-{
-	memset(out, 0, sizeof(*out));
-	snprintf(out->provider_id, sizeof(out->provider_id), "%s", provider_id);
-	snprintf(out->state, sizeof(out->state), "gone");
 }
 
 void provider_offer_keep(struct provider_offer *out, size_t cap, size_t *n,

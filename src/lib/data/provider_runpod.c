@@ -47,19 +47,17 @@ static bool configured(const struct provider_ctx *ctx)
 	       c->runpod_graphql_url[0] != '\0' && c->runpod_image[0] != '\0';
 }
 
-static enum cd_err not_configured(struct cd_error *e)
-{
-	return cd_fail(e, CD_CONFIG, WHO,
-	               "runpod is not configured: set CONDUCTOR_RUNPOD_API_KEY (and the URLs).");
-}
-
 /* The REST API (pods) or the GraphQL API (GPU types) with the key. */
-static struct provider_api api_of(const struct config *cfg, bool graphql)
+static struct provider_api api_of(const struct provider_ctx *ctx, bool graphql)
 {
+	const struct config *c = ctx->cfg;
+
 	return (struct provider_api){.who = WHO,
-	                             .base =
-	                                 graphql ? cfg->runpod_graphql_url : cfg->runpod_api_url,
-	                             .key = cfg->runpod_api_key};
+	                             .base = graphql ? c->runpod_graphql_url : c->runpod_api_url,
+	                             .key = c->runpod_api_key,
+	                             .configured = configured(ctx),
+	                             .missing =
+	                                 "CONDUCTOR_RUNPOD_API_KEY (and the URLs, the image)"};
 }
 
 static bool secure_cloud(const char *cloud_type)
@@ -97,17 +95,13 @@ static enum cd_err availability(const struct provider_ctx *ctx, const struct pro
                                 struct cd_error *e)
 {
 	const char *cloud = ctx->cfg->runpod_cloud_type;
-	struct provider_api api = api_of(ctx->cfg, true);
-	struct json_object *body, *vars, *input, *types;
+	struct provider_api api = api_of(ctx, true);
+	struct json_object *body = json_object_new_object(), *vars = json_object_new_object(),
+	                   *input = json_object_new_object(), *types;
 	struct provider_call c;
 	size_t got = 0;
 	enum cd_err rc;
 
-	if (!configured(ctx))
-		return not_configured(e);
-	body = json_object_new_object();
-	vars = json_object_new_object();
-	input = json_object_new_object();
 	json_object_object_add(input, "gpuCount", json_object_new_int(1));
 	json_object_object_add(input, "secureCloud", json_object_new_boolean(secure_cloud(cloud)));
 	json_object_object_add(vars, "input", input);
@@ -139,7 +133,7 @@ out:
 }
 
 /* A pod's JSON into out; false when it is not a pod. */
-static bool instance_of(struct json_object *pod, struct provider_instance *out)
+static bool pod_of(struct json_object *pod, struct provider_instance *out)
 {
 	const char *id = json_get_string(pod, "id", "");
 	const char *desired = json_get_string(pod, "desiredStatus", "");
@@ -167,102 +161,48 @@ static bool instance_of(struct json_object *pod, struct provider_instance *out)
 static enum cd_err start(const struct provider_ctx *ctx, const struct provider_offer *offer,
                          const char *name, struct provider_instance *out, struct cd_error *e)
 {
-	struct provider_api api = api_of(ctx->cfg, false);
-	struct json_object *body, *gpus;
-	struct provider_instance inst;
-	struct provider_call c;
+	struct provider_api api = api_of(ctx, false);
+	struct json_object *body = json_object_new_object(), *gpus = json_object_new_array();
+	const char *cloud = offer->region[0] ? offer->region : ctx->cfg->runpod_cloud_type;
 	enum cd_err rc;
 
-	if (!configured(ctx))
-		return not_configured(e);
-	body = json_object_new_object();
-	gpus = json_object_new_array();
 	json_object_array_add(gpus, json_object_new_string(offer->gpu));
 	json_object_object_add(body, "name", json_object_new_string(name));
 	json_object_object_add(body, "imageName", json_object_new_string(ctx->cfg->runpod_image));
 	json_object_object_add(body, "computeType", json_object_new_string("GPU"));
 	json_object_object_add(body, "gpuTypeIds", gpus);
 	json_object_object_add(body, "gpuCount", json_object_new_int(1));
-	json_object_object_add(
-	    body, "cloudType",
-	    json_object_new_string(offer->region[0] ? offer->region : ctx->cfg->runpod_cloud_type));
-	/* not idempotent: a create is retried only when it cannot have happened */
-	rc = provider_http_call(ctx->cfg, &api, "POST", "/pods",
-	                        json_object_to_json_string_ext(
-	                            body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-	                        false, &c, e);
-	if (rc != CD_OK)
-		goto out;
-	if ((c.resp.status != 200 && c.resp.status != 201) || !instance_of(c.resp.json, &inst)) {
-		rc = httpc_fail_status(&c.req, &c.resp, "/pods", e);
-		goto out;
-	}
-	provider_instance_from_offer(&inst, offer);
-	*out = inst;
-	rc = CD_OK;
-out:
+	json_object_object_add(body, "cloudType", json_object_new_string(cloud));
+	rc = provider_http_create(ctx->cfg, &api, "/pods", body, offer, pod_of, out, e);
 	json_object_put(body);
-	provider_http_done(&c);
 	return rc;
-}
-
-/* method /pods/<id><suffix>, its answer checked (provider_http_item()). */
-static enum cd_err pod_call(const struct provider_ctx *ctx, const char *method, const char *id,
-                            const char *suffix, const long *ok, bool gone_ok,
-                            struct provider_call *c, struct cd_error *e)
-{
-	struct provider_api api = api_of(ctx->cfg, false);
-
-	memset(&c->resp, 0, sizeof(c->resp));
-	if (!configured(ctx))
-		return not_configured(e);
-	return provider_http_item(ctx->cfg, &api, method, "/pods", id, suffix, NULL, ok, gone_ok, c,
-	                          e);
 }
 
 static enum cd_err stop(const struct provider_ctx *ctx, const char *provider_id, struct cd_error *e)
 {
 	static const long ok[] = {200, 204, 0};
-	struct provider_call c;
-	enum cd_err rc = pod_call(ctx, "POST", provider_id, "/stop", ok, false, &c, e);
+	struct provider_api api = api_of(ctx, false);
 
-	provider_http_done(&c);
-	return rc;
+	return provider_http_action(ctx->cfg, &api, "POST", "/pods", provider_id, "/stop", NULL, ok,
+	                            false, e);
 }
 
 static enum cd_err status(const struct provider_ctx *ctx, const char *provider_id,
                           struct provider_instance *out, struct cd_error *e)
 {
-	static const long ok[] = {200, 0};
-	struct provider_instance inst;
-	struct provider_call c;
-	enum cd_err rc = pod_call(ctx, "GET", provider_id, "", ok, true, &c, e);
+	struct provider_api api = api_of(ctx, false);
 
-	if (rc != CD_OK)
-		goto out;
-	if (c.resp.status == 404) {
-		provider_instance_gone(&inst, provider_id);
-	} else if (!instance_of(c.resp.json, &inst)) {
-		rc = cd_fail(e, CD_UPSTREAM, WHO,
-		             "runpod answered HTTP 200 to GET %s with something that is not a pod.",
-		             c.path);
-		goto out;
-	}
-	*out = inst;
-out:
-	provider_http_done(&c);
-	return rc;
+	return provider_http_status(ctx->cfg, &api, "/pods", provider_id, pod_of, out, e);
 }
 
 static enum cd_err destroy(const struct provider_ctx *ctx, const char *provider_id,
                            struct cd_error *e)
 {
 	static const long ok[] = {200, 202, 204, 0};
-	struct provider_call c;
-	enum cd_err rc = pod_call(ctx, "DELETE", provider_id, "", ok, true, &c, e);
+	struct provider_api api = api_of(ctx, false);
 
-	provider_http_done(&c);
-	return rc;
+	return provider_http_action(ctx->cfg, &api, "DELETE", "/pods", provider_id, "", NULL, ok,
+	                            true, e);
 }
 
 const struct provider provider_runpod = {
