@@ -1,25 +1,31 @@
-/* provider.c -- THE table of provider adapters (one row per provider, each
- * a const vtable in its own file) and the configured order. See provider.h.
- * A name of CONDUCTOR_PROVIDERS is validated against base/config.c's list at
- * load; a name with no row in this build is skipped here. */
+/* provider.c -- THE table of providers (one row per adapter, each a const
+ * vtable defined in its own file), provider_find() and the configured order
+ * (provider.h). A name of CONDUCTOR_PROVIDERS is validated against
+ * base/config.c's list at load; a name with no row in this build is skipped
+ * here (and refused at the watcher's start, watch_check_config). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "data/provider.h"
 
-extern const struct provider provider_manual;
+extern const struct provider provider_runpod;       /* provider_runpod.c */
+extern const struct provider provider_digitalocean; /* provider_digitalocean.c */
+extern const struct provider provider_manual;       /* provider_manual.c */
 
-/* One row per adapter this build has. */
+/* THE table: every provider conductor knows, by name. */
 static const struct provider *const PROVIDERS[] = {
-	&provider_manual, /* machines an operator registered (provider_manual.c) */
+	&provider_runpod,	/* RunPod pods (REST) priced by its GraphQL GPU types */
+	&provider_digitalocean, /* DigitalOcean GPU droplets priced by /v2/sizes */
+	&provider_manual,	/* machines an operator registered (runtime_machines) */
 };
 
 #define NPROVIDERS (sizeof(PROVIDERS) / sizeof(PROVIDERS[0]))
 
 const struct provider *provider_find(const char *name)
 {
-	for (size_t i = 0; i < NPROVIDERS; i++)
+	for (size_t i = 0; name != NULL && i < NPROVIDERS; i++)
 		if (strcmp(PROVIDERS[i]->name, name) == 0)
 			return PROVIDERS[i];
 	return NULL;
