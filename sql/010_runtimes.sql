@@ -37,9 +37,12 @@ CREATE TABLE runtime_instances (
     stopped_at      timestamptz,
     last_status     text,                          -- the provider's last word, or why it failed
     last_status_at  timestamptz,
-    updated_at      timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (provider, provider_id)
+    updated_at      timestamptz NOT NULL DEFAULT now()
 );
+-- A provider's id names one live instance; once destroyed (or failed) the id
+-- may come back (a manual machine's id does, each time it is started again).
+CREATE UNIQUE INDEX runtime_instances_provider_id ON runtime_instances (provider, provider_id)
+    WHERE state IN ('starting', 'running', 'stopping', 'stopped');
 -- What a pass reads: the live instances of a pool.
 CREATE INDEX runtime_instances_live ON runtime_instances (pool, state)
     WHERE state IN ('starting', 'running', 'stopping', 'stopped');

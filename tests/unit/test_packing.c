@@ -76,9 +76,9 @@ static void test_offers_as_json(void)
 
 	CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN),
 			       "[{\"provider\":\"runpod\",\"gpu\":\"A\\\"1\",\"gpu_mem_gb\":80,"
-			       "\"price_per_hour\":1.5,\"region\":\"\",\"fits\":true},"
+			       "\"price_per_hour\":1.5000,\"region\":\"\",\"fits\":true},"
 			       "{\"provider\":\"manual\",\"gpu\":\"T4\",\"gpu_mem_gb\":16,"
-			       "\"price_per_hour\":0.0,\"region\":\"\",\"fits\":false}]");
+			       "\"price_per_hour\":0.0000,\"region\":\"\",\"fits\":false}]");
 	json_object_put(arr);
 }
 

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 
 #include "../cutest.h"
@@ -450,6 +451,81 @@ static void test_a_failed_start_falls_back_to_the_next_offer(void)
 	fx_close(&f);
 }
 
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* POSTs body to path of tools/fake-provider (its root is
+ * $CONDUCTOR_RUNPOD_API_URL without /runpod/v1); asserts a 200. */
+static void fake_post(const char *path, const char *body)
+{
+	const char *base = getenv("CONDUCTOR_RUNPOD_API_URL"), *end;
+	char url[512];
+	long status = 0;
+	CURL *c;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	end = strstr(base, "/runpod/v1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+	snprintf(url, sizeof(url), "%.*s%s", (int)(end - base), base, path);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	CU_ASSERT_EQUAL(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	CU_ASSERT_EQUAL(status, 200);
+	curl_easy_cleanup(c);
+}
+
+/* Through tools/fake-provider's catalogue: for 24 GB DigitalOcean's L40S
+ * (0.59/h) beats RunPod's RTX 4090 (0.69/h) and a manual machine (0.99/h);
+ * with DigitalOcean out of capacity RunPod wins; a 429 answered once still
+ * gives one instance. */
+static void test_the_cheapest_available_provider_wins(void)
+{
+	static const char *const all[] = {"CONDUCTOR_PROVIDERS=runpod,digitalocean,manual", NULL};
+	static const char *const kinds[] = {"cheapest", "nocap", "throttled"};
+	static const char *const modes[] = {"{}", "{\"digitalocean\":\"no_capacity\"}",
+					    "{\"digitalocean\":\"no_capacity\",\"runpod\":\"429_once\"}"};
+	static const char *const want[] = {"digitalocean", "runpod", "runpod"};
+
+	for (int i = 0; i < 3; i++) {
+		struct fx f;
+
+		if (!fx_open(&f, kinds[i], "gpu_mem_gb=24,poll_s=1"))
+			return;
+		machine("pricey", "L40S", 48, 0.99, NULL);
+		fake_post("/_fake/reset", "{}");
+		fake_post("/_fake/mode", modes[i]);
+		push(f.c, f.stream, 1);
+		CU_ASSERT_EQUAL(watcher_once("cheapest.log", f.spec, all), 0);
+		CU_ASSERT_EQUAL(watcher_once("cheapest.log", f.spec, all), 0);
+		CU_ASSERT_EQUAL(live_of(f.pool), 1);
+		CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+				       " AND state = 'running' AND provider = $2",
+				       f.pool, want[i], NULL),
+				1);
+		CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'spawn'"
+				       " AND data->>'pool' = $1 AND data->>'provider' = $2"
+				       " AND data->'offers' @> '[{\"provider\":\"manual\"}]'",
+				       f.pool, want[i], NULL),
+				1);
+		if (i == 0) /* the L40S at its price, with 4 decimals */
+			CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'spawn'"
+					       " AND data->>'pool' = $1 AND data->>'gpu' = 'gpu-l40sx1-48gb'"
+					       " AND data->>'price_per_hour' = '0.5900'",
+					       f.pool, NULL),
+					1);
+		fx_close(&f);
+	}
+	fake_post("/_fake/reset", "{}");
+}
+
 static void test_nothing_fits_spawn_failed_nothing_live(void)
 {
 	struct fx f;
@@ -585,6 +661,11 @@ static void test_cooldown_holds_across_processes_then_lifts(void)
 	CU_ASSERT_EQUAL(watcher_once("cool.log", f.spec, NULL), 0);
 	CU_ASSERT_EQUAL(live_of(f.pool), 1);
 	CU_ASSERT_EQUAL(events_of(f.pool, "spawn"), 1);
+	/* on the same machine again: its id names a live instance once more */
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND state = 'running' AND provider_id = $2",
+			       f.pool, id, NULL),
+			1);
 	fx_close(&f);
 }
 
@@ -807,6 +888,7 @@ static CU_TestInfo TESTS[] = {
 	{"a_failed_start_falls_back_to_the_next_offer",
 	 test_a_failed_start_falls_back_to_the_next_offer},
 	{"nothing_fits_spawn_failed_nothing_live", test_nothing_fits_spawn_failed_nothing_live},
+	{"the_cheapest_available_provider_wins", test_the_cheapest_available_provider_wins},
 	{"teardown_after_idle_none_while_pending", test_teardown_after_idle_none_while_pending},
 	{"cooldown_holds_across_processes_then_lifts",
 	 test_cooldown_holds_across_processes_then_lifts},

@@ -1,5 +1,6 @@
 /* packing.c -- cost packing: the cheapest offer that fits. See packing.h. */
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "domain/packing.h"
 
@@ -40,10 +41,18 @@ struct json_object *packing_offers_json(const struct provider_offer *offers, siz
 		json_object_object_add(it, "provider", json_object_new_string(o->provider));
 		json_object_object_add(it, "gpu", json_object_new_string(o->gpu));
 		json_object_object_add(it, "gpu_mem_gb", json_object_new_int(o->gpu_mem_gb));
-		json_object_object_add(it, "price_per_hour", json_object_new_double(o->price_per_hour));
+		json_object_object_add(it, "price_per_hour", packing_price_json(o->price_per_hour));
 		json_object_object_add(it, "region", json_object_new_string(o->region));
 		json_object_object_add(it, "fits", json_object_new_boolean(fits(o, gpu_mem_gb)));
 		json_object_array_add(arr, it);
 	}
 	return arr;
+}
+
+struct json_object *packing_price_json(double price_per_hour)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.4f", price_per_hour);
+	return json_object_new_double_s(price_per_hour, text);
 }

@@ -26,4 +26,8 @@ size_t packing_rank(const struct provider_offer *offers, size_t n, int gpu_mem_g
 struct json_object *packing_offers_json(const struct provider_offer *offers, size_t n,
 					int gpu_mem_gb);
 
+/* A price per hour as JSON, written with 4 decimals (0.59, not
+ * 0.58999999999999997). Returns new. */
+struct json_object *packing_price_json(double price_per_hour);
+
 #endif

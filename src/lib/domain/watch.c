@@ -134,7 +134,7 @@ static bool spawn(struct db *db, const struct config *cfg, const struct watch_po
 		json_object_object_add(ev, "provider", json_object_new_string(o->provider));
 		json_object_object_add(ev, "provider_id", json_object_new_string(inst.provider_id));
 		json_object_object_add(ev, "gpu", json_object_new_string(o->gpu));
-		json_object_object_add(ev, "price_per_hour", json_object_new_double(o->price_per_hour));
+		json_object_object_add(ev, "price_per_hour", packing_price_json(o->price_per_hour));
 		started = true;
 	}
 	json_object_object_add(ev, "tried", tried);
