@@ -526,6 +526,41 @@ static void test_the_cheapest_available_provider_wins(void)
 	fake_post("/_fake/reset", "{}");
 }
 
+/* The provider started it but PostgreSQL refused to record it (a trigger
+ * here): the watcher gives the instance back rather than leave one billing
+ * that nobody knows of. */
+static void test_an_unrecorded_instance_is_destroyed(void)
+{
+	struct fx f;
+	char id[24];
+
+	if (!fx_open(&f, "unrecorded", "poll_s=1"))
+		return;
+	machine("lonely", "L4", 24, 0.5, id);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE FUNCTION test_refuse() RETURNS trigger"
+			       " LANGUAGE plpgsql AS $$ BEGIN"
+			       " RAISE EXCEPTION 'cannot record'; END $$",
+			       NULL),
+			0);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE TRIGGER test_refuse BEFORE UPDATE ON runtime_instances"
+			       " FOR EACH ROW WHEN (OLD.provider IS NULL AND NEW.provider IS NOT NULL)"
+			       " EXECUTE FUNCTION test_refuse()",
+			       NULL),
+			0);
+	push(f.c, f.stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("unrecorded.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(watcher_once("unrecorded.log", f.spec, NULL), 0);
+	pg_cmd(NULL, "DROP TRIGGER test_refuse ON runtime_instances", NULL);
+	pg_cmd(NULL, "DROP FUNCTION test_refuse()", NULL);
+	CU_ASSERT_EQUAL(live_of(f.pool), 0);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE id = $1"
+			       " AND state = 'idle'",
+			       id, NULL),
+			1);
+	CU_ASSERT_EQUAL(events_of(f.pool, "spawn_failed"), 1);
+	fx_close(&f);
+}
+
 static void test_nothing_fits_spawn_failed_nothing_live(void)
 {
 	struct fx f;
@@ -887,6 +922,7 @@ static CU_TestInfo TESTS[] = {
 	 test_two_polls_over_one_instance_at_the_cheapest_fit},
 	{"a_failed_start_falls_back_to_the_next_offer",
 	 test_a_failed_start_falls_back_to_the_next_offer},
+	{"an_unrecorded_instance_is_destroyed", test_an_unrecorded_instance_is_destroyed},
 	{"nothing_fits_spawn_failed_nothing_live", test_nothing_fits_spawn_failed_nothing_live},
 	{"the_cheapest_available_provider_wins", test_the_cheapest_available_provider_wins},
 	{"teardown_after_idle_none_while_pending", test_teardown_after_idle_none_while_pending},

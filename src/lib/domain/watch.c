@@ -128,9 +128,20 @@ static bool spawn(struct db *db, const struct config *cfg, const struct watch_po
 					    .address = inst.address, .gpu_mem_gb = o->gpu_mem_gb,
 					    .price_per_hour = o->price_per_hour, .status = inst.state};
 		cd_error_reset(&e);
-		if (db_runtime_started(db, id, &s, &e) != CD_OK)
-			log_error("instance started but not recorded", "provider", o->provider,
-				  "provider_id", inst.provider_id, "error", e.message);
+		if (db_runtime_started(db, id, &s, &e) != CD_OK) {
+			/* an instance nobody knows of would bill forever: give it back */
+			struct cd_error de;
+
+			log_error("instance started but not recorded: destroying it", "provider",
+				  o->provider, "provider_id", inst.provider_id, "error", e.message);
+			cd_error_reset(&de);
+			if (pv->destroy(&ctx, inst.provider_id, &de) != CD_OK)
+				log_error("could not destroy the unrecorded instance", "provider",
+					  o->provider, "provider_id", inst.provider_id, "error",
+					  de.message);
+			tried_add(tried, o->provider, &e);
+			break;
+		}
 		json_object_object_add(ev, "provider", json_object_new_string(o->provider));
 		json_object_object_add(ev, "provider_id", json_object_new_string(inst.provider_id));
 		json_object_object_add(ev, "gpu", json_object_new_string(o->gpu));
