@@ -409,6 +409,31 @@ static void test_two_polls_over_one_instance_at_the_cheapest_fit(void)
 	fx_close(&f);
 }
 
+/* Makes the updates that trigger (a CREATE TRIGGER test_refuse ... WHEN
+ * (...) head, without its EXECUTE) selects fail, as a refusing provider or
+ * a failing database would. */
+static void refuse_updates(const char *trigger)
+{
+	char *sql = fmt("%s EXECUTE FUNCTION test_refuse()", trigger);
+
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE FUNCTION test_refuse() RETURNS trigger"
+			       " LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+			       NULL),
+			0);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, sql, NULL), 0);
+	free(sql);
+}
+
+/* Undoes refuse_updates on table. */
+static void allow_updates(const char *table)
+{
+	char *sql = fmt("DROP TRIGGER test_refuse ON %s", table);
+
+	pg_cmd(NULL, sql, NULL);
+	pg_cmd(NULL, "DROP FUNCTION test_refuse()", NULL);
+	free(sql);
+}
+
 /* The cheapest offer fails to start (a trigger refuses to take that
  * machine, as a provider would refuse): the next cheapest starts, and the
  * event says what was tried. */
@@ -422,21 +447,12 @@ static void test_a_failed_start_falls_back_to_the_next_offer(void)
 	machine("broken", "L4", 24, 0.20, NULL);
 	machine("second", "L4", 24, 0.30, next);
 	machine("third", "L4", 24, 0.40, NULL);
-	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE FUNCTION test_refuse() RETURNS trigger"
-			       " LANGUAGE plpgsql AS $$ BEGIN"
-			       " RAISE EXCEPTION 'the provider refused'; END $$",
-			       NULL),
-			0);
-	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE TRIGGER test_refuse BEFORE UPDATE ON runtime_machines"
-			       " FOR EACH ROW WHEN (NEW.name = 'broken' AND NEW.state = 'running')"
-			       " EXECUTE FUNCTION test_refuse()",
-			       NULL),
-			0);
+	refuse_updates("CREATE TRIGGER test_refuse BEFORE UPDATE ON runtime_machines FOR EACH ROW"
+		       " WHEN (NEW.name = 'broken' AND NEW.state = 'running')");
 	push(f.c, f.stream, 1);
 	CU_ASSERT_EQUAL(watcher_once("fallback.log", f.spec, NULL), 0);
 	CU_ASSERT_EQUAL(watcher_once("fallback.log", f.spec, NULL), 0);
-	pg_cmd(NULL, "DROP TRIGGER test_refuse ON runtime_machines", NULL);
-	pg_cmd(NULL, "DROP FUNCTION test_refuse()", NULL);
+	allow_updates("runtime_machines");
 	CU_ASSERT_EQUAL(live_of(f.pool), 1);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
 			       " AND state = 'running' AND provider_id = $2 AND price_per_hour = 0.3",
@@ -537,21 +553,12 @@ static void test_an_unrecorded_instance_is_destroyed(void)
 	if (!fx_open(&f, "unrecorded", "poll_s=1"))
 		return;
 	machine("lonely", "L4", 24, 0.5, id);
-	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE FUNCTION test_refuse() RETURNS trigger"
-			       " LANGUAGE plpgsql AS $$ BEGIN"
-			       " RAISE EXCEPTION 'cannot record'; END $$",
-			       NULL),
-			0);
-	CU_ASSERT_EQUAL(pg_cmd(NULL, "CREATE TRIGGER test_refuse BEFORE UPDATE ON runtime_instances"
-			       " FOR EACH ROW WHEN (OLD.provider IS NULL AND NEW.provider IS NOT NULL)"
-			       " EXECUTE FUNCTION test_refuse()",
-			       NULL),
-			0);
+	refuse_updates("CREATE TRIGGER test_refuse BEFORE UPDATE ON runtime_instances FOR EACH ROW"
+		       " WHEN (OLD.provider IS NULL AND NEW.provider IS NOT NULL)");
 	push(f.c, f.stream, 1);
 	CU_ASSERT_EQUAL(watcher_once("unrecorded.log", f.spec, NULL), 0);
 	CU_ASSERT_EQUAL(watcher_once("unrecorded.log", f.spec, NULL), 0);
-	pg_cmd(NULL, "DROP TRIGGER test_refuse ON runtime_instances", NULL);
-	pg_cmd(NULL, "DROP FUNCTION test_refuse()", NULL);
+	allow_updates("runtime_instances");
 	CU_ASSERT_EQUAL(live_of(f.pool), 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_machines WHERE id = $1"
 			       " AND state = 'idle'",
