@@ -1,5 +1,5 @@
 /* db_runtime.h -- the SQL of GPU runtimes (DESIGN section 6,
- * sql/010_runtimes.sql): instances, the watcher's state per pool, the
+ * sql/009_runtimes.sql): instances, the watcher's state per pool, the
  * machines of the manual provider, runtime events.
  *
  * These are the system's own rows (no tenant). Every write that decides

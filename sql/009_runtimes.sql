@@ -1,4 +1,4 @@
--- 010_runtimes: GPU runtimes (DESIGN section 6) -- the instances the watcher
+-- 009_runtimes: GPU runtimes (DESIGN section 6) -- the instances the watcher
 -- and the runtime routes start at a provider, the state the watcher keeps per
 -- pool (so a restart or a new leader carries on where the last pass stopped),
 -- and the machines an operator registered for the `manual` provider.
