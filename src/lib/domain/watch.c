@@ -20,6 +20,7 @@
 /* A start or a teardown left half done this long ago was interrupted: every
  * provider call is bounded far below it. */
 #define ABANDONED_AFTER_S 600
+#define OBSERVE_MAX 1000	/* running instances of a pool asked about per poll */
 #define OFFERS_MAX (PROVIDERS_MAX * PROVIDER_OFFERS_MAX)
 
 /* ---- events ----------------------------------------------------------------- */
@@ -253,11 +254,61 @@ static void state_from_row(const struct runtime_pool_row *row, struct watch_stat
 	s->last_alert_at = row->last_alert_at;
 }
 
+/* What the providers say of the pool's running instances: one that is gone
+ * at its provider (deleted there, or a manual machine removed) is recorded
+ * destroyed, one powered off stopped, each with an event, and s follows.
+ * A status call that fails changes nothing. */
+static enum cd_err observe(struct db *db, const struct config *cfg, const struct watch_policy *p,
+			   int64_t term, struct watch_state *s, struct cd_error *e)
+{
+	struct provider_ctx ctx = {.cfg = cfg, .db = db};
+	struct runtime_instance *run = xcalloc(OBSERVE_MAX, sizeof(*run));
+	size_t n = 0;
+	enum cd_err rc = db_runtime_running(db, p->name, run, OBSERVE_MAX, &n, e);
+
+	for (size_t i = 0; rc == CD_OK && i < n; i++) {
+		const struct provider *pv = provider_find(run[i].provider);
+		struct provider_instance now;
+		struct json_object *ev;
+		struct cd_error pe;
+		bool changed = false;
+
+		cd_error_reset(&pe);
+		if (pv == NULL || pv->status(&ctx, run[i].provider_id, &now, &pe) != CD_OK) {
+			log_warn("provider status failed: instance left as it is", "provider",
+				 run[i].provider, "error", pv == NULL ? "not built in" : pe.message);
+			continue;
+		}
+		if (strcmp(now.state, "gone") != 0 && strcmp(now.state, "stopped") != 0)
+			continue;
+		rc = db_runtime_observed(db, run[i].id, now.state, &changed, e);
+		if (rc != CD_OK || !changed)
+			continue;
+		s->running--;
+		s->live -= strcmp(now.state, "gone") == 0;
+		ev = json_object_new_object();
+		json_object_object_add(ev, "pool", json_object_new_string(p->name));
+		json_object_object_add(ev, "term", json_object_new_int64(term));
+		json_object_object_add(ev, "actor", json_object_new_string("watcher"));
+		json_object_object_add(ev, "provider", json_object_new_string(run[i].provider));
+		json_object_object_add(ev, "provider_id", json_object_new_string(run[i].provider_id));
+		json_object_object_add(ev, "reason",
+				       json_object_new_string(strcmp(now.state, "gone") == 0
+								  ? "gone at the provider"
+								  : "stopped at the provider"));
+		log_warn("instance no longer running at its provider", "pool", p->name, "provider",
+			 run[i].provider, "state", now.state);
+		event_put(db, run[i].id, strcmp(now.state, "gone") == 0 ? "gone" : "stopped", ev);
+	}
+	free(run);
+	return rc;
+}
+
 /* Step 1: the pool's state, into row and s. *due: false when the pool is
  * not due or its streams could not be read (out says which); nothing is
  * decided then. */
 static enum cd_err gather(struct db *db, struct stream_conn *rs, const struct config *cfg,
-			  const struct watch_policy *p, struct runtime_pool_row *row,
+			  const struct watch_policy *p, int64_t term, struct runtime_pool_row *row,
 			  struct watch_state *s, bool *due, struct watch_report *out,
 			  struct cd_error *e)
 {
@@ -275,6 +326,9 @@ static enum cd_err gather(struct db *db, struct stream_conn *rs, const struct co
 	state_from_row(row, s);
 	if (!decide_due(s, p, row->now))
 		return CD_OK;
+	rc = observe(db, cfg, p, term, s, e);
+	if (rc != CD_OK)
+		return rc;
 	if (!gather_streams(rs, cfg, p, s)) {
 		out->streams_failed = true;
 		return CD_OK;
@@ -321,7 +375,7 @@ static enum cd_err watch_pool(struct db *db, struct stream_conn *rs, const struc
 	bool due;
 	enum cd_err rc;
 
-	rc = gather(db, rs, cfg, p, &row, &s, &due, out, e);
+	rc = gather(db, rs, cfg, p, term, &row, &s, &due, out, e);
 	if (rc != CD_OK || !due)
 		return rc;
 	out->pools++;
