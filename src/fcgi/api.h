@@ -55,4 +55,15 @@ void api_steps_fail(struct request *req);
 /* api_status.c */
 void api_status_get(struct request *req);
 
+/* ui_session.c, ui_pages.c: the status pages (HTML; a session, not a bearer) */
+void api_ui_login_form(struct request *req);
+void api_ui_login(struct request *req);
+void api_ui_logout(struct request *req);
+void api_ui_overview(struct request *req);
+void api_ui_system_mode(struct request *req);
+void api_ui_jobs(struct request *req);
+void api_ui_job(struct request *req);
+void api_ui_workers(struct request *req);
+void api_ui_runtimes(struct request *req);
+
 #endif

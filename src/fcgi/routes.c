@@ -58,6 +58,16 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
 	{"GET", "/v1/status", api_status_get, R(OPERATOR) | R(READONLY), "api_status_get"},
+	/* the status pages: roles 0 here, their session is checked by each page (fcgi/ui.h) */
+	{"GET", "/ui/login", api_ui_login_form, 0, "api_ui_login_form"},
+	{"POST", "/ui/login", api_ui_login, 0, "api_ui_login"},
+	{"POST", "/ui/logout", api_ui_logout, 0, "api_ui_logout"},
+	{"GET", "/ui/", api_ui_overview, 0, "api_ui_overview"},
+	{"POST", "/ui/system/{mode}", api_ui_system_mode, 0, "api_ui_system_mode"},
+	{"GET", "/ui/jobs", api_ui_jobs, 0, "api_ui_jobs"},
+	{"GET", "/ui/jobs/{id}", api_ui_job, 0, "api_ui_job"},
+	{"GET", "/ui/workers", api_ui_workers, 0, "api_ui_workers"},
+	{"GET", "/ui/runtimes", api_ui_runtimes, 0, "api_ui_runtimes"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);
@@ -88,7 +98,8 @@ void routes_dispatch(struct request *req)
 	}
 	if (req->route->roles != 0 && !auth_or_reply(req))
 		return;
-	if (req->body_len > 0 && !json_media(req->content_type)) {
+	/* the status pages' forms are form-encoded, and each page reads its own */
+	if (req->body_len > 0 && !json_media(req->content_type) && strncmp(req->path, "/ui/", 4) != 0) {
 		reply_fail(req, CD_UNSUPPORTED_MEDIA, "Content-Type",
 			   "Send the body as JSON with Content-Type: application/json.");
 		return;

@@ -23,6 +23,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"007_domains",
 	"008_timers",
 	"009_runtimes",
+	"011_ui_sessions",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
