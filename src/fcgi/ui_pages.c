@@ -63,6 +63,23 @@ static void job_link(struct buf *b, struct json_object *id)
 	buf_puts(b, "</a>");
 }
 
+/* A line of links to the jobs of array ids ("None." when empty). */
+static void job_links(struct buf *b, const char *label, struct json_object *ids, const char *id)
+{
+	size_t n = json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
+
+	buf_printf(b, "<p id=\"%s\">", id);
+	html_text(b, label);
+	buf_puts(b, ": ");
+	if (n == 0)
+		buf_puts(b, "<span class=\"muted\">none</span>");
+	for (size_t i = 0; i < n; i++) {
+		job_link(b, json_object_array_get_idx(ids, i));
+		buf_puts(b, " ");
+	}
+	buf_puts(b, "</p>");
+}
+
 /* An array of objects as a table: columns cols (NULL: the first row's keys);
  * a column named in links links to the job page. */
 static void table(struct buf *b, struct json_object *arr, const char *const *cols, size_t ncols,
@@ -290,8 +307,8 @@ static const char *const WORKER_COLS[] = {"factory_id", "status", "capabilities"
 static const char *const RUNTIME_COLS[] = {"id", "pool", "provider", "name", "state",
 					   "price_per_hour", "gpu", "created_at", "started_at"};
 static const char *const EVENT_COLS[] = {"at", "job_id", "kind", "data"};
-static const char *const JOB_COLS[] = {"id", "name", "stage", "priority", "attempts",
-				       "created_at", "updated_at"};
+static const char *const JOB_COLS[] = {"id", "stage", "priority", "kind", "profile",
+				       "capabilities", "attempts", "created_at", "updated_at"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* GET /ui/   session: operator, readonly, admin */
@@ -447,8 +464,8 @@ void api_ui_job(struct request *req)
 	struct cd_error e;
 	struct buf b;
 	struct db *db;
-	char *t[4] = {0}, title[64];
-	struct json_object *o[4] = {0}, *lease = NULL, *deps = NULL;
+	char *t[5] = {0}, title[64];
+	struct json_object *o[5] = {0}, *lease = NULL, *deps = NULL;
 	const char *idp = request_param(req, "id");
 	char *end;
 	int64_t id, next = 0;
@@ -470,7 +487,9 @@ void api_ui_job(struct request *req)
 		rc = db_jobs_events(db, req->principal.tenant_id, id, 500, 0, &t[2], &next, &e);
 	if (rc == CD_OK)
 		rc = db_jobs_artifacts(db, req->principal.tenant_id, id, &t[3], &e);
-	for (size_t i = 0; i < 4; i++)
+	if (rc == CD_OK)
+		rc = db_ui_dependents(db, req->principal.tenant_id, id, &t[4], &e);
+	for (size_t i = 0; i < 5; i++)
 		o[i] = parsed(t[i]);
 	if (rc != CD_OK) {
 		ui_reply_error(req, rc, rc == CD_NOT_FOUND ? "No such job in this tenant."
@@ -485,24 +504,9 @@ void api_ui_job(struct request *req)
 	else
 		buf_puts(&b, "<p class=\"muted\" id=\"lease\">No lease.</p>");
 	buf_puts(&b, "</section><section class=\"card wide\"><h2>Dependencies</h2>");
-	if (json_object_object_get_ex(o[0], "depends_on", &deps) && deps != NULL &&
-	    json_object_array_length(deps) > 0) {
-		buf_puts(&b, "<p>Depends on: ");
-		for (size_t i = 0; i < json_object_array_length(deps); i++) {
-			job_link(&b, json_object_array_get_idx(deps, i));
-			buf_puts(&b, " ");
-		}
-		buf_puts(&b, "</p>");
-	}
-	if (json_object_object_get_ex(o[0], "dependents", &deps) && deps != NULL &&
-	    json_object_array_length(deps) > 0) {
-		buf_puts(&b, "<p>Needed by: ");
-		for (size_t i = 0; i < json_object_array_length(deps); i++) {
-			job_link(&b, json_object_array_get_idx(deps, i));
-			buf_puts(&b, " ");
-		}
-		buf_puts(&b, "</p>");
-	}
+	json_object_object_get_ex(o[0], "deps", &deps);
+	job_links(&b, "Depends on", deps, "deps");
+	job_links(&b, "Needed by", o[4], "dependents");
 	buf_puts(&b, "</section><section class=\"card wide\"><h2>Fields</h2>");
 	fields(&b, o[0], "job");
 	buf_puts(&b, "</section>");
@@ -511,7 +515,7 @@ void api_ui_job(struct request *req)
 	section_table(&b, "Artifacts", items_of(o[3]), NULL, 0, NULL, "artifacts");
 	ui_page_end(req, &b);
 out:
-	for (size_t i = 0; i < 4; i++)
+	for (size_t i = 0; i < 5; i++)
 		json_object_put(o[i]);
 }
 

@@ -78,3 +78,19 @@ enum cd_err db_ui_recent_events(struct db *db, int64_t tenant, int limit, char *
 	fmt_i64(l, sizeof(l), limit);
 	return db_exec_text(db, &SQL_RECENT_EVENTS, 2, params, out, e);
 }
+
+static struct db_stmt SQL_DEPENDENTS = DB_STMT(
+	"SELECT coalesce(json_agg(d.job_id::text ORDER BY d.job_id), '[]')"
+	"  FROM (SELECT job_id FROM job_deps WHERE dep_id = $2 AND tenant_id = $1"
+	"         ORDER BY job_id LIMIT 500) d");
+
+enum cd_err db_ui_dependents(struct db *db, int64_t tenant, int64_t id, char **out,
+			     struct cd_error *e)
+{
+	char t[24], j[24];
+	const char *params[2] = {t, j};
+
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(j, sizeof(j), id);
+	return db_exec_text(db, &SQL_DEPENDENTS, 2, params, out, e);
+}

@@ -36,4 +36,9 @@ enum cd_err db_ui_throughput(struct db *db, int64_t tenant, char **out, struct c
 enum cd_err db_ui_recent_events(struct db *db, int64_t tenant, int limit, char **out,
 				struct cd_error *e);
 
+/* out: ["id", ...]: the tenant's jobs that depend on job id (the other
+ * direction of a job's deps), at most 500 (JSON text, the caller frees it). */
+enum cd_err db_ui_dependents(struct db *db, int64_t tenant, int64_t id, char **out,
+			     struct cd_error *e);
+
 #endif
