@@ -259,7 +259,7 @@ static void stage_bar(struct buf *b, struct json_object *jobs)
 static void sparkline(struct buf *b, struct json_object *series)
 {
 	size_t n = json_object_is_type(series, json_type_array) ? json_object_array_length(series) : 0;
-	int64_t max = 1, sum[2] = {0, 0};
+	int64_t max = 0, sum[2] = {0, 0};
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < 2; k++) {
@@ -283,7 +283,7 @@ static void sparkline(struct buf *b, struct json_object *series)
 			int64_t v = json_object_get_int64(
 				json_object_array_get_idx(json_object_array_get_idx(series, i), k));
 
-			buf_printf(b, "%zu,%" PRId64 " ", i * 10, 62 - v * 58 / max);
+			buf_printf(b, "%zu,%" PRId64 " ", i * 10, 62 - v * 58 / (max > 0 ? max : 1));
 		}
 		buf_puts(b, "\"/>");
 	}
@@ -302,8 +302,8 @@ static void section_table(struct buf *b, const char *title, struct json_object *
 
 static const char *const TIMER_COLS[] = {"name", "state", "leader", "holder", "term",
 					 "updated_at", "stale"};
-static const char *const WORKER_COLS[] = {"factory_id", "status", "capabilities",
-					  "last_heartbeat_at", "stale"};
+static const char *const WORKER_COLS[] = {"factory_id", "health", "held", "load",
+					  "capabilities", "last_heartbeat_at", "stale"};
 static const char *const RUNTIME_COLS[] = {"id", "pool", "provider", "name", "state",
 					   "price_per_hour", "gpu", "created_at", "started_at"};
 static const char *const EVENT_COLS[] = {"at", "job_id", "kind", "data"};
