@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -179,6 +180,25 @@ static struct json_object *items_of(struct json_object *o)
 	if (json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, "items", &v))
 		return v;
 	return o;
+}
+
+/* "expires in N s" (or "expired N s ago") of an RFC 3339 UTC time such as
+ * 2026-01-02T03:04:05.678Z; nothing for anything else. Reloading the page
+ * (auto-refresh) counts it down. */
+static void lease_left(struct buf *b, const char *at)
+{
+	struct tm tm;
+	const char *rest;
+	long left;
+
+	memset(&tm, 0, sizeof(tm));
+	if (at == NULL || (rest = strptime(at, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return;
+	left = (long)(timegm(&tm) - time(NULL));
+	if (left >= 0)
+		buf_printf(b, "<p id=\"lease-left\">Expires in <strong>%ld s</strong></p>", left);
+	else
+		buf_printf(b, "<p id=\"lease-left\" class=\"error\">Expired %ld s ago</p>", -left);
 }
 
 /* ---- overview parts ----------------------------------------------------------- */
@@ -499,8 +519,10 @@ void api_ui_job(struct request *req)
 	snprintf(title, sizeof(title), "Job %" PRId64, id);
 	ui_page_begin(req, &s, &b, title, NULL);
 	buf_puts(&b, "<section class=\"card wide\"><h2>Lease</h2>");
-	if (json_object_object_get_ex(o[0], "lease", &lease) && lease != NULL)
+	if (json_object_object_get_ex(o[0], "lease", &lease) && lease != NULL) {
+		lease_left(&b, str_of(lease, "expires_at"));
 		fields(&b, lease, "lease");
+	}
 	else
 		buf_puts(&b, "<p class=\"muted\" id=\"lease\">No lease.</p>");
 	buf_puts(&b, "</section><section class=\"card wide\"><h2>Dependencies</h2>");
