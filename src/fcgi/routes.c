@@ -56,6 +56,7 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/steps/{id}/checkpoint", api_steps_checkpoint, R(WORKER), "api_steps_checkpoint"},
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
+	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

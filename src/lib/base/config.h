@@ -12,6 +12,7 @@
 #ifndef CD_CONFIG_H
 #define CD_CONFIG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -32,6 +33,11 @@ struct config {
 	long max_deliveries;	/* janitor: deliveries before dead-lettering */
 	long retention_days;	/* reaper: history older than this is deleted */
 	long claim_wait_max;	/* conductor-fcgi: requests allowed to long-poll at once */
+	long result_routing;	/* watcher: 1 = route results by reply_to (on), 0 = off */
+	char *results_streams;	/* routing: comma-separated results streams to route */
+	char *results_group;	/* routing: the routers' consumer group on them */
+	char *reply_to_allow;	/* routing: comma-separated glob patterns reply_to must match */
+	long routing_reclaim_s;	/* routing: another router's entry idle this long is taken over */
 };
 
 /* Fills cfg from defaults, then file (may be NULL), then the environment.
@@ -48,6 +54,9 @@ enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 
 /* Frees every string of cfg. NULL-safe. */
 void config_free(struct config *cfg);
+
+/* Is name one of the comma-separated names of list (a KEY_LIST value)? */
+bool config_list_has(const char *list, const char *name);
 
 /* Writes the key table (name, variable, default, help) for --help. */
 void config_print_help(FILE *out);

@@ -143,6 +143,7 @@ void stream_entries_free(struct stream_entry *v, size_t n)
 		free(v[i].keys);
 		free(v[i].values);
 		free(v[i].id);
+		free(v[i].stream);
 	}
 	free(v);
 }
@@ -281,21 +282,33 @@ static const char **xadd_argv(const struct stream_entry *en, const char *to,
 	return argv;
 }
 
-/* Reads the replies of MULTI, XADD, XACK, XDEL, EXEC; new_id from EXEC's. */
-static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], struct cd_error *e)
+/* Reads the n replies of pipelined commands into r (the caller frees each,
+ * also on failure). */
+static enum cd_err get_replies(struct stream_conn *c, redisReply **r, int n, struct cd_error *e)
 {
-	redisReply *r[5] = {NULL};
-	enum cd_err rc = CD_OK;
-
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < n; i++) {
 		void *reply = NULL;
 
-		if (redisGetReply(c->ctx, &reply) != REDIS_OK) {
-			rc = cd_fail(e, CD_UNAVAILABLE, "redis_url", "Redis is unavailable: %s",
-				     c->ctx->errstr);
-			break;
-		}
+		if (redisGetReply(c->ctx, &reply) != REDIS_OK)
+			return cd_fail(e, CD_UNAVAILABLE, "redis_url", "Redis is unavailable: %s",
+				       c->ctx->errstr);
 		r[i] = reply;
+	}
+	return CD_OK;
+}
+
+/* Reads the replies of MULTI, XADD, XACK, XDEL, EXEC; new_id from EXEC's.
+ * aborted (NULL: not expected): set when EXEC answered nil, a WATCHed key
+ * having changed; nothing ran then. */
+static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], bool *aborted,
+				     struct cd_error *e)
+{
+	redisReply *r[5] = {NULL};
+	enum cd_err rc = get_replies(c, r, 5, e);
+
+	if (rc == CD_OK && aborted != NULL && r[4]->type == REDIS_REPLY_NIL) {
+		*aborted = true;
+		goto out;
 	}
 	if (rc == CD_OK && (r[4]->type != REDIS_REPLY_ARRAY || r[4]->elements != 3))
 		rc = refused(r[4], "MULTI/EXEC", e);
@@ -304,25 +317,22 @@ static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], str
 			rc = refused(r[4]->element[i], i == 0 ? "XADD" : i == 1 ? "XACK" : "XDEL", e);
 	if (rc == CD_OK)
 		snprintf(new_id, 64, "%.*s", (int)r[4]->element[0]->len, r[4]->element[0]->str);
+out:
 	for (int i = 0; i < 5; i++)
 		freeReplyObject(r[i]);
 	return rc;
 }
 
-enum cd_err stream_move(struct stream_conn *c, const char *from, const char *group,
-			const struct stream_entry *en, const char *to, const char *const *extra,
-			char new_id[64], struct cd_error *e)
+/* Queues MULTI, XADD to `to`, XACK and XDEL in from, EXEC (read with
+ * read_move_replies). */
+static void append_move(struct stream_conn *c, const char *from, const char *group,
+			const struct stream_entry *en, const char *to, const char *const *extra)
 {
 	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
 	const char *ack[] = {"XACK", from, group, en->id}, *del[] = {"XDEL", from, en->id};
 	const char **add;
 	int addc = 0;
-	enum cd_err rc;
 
-	new_id[0] = '\0';
-	rc = ensure_connected(c, e);
-	if (rc != CD_OK)
-		return rc;
 	add = xadd_argv(en, to, extra, &addc);
 	redisAppendCommandArgv(c->ctx, 1, multi, NULL);
 	redisAppendCommandArgv(c->ctx, addc, add, NULL);
@@ -330,5 +340,222 @@ enum cd_err stream_move(struct stream_conn *c, const char *from, const char *gro
 	redisAppendCommandArgv(c->ctx, 3, del, NULL);
 	redisAppendCommandArgv(c->ctx, 1, exec, NULL);
 	free(add);
-	return read_move_replies(c, new_id, e);
+}
+
+enum cd_err stream_move(struct stream_conn *c, const char *from, const char *group,
+			const struct stream_entry *en, const char *to, const char *const *extra,
+			char new_id[64], struct cd_error *e)
+{
+	enum cd_err rc;
+
+	new_id[0] = '\0';
+	rc = ensure_connected(c, e);
+	if (rc != CD_OK)
+		return rc;
+	append_move(c, from, group, en, to, extra);
+	return read_move_replies(c, new_id, NULL, e);
+}
+
+/* ---- consumer groups, for result routing ---------------------------------- */
+
+enum cd_err stream_group_ensure(struct stream_conn *c, const char *stream, const char *group,
+				struct cd_error *e)
+{
+	const char *argv[] = {"XGROUP", "CREATE", stream, group, "0", "MKSTREAM"};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 6, argv, &r, e);
+
+	if (rc == CD_OK && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)
+		rc = refused(r, "XGROUP CREATE", e);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* Fills en from an XREADGROUP entry [id, [k, v, ...] | nil]; nil fields (an
+ * entry deleted while pending) give nfields 0. false when not that shape. */
+static bool take_read_entry(const redisReply *r, const redisReply *stream,
+			    struct stream_entry *en)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return false;
+	if (r->element[1]->type == REDIS_REPLY_ARRAY) {
+		if (!take_entry(r, en))
+			return false;
+	} else if (r->element[1]->type == REDIS_REPLY_NIL) {
+		en->id = copy_str(r->element[0]);
+		en->keys = xcalloc(1, sizeof(char *));
+		en->values = xcalloc(1, sizeof(char *));
+	} else {
+		return false;
+	}
+	en->stream = copy_str(stream);
+	return true;
+}
+
+/* Walks an XREADGROUP reply [[stream, [entry, ...]], ...] into out/n. */
+static enum cd_err take_read_reply(const redisReply *r, struct stream_entry **out, size_t *n,
+				   struct cd_error *e)
+{
+	size_t total = 0;
+
+	for (size_t s = 0; s < r->elements; s++) {
+		const redisReply *pair = r->element[s];
+
+		if (pair->type != REDIS_REPLY_ARRAY || pair->elements != 2 ||
+		    pair->element[0]->type != REDIS_REPLY_STRING ||
+		    pair->element[1]->type != REDIS_REPLY_ARRAY)
+			return refused(NULL, "XREADGROUP", e);
+		total += pair->element[1]->elements;
+	}
+	*out = xcalloc(total + 1, sizeof(**out));
+	for (size_t s = 0; s < r->elements; s++) {
+		const redisReply *name = r->element[s]->element[0], *list = r->element[s]->element[1];
+
+		for (size_t i = 0; i < list->elements; i++)
+			if (take_read_entry(list->element[i], name, &(*out)[*n]))
+				(*n)++;
+	}
+	return CD_OK;
+}
+
+enum cd_err stream_read_group(struct stream_conn *c, const char *group, const char *consumer,
+			      const char *const *streams, const char *const *ids, size_t nstreams,
+			      int count, int block_ms, struct stream_entry **out, size_t *n,
+			      bool *nogroup, struct cd_error *e)
+{
+	char cnt[16], block[16];
+	const char **argv = xcalloc(9 + 2 * nstreams, sizeof(char *));
+	redisReply *r = NULL;
+	int argc = 0;
+	enum cd_err rc;
+
+	*out = NULL;
+	*n = 0;
+	*nogroup = false;
+	snprintf(cnt, sizeof(cnt), "%d", count);
+	snprintf(block, sizeof(block), "%d", block_ms);
+	argv[argc++] = "XREADGROUP";
+	argv[argc++] = "GROUP";
+	argv[argc++] = group;
+	argv[argc++] = consumer;
+	argv[argc++] = "COUNT";
+	argv[argc++] = cnt;
+	if (block_ms > 0) {
+		argv[argc++] = "BLOCK";
+		argv[argc++] = block;
+	}
+	argv[argc++] = "STREAMS";
+	for (size_t i = 0; i < nstreams; i++)
+		argv[argc++] = streams[i];
+	for (size_t i = 0; i < nstreams; i++)
+		argv[argc++] = ids[i];
+	rc = command(c, argc, argv, &r, e);
+	free(argv);
+	if (rc != CD_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0)
+		*nogroup = true;
+	else if (r->type == REDIS_REPLY_ARRAY)
+		rc = take_read_reply(r, out, n, e);
+	else if (r->type != REDIS_REPLY_NIL) /* nil: BLOCK ran out with nothing new */
+		rc = refused(r, "XREADGROUP", e);
+	freeReplyObject(r);
+	return rc;
+}
+
+enum cd_err stream_add(struct stream_conn *c, const char *stream, const char *const *fields,
+		       char new_id[64], struct cd_error *e)
+{
+	struct stream_entry none = {0};
+	const char **argv;
+	redisReply *r = NULL;
+	int argc = 0;
+	enum cd_err rc;
+
+	new_id[0] = '\0';
+	argv = xadd_argv(&none, stream, fields, &argc);
+	rc = command(c, argc, argv, &r, e);
+	free(argv);
+	if (rc != CD_OK)
+		return rc;
+	if (r->type != REDIS_REPLY_STRING)
+		rc = refused(r, "XADD", e);
+	else
+		snprintf(new_id, 64, "%.*s", (int)r->len, r->str);
+	freeReplyObject(r);
+	return rc;
+}
+
+enum cd_err stream_ack(struct stream_conn *c, const char *stream, const char *group,
+		       const char *id, struct cd_error *e)
+{
+	const char *argv[] = {"XACK", stream, group, id};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 4, argv, &r, e);
+
+	if (rc == CD_OK && r->type != REDIS_REPLY_INTEGER)
+		rc = refused(r, "XACK", e);
+	freeReplyObject(r);
+	return rc;
+}
+
+/* WATCH to, TYPE to (pipelined). type: TYPE's answer ("none" for no key). */
+static enum cd_err watch_type(struct stream_conn *c, const char *to, char type[16],
+			      struct cd_error *e)
+{
+	const char *watch[] = {"WATCH", to}, *typ[] = {"TYPE", to};
+	redisReply *r[2] = {NULL};
+	enum cd_err rc;
+
+	redisAppendCommandArgv(c->ctx, 2, watch, NULL);
+	redisAppendCommandArgv(c->ctx, 2, typ, NULL);
+	rc = get_replies(c, r, 2, e);
+	if (rc == CD_OK && r[0]->type == REDIS_REPLY_ERROR)
+		rc = refused(r[0], "WATCH", e);
+	else if (rc == CD_OK && r[1]->type != REDIS_REPLY_STATUS)
+		rc = refused(r[1], "TYPE", e);
+	else if (rc == CD_OK)
+		snprintf(type, 16, "%s", r[1]->str);
+	freeReplyObject(r[0]);
+	freeReplyObject(r[1]);
+	return rc;
+}
+
+#define MOVE_TRIES 8	/* EXECs aborted by others' writes to `to` before giving up */
+
+enum cd_err stream_move_checked(struct stream_conn *c, const char *from, const char *group,
+				const struct stream_entry *en, const char *to,
+				const char *const *extra, char new_id[64], char wrong_type[16],
+				struct cd_error *e)
+{
+	const char *unwatch[] = {"UNWATCH"};
+	char type[16] = "";
+	enum cd_err rc;
+
+	new_id[0] = '\0';
+	wrong_type[0] = '\0';
+	for (int attempt = 0; attempt < MOVE_TRIES; attempt++) {
+		bool aborted = false;
+		redisReply *r = NULL;
+
+		rc = ensure_connected(c, e);
+		if (rc == CD_OK)
+			rc = watch_type(c, to, type, e);
+		if (rc != CD_OK)
+			return rc;
+		if (strcmp(type, "stream") != 0 && strcmp(type, "none") != 0) {
+			snprintf(wrong_type, 16, "%s", type);
+			rc = command(c, 1, unwatch, &r, e);
+			freeReplyObject(r);
+			return rc;
+		}
+		append_move(c, from, group, en, to, extra);
+		rc = read_move_replies(c, new_id, &aborted, e);
+		if (rc != CD_OK || !aborted)
+			return rc;
+	}
+	return cd_fail(e, CD_CONFLICT, "reply_to",
+		       "Stream %s changed under %d moves in a row; the entry stays pending.", to,
+		       MOVE_TRIES);
 }

@@ -29,6 +29,7 @@ struct stream_entry {
 	char *id;
 	size_t nfields;
 	char **keys, **values;	/* nfields each */
+	char *stream;		/* stream_read_group: the stream it came from; else NULL */
 };
 
 /* Frees n entries and the array. NULL-safe. */
@@ -60,5 +61,45 @@ enum cd_err stream_delivery_count(struct stream_conn *c, const char *stream, con
 enum cd_err stream_move(struct stream_conn *c, const char *from, const char *group,
 			const struct stream_entry *en, const char *to, const char *const *extra,
 			char new_id[64], struct cd_error *e);
+
+/* ---- consumer groups, for result routing (domain/routing.c) ---------- */
+
+/* XGROUP CREATE stream group 0 MKSTREAM: the group reads the stream from its
+ * first entry; an existing group (BUSYGROUP) is not an error. */
+enum cd_err stream_group_ensure(struct stream_conn *c, const char *stream, const char *group,
+				struct cd_error *e);
+
+/* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS
+ * streams... ids...: ids[i] is ">" (entries never delivered) or an id (this
+ * consumer's own pending entries after it). block_ms 0: no BLOCK; it must be
+ * shorter than the connection's timeout. out/n: the entries of every stream
+ * in order, each with .stream set (caller frees with stream_entries_free);
+ * a pending entry deleted under the group comes back with nfields 0 (XADD
+ * never makes one). nogroup: set when a stream or the group is missing (out
+ * is empty; not an error). */
+enum cd_err stream_read_group(struct stream_conn *c, const char *group, const char *consumer,
+			      const char *const *streams, const char *const *ids, size_t nstreams,
+			      int count, int block_ms, struct stream_entry **out, size_t *n,
+			      bool *nogroup, struct cd_error *e);
+
+/* XADD stream * k v ... for fields (key, value, ..., NULL; at least one
+ * pair). new_id: the entry's id. */
+enum cd_err stream_add(struct stream_conn *c, const char *stream, const char *const *fields,
+		       char new_id[64], struct cd_error *e);
+
+/* XACK stream group id. */
+enum cd_err stream_ack(struct stream_conn *c, const char *stream, const char *group,
+		       const char *id, struct cd_error *e);
+
+/* stream_move() that never loses en when `to` is not a stream: WATCH to,
+ * TYPE to; a key of another type leaves en where it is, names the type in
+ * wrong_type and answers CD_OK with new_id "" (the caller dead-letters it).
+ * Otherwise the same MULTI/EXEC as stream_move(), retried while another
+ * client's write to `to` aborts it; CD_CONFLICT after 8 aborts (en stays
+ * pending). wrong_type: "" when the move was made. */
+enum cd_err stream_move_checked(struct stream_conn *c, const char *from, const char *group,
+				const struct stream_entry *en, const char *to,
+				const char *const *extra, char new_id[64], char wrong_type[16],
+				struct cd_error *e);
 
 #endif
