@@ -297,19 +297,12 @@ static enum cd_err get_replies(struct stream_conn *c, redisReply **r, int n, str
 	return CD_OK;
 }
 
-/* Reads the replies of MULTI, XADD, XACK, XDEL, EXEC; new_id from EXEC's.
- * aborted (NULL: not expected): set when EXEC answered nil, a WATCHed key
- * having changed; nothing ran then. */
-static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], bool *aborted,
-				     struct cd_error *e)
+/* Reads the replies of MULTI, XADD, XACK, XDEL, EXEC; new_id from EXEC's. */
+static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], struct cd_error *e)
 {
 	redisReply *r[5] = {NULL};
 	enum cd_err rc = get_replies(c, r, 5, e);
 
-	if (rc == CD_OK && aborted != NULL && r[4]->type == REDIS_REPLY_NIL) {
-		*aborted = true;
-		goto out;
-	}
 	if (rc == CD_OK && (r[4]->type != REDIS_REPLY_ARRAY || r[4]->elements != 3))
 		rc = refused(r[4], "MULTI/EXEC", e);
 	for (int i = 0; rc == CD_OK && i < 3; i++)
@@ -317,28 +310,24 @@ static enum cd_err read_move_replies(struct stream_conn *c, char new_id[64], boo
 			rc = refused(r[4]->element[i], i == 0 ? "XADD" : i == 1 ? "XACK" : "XDEL", e);
 	if (rc == CD_OK)
 		snprintf(new_id, 64, "%.*s", (int)r[4]->element[0]->len, r[4]->element[0]->str);
-out:
 	for (int i = 0; i < 5; i++)
 		freeReplyObject(r[i]);
 	return rc;
 }
 
-/* Queues MULTI, XADD to `to`, XACK and XDEL in from, EXEC (read with
- * read_move_replies). */
+/* Queues XADD of en's copy to `to`, XACK in group of from, XDEL there (the
+ * caller wraps them in MULTI ... EXEC). */
 static void append_move(struct stream_conn *c, const char *from, const char *group,
 			const struct stream_entry *en, const char *to, const char *const *extra)
 {
-	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
 	const char *ack[] = {"XACK", from, group, en->id}, *del[] = {"XDEL", from, en->id};
 	const char **add;
 	int addc = 0;
 
 	add = xadd_argv(en, to, extra, &addc);
-	redisAppendCommandArgv(c->ctx, 1, multi, NULL);
 	redisAppendCommandArgv(c->ctx, addc, add, NULL);
 	redisAppendCommandArgv(c->ctx, 4, ack, NULL);
 	redisAppendCommandArgv(c->ctx, 3, del, NULL);
-	redisAppendCommandArgv(c->ctx, 1, exec, NULL);
 	free(add);
 }
 
@@ -346,14 +335,17 @@ enum cd_err stream_move(struct stream_conn *c, const char *from, const char *gro
 			const struct stream_entry *en, const char *to, const char *const *extra,
 			char new_id[64], struct cd_error *e)
 {
+	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
 	enum cd_err rc;
 
 	new_id[0] = '\0';
 	rc = ensure_connected(c, e);
 	if (rc != CD_OK)
 		return rc;
+	redisAppendCommandArgv(c->ctx, 1, multi, NULL);
 	append_move(c, from, group, en, to, extra);
-	return read_move_replies(c, new_id, NULL, e);
+	redisAppendCommandArgv(c->ctx, 1, exec, NULL);
+	return read_move_replies(c, new_id, e);
 }
 
 /* ---- consumer groups, for result routing ---------------------------------- */
@@ -500,62 +492,112 @@ enum cd_err stream_ack(struct stream_conn *c, const char *stream, const char *gr
 	return rc;
 }
 
-/* WATCH to, TYPE to (pipelined). type: TYPE's answer ("none" for no key). */
-static enum cd_err watch_type(struct stream_conn *c, const char *to, char type[16],
-			      struct cd_error *e)
+/* WATCH and TYPE each move's `to` (pipelined, one round trip); a `to` of
+ * another type than stream (or none) goes to its wrong_type. */
+static enum cd_err watch_types(struct stream_conn *c, struct stream_move *moves, size_t n,
+			       struct cd_error *e)
 {
-	const char *watch[] = {"WATCH", to}, *typ[] = {"TYPE", to};
-	redisReply *r[2] = {NULL};
+	redisReply **r = xcalloc(2 * n, sizeof(*r));
 	enum cd_err rc;
 
-	redisAppendCommandArgv(c->ctx, 2, watch, NULL);
-	redisAppendCommandArgv(c->ctx, 2, typ, NULL);
-	rc = get_replies(c, r, 2, e);
-	if (rc == CD_OK && r[0]->type == REDIS_REPLY_ERROR)
-		rc = refused(r[0], "WATCH", e);
-	else if (rc == CD_OK && r[1]->type != REDIS_REPLY_STATUS)
-		rc = refused(r[1], "TYPE", e);
-	else if (rc == CD_OK)
-		snprintf(type, 16, "%s", r[1]->str);
-	freeReplyObject(r[0]);
-	freeReplyObject(r[1]);
+	for (size_t i = 0; i < n; i++) {
+		const char *watch[] = {"WATCH", moves[i].to}, *type[] = {"TYPE", moves[i].to};
+
+		redisAppendCommandArgv(c->ctx, 2, watch, NULL);
+		redisAppendCommandArgv(c->ctx, 2, type, NULL);
+	}
+	rc = get_replies(c, r, (int)(2 * n), e);
+	for (size_t i = 0; i < n && rc == CD_OK; i++) {
+		const redisReply *w = r[2 * i], *t = r[2 * i + 1];
+
+		if (w->type == REDIS_REPLY_ERROR)
+			rc = refused(w, "WATCH", e);
+		else if (t->type != REDIS_REPLY_STATUS)
+			rc = refused(t, "TYPE", e);
+		else if (strcmp(t->str, "stream") != 0 && strcmp(t->str, "none") != 0)
+			snprintf(moves[i].wrong_type, sizeof(moves[i].wrong_type), "%s", t->str);
+	}
+	for (size_t i = 0; i < 2 * n; i++)
+		freeReplyObject(r[i]);
+	free(r);
 	return rc;
 }
 
-#define MOVE_TRIES 8	/* EXECs aborted by others' writes to `to` before giving up */
-
-enum cd_err stream_move_checked(struct stream_conn *c, const char *from, const char *group,
-				const struct stream_entry *en, const char *to,
-				const char *const *extra, char new_id[64], char wrong_type[16],
-				struct cd_error *e)
+/* MULTI, the moves without a wrong_type (m of them), EXEC; then the
+ * replies. aborted: EXEC answered nil (a watched key changed), nothing ran. */
+static enum cd_err exec_moves(struct stream_conn *c, const char *group, struct stream_move *moves,
+			      size_t n, size_t m, bool *aborted, struct cd_error *e)
 {
-	const char *unwatch[] = {"UNWATCH"};
-	char type[16] = "";
+	const char *multi[] = {"MULTI"}, *exec[] = {"EXEC"};
+	size_t nr = 3 * m + 2, k = 0;
+	redisReply **r = xcalloc(nr, sizeof(*r)), *x;
 	enum cd_err rc;
 
-	new_id[0] = '\0';
-	wrong_type[0] = '\0';
-	for (int attempt = 0; attempt < MOVE_TRIES; attempt++) {
-		bool aborted = false;
-		redisReply *r = NULL;
+	redisAppendCommandArgv(c->ctx, 1, multi, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (moves[i].wrong_type[0] == '\0')
+			append_move(c, moves[i].from, group, moves[i].en, moves[i].to,
+				    moves[i].extra);
+	redisAppendCommandArgv(c->ctx, 1, exec, NULL);
+	rc = get_replies(c, r, (int)nr, e);
+	x = r[nr - 1];
+	if (rc == CD_OK && x->type == REDIS_REPLY_NIL)
+		*aborted = true;
+	else if (rc == CD_OK && (x->type != REDIS_REPLY_ARRAY || x->elements != 3 * m))
+		rc = refused(x, "MULTI/EXEC", e);
+	for (size_t i = 0; rc == CD_OK && !*aborted && i < n; i++) {
+		if (moves[i].wrong_type[0] != '\0')
+			continue;
+		for (size_t j = 0; j < 3 && rc == CD_OK; j++)
+			if (x->element[3 * k + j]->type == REDIS_REPLY_ERROR)
+				rc = refused(x->element[3 * k + j],
+					     j == 0 ? "XADD" : j == 1 ? "XACK" : "XDEL", e);
+		if (rc == CD_OK)
+			snprintf(moves[i].new_id, sizeof(moves[i].new_id), "%.*s",
+				 (int)x->element[3 * k]->len, x->element[3 * k]->str);
+		k++;
+	}
+	for (size_t i = 0; i < nr; i++)
+		freeReplyObject(r[i]);
+	free(r);
+	return rc;
+}
 
+#define MOVE_TRIES 8	/* EXECs aborted by others' writes to a `to` before giving up */
+
+enum cd_err stream_move_many(struct stream_conn *c, const char *group, struct stream_move *moves,
+			     size_t n, struct cd_error *e)
+{
+	const char *unwatch[] = {"UNWATCH"};
+	enum cd_err rc = CD_OK;
+
+	for (int attempt = 0; attempt < MOVE_TRIES && n > 0; attempt++) {
+		bool aborted = false;
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++)
+			moves[i].new_id[0] = moves[i].wrong_type[0] = '\0';
 		rc = ensure_connected(c, e);
 		if (rc == CD_OK)
-			rc = watch_type(c, to, type, e);
+			rc = watch_types(c, moves, n, e);
 		if (rc != CD_OK)
 			return rc;
-		if (strcmp(type, "stream") != 0 && strcmp(type, "none") != 0) {
-			snprintf(wrong_type, 16, "%s", type);
+		for (size_t i = 0; i < n; i++)
+			m += moves[i].wrong_type[0] == '\0';
+		if (m == 0) {
+			redisReply *r = NULL;
+
 			rc = command(c, 1, unwatch, &r, e);
 			freeReplyObject(r);
 			return rc;
 		}
-		append_move(c, from, group, en, to, extra);
-		rc = read_move_replies(c, new_id, &aborted, e);
+		rc = exec_moves(c, group, moves, n, m, &aborted, e);
 		if (rc != CD_OK || !aborted)
 			return rc;
 	}
-	return cd_fail(e, CD_CONFLICT, "reply_to",
-		       "Stream %s changed under %d moves in a row; the entry stays pending.", to,
-		       MOVE_TRIES);
+	return n == 0 ? CD_OK
+		      : cd_fail(e, CD_CONFLICT, "reply_to",
+				"The target streams changed under %d tries in a row; the entries "
+				"stay pending.",
+				MOVE_TRIES);
 }

@@ -91,15 +91,26 @@ enum cd_err stream_add(struct stream_conn *c, const char *stream, const char *co
 enum cd_err stream_ack(struct stream_conn *c, const char *stream, const char *group,
 		       const char *id, struct cd_error *e);
 
-/* stream_move() that never loses en when `to` is not a stream: WATCH to,
- * TYPE to; a key of another type leaves en where it is, names the type in
- * wrong_type and answers CD_OK with new_id "" (the caller dead-letters it).
- * Otherwise the same MULTI/EXEC as stream_move(), retried while another
- * client's write to `to` aborts it; CD_CONFLICT after 8 aborts (en stays
- * pending). wrong_type: "" when the move was made. */
-enum cd_err stream_move_checked(struct stream_conn *c, const char *from, const char *group,
-				const struct stream_entry *en, const char *to,
-				const char *const *extra, char new_id[64], char wrong_type[16],
-				struct cd_error *e);
+/* One move of stream_move_many(): en of stream `from` to stream `to`, its
+ * fields as stream_move() copies them, then the extra pairs (NULL-ended). */
+struct stream_move {
+	const char *from;
+	const struct stream_entry *en;
+	const char *to;
+	const char *const *extra;	/* may be NULL */
+	char new_id[64];		/* out: the copy's id; "" when not moved */
+	char wrong_type[16];		/* out: `to` holds this type, not a stream; en stayed */
+};
+
+/* stream_move() for many entries in one MULTI/EXEC, and never losing one to
+ * a key that is not a stream: WATCH and TYPE every `to` first (one round
+ * trip); a move whose `to` holds another type is left out and names the
+ * type in wrong_type (its entry stays pending: the caller dead-letters it).
+ * The others go in one MULTI/EXEC (one round trip): for each, XADD to `to`,
+ * XACK in group of `from`, XDEL there. When another client wrote to a
+ * watched `to` meanwhile, EXEC runs nothing and all is tried again; after 8
+ * such aborts CD_CONFLICT (every entry stays pending). */
+enum cd_err stream_move_many(struct stream_conn *c, const char *group, struct stream_move *moves,
+			     size_t n, struct cd_error *e);
 
 #endif

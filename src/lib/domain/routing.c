@@ -144,70 +144,129 @@ static void split_streams(struct router *r)
 	free(list);
 }
 
-/* Moves en to dead:<stream> with the reason. A dead-letter stream that is
- * not a stream leaves en pending (CD_CONFLICT): never lost. */
-static enum cd_err dead_letter(struct router *r, const char *stream, const struct stream_entry *en,
-			       const char *reason)
+/* One entry on its way: the move, and when it goes to dead:<stream>, why. */
+struct slot {
+	struct stream_move mv;
+	const char *reason;	/* NULL: to its reply_to */
+	char *dead_to;		/* "dead:<stream>", owned */
+	char why[96];
+	const char *extra[5];	/* dead_reason, original_id */
+};
+
+/* Points s at dead:<its stream> with reason (copied). */
+static void to_dead(struct slot *s, const char *reason)
 {
-	size_t cap = sizeof(ROUTING_DEAD_PREFIX) + strlen(stream);
-	char *to = xmalloc(cap), dead_id[64], wrong[16];
-	const char *extra[] = {"dead_reason", reason, "original_id", en->id, NULL};
+	size_t cap = sizeof(ROUTING_DEAD_PREFIX) + strlen(s->mv.from);
+
+	snprintf(s->why, sizeof(s->why), "%s", reason);
+	s->reason = s->why;
+	if (s->dead_to == NULL) {
+		s->dead_to = xmalloc(cap);
+		snprintf(s->dead_to, cap, ROUTING_DEAD_PREFIX "%s", s->mv.from);
+	}
+	s->mv.to = s->dead_to;
+	s->extra[0] = "dead_reason";
+	s->extra[1] = s->why;
+	s->extra[2] = "original_id";
+	s->extra[3] = s->mv.en->id;
+	s->extra[4] = NULL;
+	s->mv.extra = s->extra;
+}
+
+/* Counts and logs what the move of slot s did. */
+static void account(struct router *r, const struct slot *s)
+{
+	const struct stream_move *mv = &s->mv;
+
+	if (mv->new_id[0] == '\0')
+		return;
+	if (s->reason == NULL) {
+		r->counts.routed++;
+		log_debug("result routed", "stream", mv->from, "original_id", mv->en->id, "reply_to",
+			  mv->to, "new_id", mv->new_id);
+		return;
+	}
+	r->counts.dead++;
+	log_warn("result dead-lettered", "stream", mv->from, "original_id", mv->en->id, "dead_id",
+		 mv->new_id, "source", stream_entry_field(mv->en, "source"), "reply_to",
+		 stream_entry_field(mv->en, "reply_to"), "reason", s->reason);
+}
+
+/* stream_move_many() over the slots named by idx[0..n). */
+static enum cd_err move_slots(struct router *r, struct slot *slots, const size_t *idx, size_t n)
+{
+	struct stream_move *mv = xcalloc(n + 1, sizeof(*mv));
 	enum cd_err rc;
 
-	snprintf(to, cap, ROUTING_DEAD_PREFIX "%s", stream);
-	rc = stream_move_checked(r->rs, stream, r->cfg->results_group, en, to, extra, dead_id, wrong,
-				 &r->e);
-	if (rc == CD_OK && wrong[0] != '\0')
-		rc = cd_fail(&r->e, CD_CONFLICT, "results_streams",
-			     "%s holds a %s, not a stream: results that cannot be routed stay pending.",
-			     to, wrong);
-	if (rc == CD_OK) {
-		r->counts.dead++;
-		log_warn("result dead-lettered", "stream", stream, "original_id", en->id, "dead_id",
-			 dead_id, "source", stream_entry_field(en, "source"), "reply_to",
-			 stream_entry_field(en, "reply_to"), "reason", reason);
+	for (size_t k = 0; k < n; k++)
+		mv[k] = slots[idx[k]].mv;
+	rc = stream_move_many(r->rs, r->cfg->results_group, mv, n, &r->e);
+	for (size_t k = 0; k < n; k++) {
+		slots[idx[k]].mv = mv[k];
+		if (rc == CD_OK)
+			account(r, &slots[idx[k]]);
 	}
-	free(to);
+	free(mv);
 	return rc;
 }
 
-/* Routes one entry of stream: to its reply_to, else to dead:<stream>. On
- * CD_OK it has left the stream (or, deleted under us, was acked); on failure
- * it is still pending for this consumer. */
-static enum cd_err route_entry(struct router *r, const char *stream, const struct stream_entry *en)
-{
-	const char *reply_to = stream_entry_field(en, "reply_to");
-	const char *refusal = routing_refusal(r->cfg, reply_to);
-	char new_id[64], wrong[16], why[96];
-	enum cd_err rc;
-
-	if (en->nfields == 0) /* deleted while pending: nothing to route */
-		return stream_ack(r->rs, stream, r->cfg->results_group, en->id, &r->e);
-	if (refusal != NULL)
-		return dead_letter(r, stream, en, refusal);
-	rc = stream_move_checked(r->rs, stream, r->cfg->results_group, en, reply_to, NULL, new_id,
-				 wrong, &r->e);
-	if (rc != CD_OK)
-		return rc;
-	if (wrong[0] != '\0') {
-		snprintf(why, sizeof(why), "reply_to holds a %s, not a stream", wrong);
-		return dead_letter(r, stream, en, why);
-	}
-	r->counts.routed++;
-	log_debug("result routed", "stream", stream, "original_id", en->id, "reply_to", reply_to,
-		  "new_id", new_id);
-	return CD_OK;
-}
-
-/* Routes v[0..n) in order; stops at the first failure (the rest stay
- * pending, for the drain after the reconnect). */
+/* Routes v[0..n) -- entries of `stream`, or each of its own .stream when
+ * stream is NULL: each to its reply_to, the refused ones to dead:<stream>
+ * with the reason, all in one stream_move_many(); then those whose reply_to
+ * held no stream to dead:<stream> in a second. On failure the entries not
+ * moved stay pending (for the drain after the reconnect). */
 static enum cd_err route_all(struct router *r, const struct stream_entry *v, size_t n,
 			     const char *stream)
 {
+	struct slot *slots = xcalloc(n + 1, sizeof(*slots));
+	size_t *idx = xcalloc(n + 1, sizeof(*idx)), m = 0, again = 0;
 	enum cd_err rc = CD_OK;
 
-	for (size_t i = 0; i < n && rc == CD_OK; i++)
-		rc = route_entry(r, stream != NULL ? stream : v[i].stream, &v[i]);
+	for (size_t i = 0; i < n && rc == CD_OK; i++) {
+		const char *reply_to = stream_entry_field(&v[i], "reply_to"), *refusal;
+		struct slot *s = &slots[m];
+
+		s->mv.from = stream != NULL ? stream : v[i].stream;
+		s->mv.en = &v[i];
+		if (v[i].nfields == 0) { /* deleted while pending: nothing to route */
+			rc = stream_ack(r->rs, s->mv.from, r->cfg->results_group, v[i].id, &r->e);
+			continue;
+		}
+		refusal = routing_refusal(r->cfg, reply_to);
+		if (refusal != NULL)
+			to_dead(s, refusal);
+		else
+			s->mv.to = reply_to;
+		idx[m] = m;
+		m++;
+	}
+	if (rc == CD_OK)
+		rc = move_slots(r, slots, idx, m);
+	/* reply_to held another type: to dead:<stream>; a dead stream that is
+	 * not a stream leaves the entry pending (never lost) */
+	for (size_t i = 0; i < m && rc == CD_OK; i++) {
+		char why[96];
+
+		if (slots[i].mv.wrong_type[0] == '\0')
+			continue;
+		if (slots[i].reason != NULL) {
+			rc = cd_fail(&r->e, CD_CONFLICT, "results_streams",
+				     "%s holds a %s, not a stream: results that cannot be routed "
+				     "stay pending.",
+				     slots[i].dead_to, slots[i].mv.wrong_type);
+			break;
+		}
+		snprintf(why, sizeof(why), "reply_to holds a %s, not a stream",
+			 slots[i].mv.wrong_type);
+		to_dead(&slots[i], why);
+		idx[again++] = i;
+	}
+	if (rc == CD_OK && again > 0)
+		rc = move_slots(r, slots, idx, again);
+	for (size_t i = 0; i < n; i++)
+		free(slots[i].dead_to);
+	free(slots);
+	free(idx);
 	return rc;
 }
 
