@@ -46,6 +46,7 @@ void api_control_drain(struct request *req);
 void api_tasks_create(struct request *req);
 void api_tasks_get(struct request *req);
 void api_tasks_plan(struct request *req);
+void api_tasks_cancel(struct request *req);
 void api_steps_heartbeat(struct request *req);
 void api_steps_checkpoint(struct request *req);
 void api_steps_complete(struct request *req);

@@ -387,15 +387,25 @@ static const struct json_field CLAIM_FIELDS[] = {
 	{.name = "wait_ms", .type = JF_INT, .min = 0, .max = 30000},
 };
 
+/* What a claim that could not wait asks its client to wait, in seconds:
+ * long enough that 32 clients asking at once stay a few dozen claims a
+ * second, short enough that a slot freed meanwhile is taken soon. */
+#define CLAIM_RETRY_AFTER_S "1"
+
 /* POST /v1/fleet/claim   role: worker
  * {factory_id, capabilities?, max_jobs 1..100, lease_ttl_s 5..3600, wait_ms 0..30000}
- * Gives each queued job to exactly one caller: {jobs: [...]} (maybe empty). */
+ * Gives each queued job to exactly one caller: {jobs: [...], waited_ms}
+ * (jobs maybe empty). A claim that was asked to wait but could not (every
+ * long-poll slot of the process taken) and got nothing says so with
+ * Retry-After, so that its client backs off instead of asking again at once. */
 void api_fleet_claim(struct request *req)
 {
 	struct json_object *body = NULL, *caps;
 	struct claim_request c;
+	struct claim_waited w;
 	struct cd_error e;
 	struct db *db;
+	struct buf b;
 	char *jobs = NULL;
 	int count = 0;
 
@@ -412,11 +422,16 @@ void api_fleet_claim(struct request *req)
 		.lease_ttl_s = (int)json_get_int(body, "lease_ttl_s", 60),
 	};
 	if (jobs_claim(db, req->principal.tenant_id, &c, (int)json_get_int(body, "wait_ms", 0), &jobs,
-		       &count, &e) != CD_OK) {
+		       &count, &w, &e) != CD_OK) {
 		reply_error(req, &e);
 		goto out;
 	}
-	reply_wrapped(req, false, "jobs", jobs);
+	if (w.cut_short)
+		reply_header(req, "Retry-After", CLAIM_RETRY_AFTER_S);
+	buf_init(&b, RESPONSE_BODY_MAX);
+	buf_printf(&b, "{\"jobs\":%s,\"waited_ms\":%ld}", jobs, w.ms);
+	reply_ok_text(req, buf_str(&b));
+	buf_reset(&b);
 out:
 	free(jobs);
 	json_object_put(body);

@@ -1,4 +1,4 @@
-/* api_tasks.c -- tasks (composite jobs), their plans, and the step routes:
+/* api_tasks.c -- tasks (composite jobs), their plans and cancels, and the step routes:
  * the step forms of renew, PATCH checkpoint, PATCH shipped and PATCH failed,
  * fenced exactly like the fleet routes (they call the same domain code). */
 #include <inttypes.h>
@@ -132,6 +132,29 @@ void api_tasks_plan(struct request *req)
 	else
 		reply_task(req, db, id, false);
 out:
+	json_object_put(body);
+}
+
+/* POST /v1/tasks/{id}/cancel   role: submitter, operator
+ * {} -> {task}: the task and every unfinished step cancelled in one
+ * transaction; a running step's epoch moves, so its worker is fenced out.
+ * 409 invalid_transition when the task has ended. */
+void api_tasks_cancel(struct request *req)
+{
+	struct json_object *body = NULL;
+	struct cd_error e;
+	struct db *db;
+	int64_t id;
+
+	cd_error_reset(&e);
+	if (!id_or_reply(req, "task", &id) || !body_object_or_reply(req, NULL, 0, &body))
+		return;
+	if ((db = db_or_reply(req)) != NULL) {
+		if (tasks_cancel(db, req->principal.tenant_id, id, req->principal.name, &e) != CD_OK)
+			reply_error(req, &e);
+		else
+			reply_task(req, db, id, false);
+	}
 	json_object_put(body);
 }
 

@@ -52,6 +52,7 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/tasks", api_tasks_create, R(SUBMITTER), "api_tasks_create"},
 	{"GET", "/v1/tasks/{id}", api_tasks_get, READERS, "api_tasks_get"},
 	{"POST", "/v1/tasks/{id}/plan", api_tasks_plan, R(CONTROLLER), "api_tasks_plan"},
+	{"POST", "/v1/tasks/{id}/cancel", api_tasks_cancel, R(SUBMITTER) | R(OPERATOR), "api_tasks_cancel"},
 	{"POST", "/v1/steps/{id}/heartbeat", api_steps_heartbeat, R(WORKER), "api_steps_heartbeat"},
 	{"POST", "/v1/steps/{id}/checkpoint", api_steps_checkpoint, R(WORKER), "api_steps_checkpoint"},
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},

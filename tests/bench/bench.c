@@ -15,6 +15,10 @@
  *                      PostgreSQL with C threads (what batch's routes call)
  *   cost N F K         claim cost with N queued and F finished rows: time
  *                      per claim over K single claims
+ *   poll C S W         C threads long-poll claims (wait_ms W) on an empty
+ *                      queue for S seconds, through nginx, each honouring
+ *                      the answer's Retry-After: the claim rate of clients
+ *                      past CONDUCTOR_CLAIM_WAIT_MAX
  *   routing R S        result routing latency: R results a second for S
  *                      seconds through a router thread (domain/routing.c),
  *                      each timed from its XADD to its arrival in its app's
@@ -392,6 +396,69 @@ static void *http_worker(void *p)
 	return NULL;
 }
 
+/* ---- long-poll claims on an empty queue --------------------------------- */
+
+static atomic_long polls, told_to_wait;
+static double poll_until;
+static int poll_wait_ms;
+
+/* The seconds of the last answer's Retry-After header; 0 when it has none. */
+static long retry_after(const struct client *cl)
+{
+	const char *h = strcasestr(cl->buf, "\r\nRetry-After:");
+
+	return h != NULL && h < cl->body ? strtol(h + 14, NULL, 10) : 0;
+}
+
+/* Claims with wait_ms until poll_until, sleeping what Retry-After says. */
+static void *poll_worker(void *p)
+{
+	struct worker_arg *a = p;
+	struct client cl;
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"factory_id\":\"poll-%d\",\"wait_ms\":%d}", a->index,
+		 poll_wait_ms);
+	client_init(&cl);
+	while (now_s() < poll_until) {
+		long wait_s;
+
+		if (call(&cl, "POST", "/v1/fleet/claim", body) != 200)
+			die("claim failed");
+		atomic_fetch_add(&polls, 1);
+		if ((wait_s = retry_after(&cl)) > 0) {
+			atomic_fetch_add(&told_to_wait, 1);
+			sleep((unsigned)wait_s);
+		}
+	}
+	client_free(&cl);
+	return NULL;
+}
+
+static void poll_storm(int threads, int secs, int wait_ms)
+{
+	pthread_t *tids = calloc((size_t)threads, sizeof(*tids));
+	struct worker_arg *args = calloc((size_t)threads, sizeof(*args));
+	double t0;
+
+	reset_bench();
+	poll_wait_ms = wait_ms;
+	t0 = now_s();
+	poll_until = t0 + secs;
+	for (int i = 0; i < threads; i++) {
+		args[i] = (struct worker_arg){i, 1};
+		pthread_create(&tids[i], NULL, poll_worker, &args[i]);
+	}
+	for (int i = 0; i < threads; i++)
+		pthread_join(tids[i], NULL);
+	t0 = now_s() - t0;
+	printf("poll clients %d wait_ms %d secs %.1f claims %ld claims_per_s %.1f retry_after %ld\n",
+	       threads, wait_ms, t0, atomic_load(&polls), (double)atomic_load(&polls) / t0,
+	       atomic_load(&told_to_wait));
+	free(tids);
+	free(args);
+}
+
 /* Ships every job of a claim's answer with one jobs_transition_many (what
  * the jobs:transition route calls). */
 static void ship_all(struct db *db, const char *factory, const char *claimed, int count)
@@ -455,7 +522,7 @@ static void *sql_worker(void *p)
 		char *out = NULL;
 		int count;
 
-		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, &e) != CD_OK)
+		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, NULL, &e) != CD_OK)
 			die(e.message);
 		if (a->batch == 1)
 			record((now_s() - t0) * 1e3);
@@ -536,7 +603,7 @@ static void cost(long queued, long finished, int k)
 		int count;
 		double t0 = now_s();
 
-		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, &e) != CD_OK || count != 1)
+		if (jobs_claim(db, tenant_id, &c, 0, &out, &count, NULL, &e) != CD_OK || count != 1)
 			die("cost claim failed");
 		total += now_s() - t0;
 		free(out);
@@ -672,7 +739,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 3 || db_url == NULL)
-		die("usage: conductor-bench load N | http C | sql C | batch C | batch-sql C | cost N F K | reset | routing R S");
+		die("usage: conductor-bench load N | http C | sql C | batch C | batch-sql C | cost N F K |"
+		    " poll C S W | routing R S");
 	claim_ms = calloc(MAX_SAMPLES, sizeof(double));
 	find_tenant();
 	if (strcmp(argv[1], "load") == 0) {
@@ -688,6 +756,11 @@ int main(int argc, char **argv)
 		run(sql_worker, atoi(argv[2]), 1, "sql");
 	} else if (strcmp(argv[1], "batch-sql") == 0) {
 		run(sql_worker, atoi(argv[2]), 32, "batch-sql");
+	} else if (strcmp(argv[1], "poll") == 0 && argc >= 5) {
+		if (base_url == NULL || token == NULL)
+			die("CONDUCTOR_URL and BENCH_TOKEN are required");
+		parse_base_url();
+		poll_storm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
 	} else if (strcmp(argv[1], "cost") == 0 && argc >= 5) {
 		cost(atol(argv[2]), atol(argv[3]), atoi(argv[4]));
 	} else {

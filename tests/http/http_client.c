@@ -46,6 +46,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	header_value(p, size * n, "X-Request-Id", r->request_id, sizeof(r->request_id));
 	header_value(p, size * n, "Content-Type", r->content_type, sizeof(r->content_type));
 	header_value(p, size * n, "Allow", r->allow, sizeof(r->allow));
+	header_value(p, size * n, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	return size * n;
 }
 

@@ -14,6 +14,7 @@ struct http_resp {
 	char request_id[160];	/* the X-Request-Id response header */
 	char content_type[128];
 	char allow[128];	/* the Allow response header */
+	char retry_after[32];	/* the Retry-After response header */
 	struct json_object *json; /* owned; NULL when the body is not JSON */
 };
 

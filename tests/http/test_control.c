@@ -10,7 +10,10 @@
  * ships; resume; the history of changes), roles, bodies refused naming the
  * field, and tasks (create, plan, two steps on two workers in order, step
  * fencing, checkpoints, fail and retry, a dead-lettered step fails its task,
- * planning twice, tenant isolation).
+ * planning twice, tenant isolation), and how a task ends: cancelled with its
+ * steps (either route, a running step's worker fenced), ended by a step
+ * cancelled, failed for good or dead-lettered (PATCH, jobs:transition, the
+ * step form, the reaper), its later steps then cancelled.
  *
  * Every test works in tenants of its own (created here, named
  * ctl-<what>-<run tag>, tokens c-<what>-<run tag>-<role letter>), so the
@@ -32,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <sys/wait.h>
 
 #include "expect.h"
 
@@ -1749,7 +1754,7 @@ static void test_dead_lettered_step_fails_task(void)
 	v = task_get(t->reader, id);
 	EXPECT_INT(v.status, 200);
 	EXPECT_STR(v.stage, "failed");
-	EXPECT_STEPS(v, 1, "shipped,dead_letter,blocked");
+	EXPECT_STEPS(v, 1, "shipped,dead_letter,cancelled");
 	CU_ASSERT_EQUAL(CLAIM(t, "f-d", NULL, 10, &c), 0);
 	/* a task that failed cannot be planned again */
 	{
@@ -1762,6 +1767,245 @@ static void test_dead_lettered_step_fails_task(void)
 		EXPECT_ERROR(r, 409, "conflict");
 		http_resp_free(&r);
 	}
+}
+
+/* ---- a task ends: cancelled, failed for good, dead-lettered ----------------- */
+
+static const char THREE_STEPS[] =
+    "{\"steps\":[{\"title\":\"a\",\"body\":\"a\"},{\"title\":\"b\",\"body\":\"b\"},"
+    "{\"title\":\"c\",\"body\":\"c\"}]}";
+
+/* POST /v1/<what>/<id>/cancel with {} as token; what: "tasks" or "fleet/jobs". */
+static struct http_resp cancel_call(const char *token, const char *what, const char *id)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/v1/%s/%s/cancel", what, id);
+	return call("POST", path, token, "{}", NULL);
+}
+
+/* Task id ended in stage with its steps as stages (EXPECT_STEPS' words); no
+ * step of it is left unfinished, and t has nothing to claim. */
+#define EXPECT_TASK_ENDED(t, id, stage, current, stages)                                           \
+	expect_task_ended_at((t), (id), (stage), (current), (stages), __LINE__)
+static void expect_task_ended_at(const struct tenant *t, const char *id, const char *stage,
+                                 int64_t current, const char *stages, int line)
+{
+	struct task_view v = task_get(t->reader, id);
+	struct claimed c;
+
+	expect_str_at(v.stage, stage, __FILE__, line);
+	expect_steps_at(&v, current, stages, line);
+	expect_int_at(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1 AND stage NOT IN"
+	                     " ('shipped', 'failed', 'dead_letter', 'cancelled')",
+	                     id, NULL),
+	              0, __FILE__, line);
+	expect_int_at(
+	    pg_int("SELECT count(*) FROM jobs WHERE id = $1 AND finished_at IS NOT NULL", id, NULL),
+	    1, __FILE__, line);
+	expect_int_at(claim_at(t, "f-after", NULL, 10, &c, line), 0, __FILE__, line);
+}
+
+/* The worker of a cancelled step is fenced: renew, PATCH and the step form
+ * all answer 409 stale_epoch. */
+#define EXPECT_FENCED(t, id, f, epoch) expect_fenced_at((t), (id), (f), (epoch), __LINE__)
+static void expect_fenced_at(const struct tenant *t, const char *id, const char *factory,
+                             int64_t epoch, int line)
+{
+	struct http_resp r = renew_job(t, id, factory, epoch);
+
+	expect_error_at(&r, 409, "stale_epoch", __FILE__, line);
+	http_resp_free(&r);
+	r = patch_job(t, id, factory, epoch, "shipped");
+	expect_error_at(&r, 409, "stale_epoch", __FILE__, line);
+	http_resp_free(&r);
+	r = step_call(t->worker, id, "complete", factory, epoch, NULL);
+	expect_error_at(&r, 409, "stale_epoch", __FILE__, line);
+	http_resp_free(&r);
+}
+
+static void test_task_cancel_cancels_its_steps(void)
+{
+	struct tenant *t = tenant_new("task-cancel");
+	char id[IDLEN], plain[IDLEN], path[96];
+	struct task_view p, v;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* the fleet form, on the composite job, while step 0 runs */
+	p = PLANNED(t, id, TWO_STEPS, 2);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-run", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[0]);
+	r = cancel_call(t->submitter, "fleet/jobs", id);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "cancelled");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 0, "cancelled,cancelled");
+	v = task_get(t->reader, id);
+	EXPECT_INT(v.step_epoch[0], c.epoch[0] + 1);
+	EXPECT_FENCED(t, p.step_id[0], "f-run", c.epoch[0]);
+	EXPECT_INT(pg_int("SELECT count(*) FROM runs WHERE job_id = $1 AND exit = 'cancelled'"
+	                  " AND ended_at IS NOT NULL",
+	                  p.step_id[0], NULL),
+	           1);
+	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = 'cancelled'"
+	                  " AND data->>'task_id' = $2",
+	                  p.step_id[1], id, NULL),
+	           1);
+	/* ended: a second cancel, either form, is refused */
+	r = cancel_call(t->submitter, "fleet/jobs", id);
+	EXPECT_ERROR(r, 409, "invalid_transition");
+	http_resp_free(&r);
+	r = cancel_call(t->operator, "tasks", id);
+	EXPECT_ERROR(r, 409, "invalid_transition");
+	http_resp_free(&r);
+
+	/* the task's own form, by an operator: step 0 shipped, step 1 running */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-run", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-run", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-run", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[1]);
+	r = cancel_call(t->operator, "tasks", id);
+	v = task_view_of(&r);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(v.stage, "cancelled");
+	EXPECT_STEPS(v, 1, "shipped,cancelled,cancelled");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 1, "shipped,cancelled,cancelled");
+	EXPECT_FENCED(t, p.step_id[1], "f-run", c.epoch[0]);
+
+	/* a submitter's, before the plan: the task stays cancelled, never planned */
+	TASK_NEW(t, TASK_BODY, id);
+	r = cancel_call(t->submitter, "tasks", id);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(task_view_of(&r).stage, "cancelled");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/tasks/%s/plan", id);
+	r = call("POST", path, t->controller, TWO_STEPS, NULL);
+	EXPECT_ERROR(r, 409, "conflict");
+	http_resp_free(&r);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE parent_id = $1", id, NULL), 0);
+
+	/* not a task, or none: 404, and a plain job is left alone */
+	SUBMIT(t, "{}", plain);
+	r = cancel_call(t->submitter, "tasks", plain);
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	r = cancel_call(t->submitter, "tasks", "999999999999");
+	EXPECT_ERROR(r, 404, "task_not_found");
+	http_resp_free(&r);
+	EXPECT_STR(snap_job(t, plain).stage, "queued");
+	/* a body is refused naming its field; a worker may not cancel */
+	snprintf(path, sizeof(path), "/v1/tasks/%s/cancel", plain);
+	EXPECT_REFUSED(t->submitter, "POST", path, "{\"why\":1}", "why");
+	r = cancel_call(t->worker, "tasks", id);
+	EXPECT_ERROR(r, 403, "forbidden");
+	http_resp_free(&r);
+}
+
+static void test_cancelled_step_ends_its_task(void)
+{
+	struct tenant *t = tenant_new("step-cancel");
+	char id[IDLEN];
+	struct task_view p;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* step 0 cancelled before anyone claimed it */
+	p = PLANNED(t, id, TWO_STEPS, 2);
+	r = cancel_call(t->submitter, "fleet/jobs", p.step_id[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 0, "cancelled,cancelled");
+	/* step 1 cancelled while it runs, by an operator */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-s", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-s", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-s", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], p.step_id[1]);
+	r = cancel_call(t->operator, "fleet/jobs", p.step_id[1]);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "cancelled");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "cancelled", 1, "shipped,cancelled,cancelled");
+	EXPECT_FENCED(t, p.step_id[1], "f-s", c.epoch[0]);
+	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1"
+	                  " AND kind = 'stage_changed' AND data->>'to' = 'cancelled'",
+	                  id, NULL),
+	           1);
+}
+
+/* Runs one conductor-reaper --once pass; its exit status. */
+static int reaper_once(void)
+{
+	const char *bin = getenv("CONDUCTOR_REAPER");
+	int st = 0;
+	pid_t pid;
+
+	if (bin == NULL)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (freopen("/dev/null", "w", stderr) == NULL ||
+		    freopen("/dev/null", "w", stdout) == NULL)
+			_exit(126);
+		execl(bin, "conductor-reaper", "--once", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void test_step_failed_for_good_ends_its_task(void)
+{
+	struct tenant *t = tenant_new("step-final");
+	char id[IDLEN];
+	struct task_view p;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* jobs:transition to failed, and failures are not retried: failed */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	EXPECT_INT(pg_cmd(NULL, "UPDATE jobs SET retry_on = '{lease_expired}' WHERE id = $1",
+	                  p.step_id[0], NULL),
+	           1);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-x\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"failed\"}]}",
+	          p.step_id[0], c.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(item_at(obj_at(data_of(&r), "items"), 0), "stage"), "failed");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "failed", 0, "failed,cancelled,cancelled");
+	/* PATCH to failed with no retry left: dead_letter */
+	p = PLANNED(t, id, TWO_STEPS, 2);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	EXPECT_INT(pg_cmd(NULL, "UPDATE jobs SET retry_max = 0 WHERE id = $1", p.step_id[0], NULL),
+	           1);
+	r = patch_job(t, p.step_id[0], "f-x", c.epoch[0], "failed");
+	EXPECT_STATUS(r, 200);
+	EXPECT_STR(str_at(data_of(&r), "stage"), "dead_letter");
+	http_resp_free(&r);
+	EXPECT_TASK_ENDED(t, id, "failed", 0, "dead_letter,cancelled");
+	/* the reaper dead-letters an expired lease of step 1 */
+	p = PLANNED(t, id, THREE_STEPS, 3);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	STEP_OK(t, p.step_id[0], "complete", "f-x", c.epoch[0], NULL, "shipped");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-x", NULL, 1, &c), 1);
+	EXPECT_INT(pg_cmd(NULL,
+	                  "UPDATE jobs SET retry_max = 0, lease_expires_at = now() - interval '1 s'"
+	                  " WHERE id = $1",
+	                  p.step_id[1], NULL),
+	           1);
+	EXPECT_INT(reaper_once(), 0);
+	EXPECT_TASK_ENDED(t, id, "failed", 1, "shipped,dead_letter,cancelled");
+	EXPECT_FENCED(t, p.step_id[1], "f-x", c.epoch[0]);
 }
 
 static void test_plan_twice_conflict(void)
@@ -1936,6 +2180,10 @@ static CU_TestInfo TESTS[] = {
     {"plan_twice_conflict", test_plan_twice_conflict},
     {"plan_race_once", test_plan_race_once},
     {"task_tenant_isolation", test_task_tenant_isolation},
+    {"task_cancel_cancels_its_steps", test_task_cancel_cancels_its_steps},
+    {"cancelled_step_ends_its_task", test_cancelled_step_ends_its_task},
+    /* last: its reaper pass reaps every expired lease of the suite */
+    {"step_failed_for_good_ends_its_task", test_step_failed_for_good_ends_its_task},
     CU_TEST_INFO_NULL,
 };
 

@@ -7,9 +7,11 @@
  * claimers for one job, claim selection (priority, age, capabilities,
  * not_before, seats), fencing after release, reap and cancel, If-Match,
  * idempotent submit (replay, supersede, conflict), dependencies (hard, soft,
- * by key and id, unknown, cycles, two deps shipped at once), retries and
- * runs, tenant isolation, roles, mutated bodies, batched transitions,
- * long-polling claims, and the append-only event history.
+ * by key and id, unknown, cycles, two deps shipped at once, a dep shipped
+ * while submits name it), retries and runs, tenant isolation, roles, mutated
+ * bodies, batched transitions, long-polling claims (woken by a submit, an
+ * unblock and a requeue; told to back off past the long-poll slots), and the
+ * append-only event history.
  *
  * Every test works in tenants of its own (created here, named
  * fleet-<what>-<run tag>, tokens f-<what>-<run tag>-<s|w|r>), so the tests
@@ -806,8 +808,18 @@ static void test_fencing_after_release_and_reclaim(void)
 	          "{\"factory_id\":\"f-one\",\"lease_epoch\":%" PRId64 "}", c1.epoch[0]);
 	EXPECT_ERROR(r, 409, "stale_epoch");
 	http_resp_free(&r);
-	/* the right epoch from the wrong worker is stale too */
+	/* the right epoch from the wrong worker is stale too: PATCH, renew, release */
 	r = patch_job(t, id, "f-one", c2.epoch[0], "building", NULL, NULL);
+	EXPECT_ERROR(r, 409, "stale_epoch");
+	http_resp_free(&r);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/renew"), t->worker,
+	          "{\"factory_id\":\"f-one\",\"lease_epoch\":%" PRId64 ",\"ttl_s\":3600}",
+	          c2.epoch[0]);
+	EXPECT_ERROR(r, 409, "stale_epoch");
+	CU_ASSERT_STRING_EQUAL(field_of(&r), "lease_epoch");
+	http_resp_free(&r);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/release"), t->worker,
+	          "{\"factory_id\":\"f-one\",\"lease_epoch\":%" PRId64 "}", c2.epoch[0]);
 	EXPECT_ERROR(r, 409, "stale_epoch");
 	http_resp_free(&r);
 	after = snap_job(t, id);
@@ -1441,6 +1453,81 @@ static void test_two_deps_shipped_at_once(void)
 
 /* DESIGN 4: "A dep that ends dead_letter/cancelled leaves dependents blocked
  * and records an event." */
+struct dependent {
+	const struct tenant *t;
+	pthread_barrier_t *go;
+	const char *dep;
+	long status;
+};
+
+static void *submit_at_once(void *arg)
+{
+	struct dependent *d = arg;
+	char body[128];
+	struct http_resp r;
+
+	snprintf(body, sizeof(body), "{\"capabilities\":[\"race-d\"],\"deps\":[\"%s\"]}", d->dep);
+	pthread_barrier_wait(d->go);
+	if (http_do("POST", "/v1/fleet/jobs", d->t->submitter, body, strlen(body), NULL, &r) == 0) {
+		d->status = r.status;
+		http_resp_free(&r);
+	}
+	return NULL;
+}
+
+#define DEP_ROUNDS     20
+#define DEP_SUBMITTERS 8
+
+/* A dep ships while DEP_SUBMITTERS submits name it, all at the same moment:
+ * each submit either sees it shipped (queued) or is seen by the ship among
+ * its dependents (unblocked), because a submit locks its deps FOR SHARE
+ * until it commits. Without that lock some dependents stay blocked for
+ * ever, every dep shipped. */
+static void test_submit_while_its_dep_ships(void)
+{
+	struct tenant *t = tenant_new("dep-submit");
+	int created = 0, shipped_ok = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (int round = 0; round < DEP_ROUNDS; round++) {
+		struct dependent d[DEP_SUBMITTERS];
+		pthread_t th[DEP_SUBMITTERS + 1];
+		pthread_barrier_t go;
+		struct claimed c;
+		struct shipper s;
+		char dep[IDLEN];
+
+		SUBMIT(t, "{\"capabilities\":[\"race-dep\"]}", dep, NULL);
+		CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-dep", "[\"race-dep\"]", 1, &c), 1);
+		pthread_barrier_init(&go, NULL, DEP_SUBMITTERS + 1);
+		s = (struct shipper){t, &go, c.id[0], "f-dep", c.epoch[0], 0};
+		pthread_create(&th[DEP_SUBMITTERS], NULL, ship_at_once, &s);
+		for (int i = 0; i < DEP_SUBMITTERS; i++) {
+			d[i] = (struct dependent){t, &go, dep, 0};
+			pthread_create(&th[i], NULL, submit_at_once, &d[i]);
+		}
+		for (int i = 0; i <= DEP_SUBMITTERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		shipped_ok += s.status == 200;
+		for (int i = 0; i < DEP_SUBMITTERS; i++)
+			created += d[i].status == 201;
+	}
+	EXPECT_INT(shipped_ok, DEP_ROUNDS);
+	EXPECT_INT(created, DEP_ROUNDS * DEP_SUBMITTERS);
+	/* no job is blocked with every dep shipped */
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM jobs j WHERE j.tenant_id = $1 AND j.stage = 'blocked'"
+	           " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs x ON x.id = d.dep_id"
+	           "                  WHERE d.job_id = j.id AND x.stage <> 'shipped')",
+	           t->tid, NULL),
+	    0);
+	EXPECT_INT(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'queued'"
+	                  " AND capabilities = '{race-d}'",
+	                  t->tid, NULL),
+	           DEP_ROUNDS * DEP_SUBMITTERS);
+}
+
 static void test_dependency_that_fails_leaves_dependent_blocked(void)
 {
 	struct tenant *t = tenant_new("dep-fail");
@@ -2091,8 +2178,9 @@ struct poller {
 	const struct tenant *t;
 	int wait_ms;
 	long elapsed_ms, status;
+	int64_t waited_ms; /* what the answer says it waited */
 	int n;
-	char id[IDLEN];
+	char id[IDLEN], retry_after[32];
 };
 
 static void *poll_claim(void *arg)
@@ -2109,6 +2197,8 @@ static void *poll_claim(void *arg)
 	p->elapsed_ms = elapsed_ms(&t0);
 	p->status = r.status;
 	p->n = (int)len_of(obj_at(data_of(&r), "jobs"));
+	p->waited_ms = int_at(data_of(&r), "waited_ms");
+	snprintf(p->retry_after, sizeof(p->retry_after), "%s", r.retry_after);
 	snprintf(p->id, IDLEN, "%s", str_at(item_at(obj_at(data_of(&r), "jobs"), 0), "id"));
 	http_resp_free(&r);
 	return NULL;
@@ -2142,6 +2232,8 @@ static void test_long_poll_claim_wakes_on_submit(void)
 	CU_ASSERT(p.elapsed_ms >= 1000); /* it waited for the job */
 	CU_ASSERT(p.elapsed_ms < 4000);
 	CU_ASSERT(since_submit < 600); /* woken by the submit, not by a periodic re-check */
+	CU_ASSERT(p.waited_ms >= 1000 && p.waited_ms <= p.elapsed_ms);
+	CU_ASSERT_STRING_EQUAL(p.retry_after, "");
 
 	/* nothing comes: an empty answer once the wait ends */
 	p = (struct poller){.t = t, .wait_ms = 1200};
@@ -2149,6 +2241,113 @@ static void test_long_poll_claim_wakes_on_submit(void)
 	CU_ASSERT_EQUAL(p.status, 200);
 	CU_ASSERT_EQUAL(p.n, 0);
 	CU_ASSERT(p.elapsed_ms >= 1100 && p.elapsed_ms < 4000);
+}
+
+/* Starts p (a claim of t waiting up to 5 s, as f-poll) in th and returns
+ * 1.2 s into its wait, with the time in t0: jobs_claim() re-checks each
+ * second even without a notification, so a claim woken by that re-check
+ * would answer some 800 ms after what the caller does next, and one woken
+ * by NOTIFY at once. */
+static void poll_start(struct poller *p, const struct tenant *t, pthread_t *th, struct timespec *t0)
+{
+	*p = (struct poller){.t = t, .wait_ms = 5000};
+	pthread_create(th, NULL, poll_claim, p);
+	usleep(1200 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, t0);
+}
+
+/* Joins p and checks that it got job id less than 600 ms after t0. */
+#define POLL_WOKEN(p, th, t0, id, what) poll_woken_at(&(p), (th), &(t0), (id), (what), __LINE__)
+static void poll_woken_at(struct poller *p, pthread_t th, const struct timespec *t0, const char *id,
+                          const char *what, int line)
+{
+	long since;
+
+	pthread_join(th, NULL);
+	since = elapsed_ms(t0);
+	fprintf(stderr, "\n  long poll: answered after %ld ms, %ld ms after the %s\n",
+	        p->elapsed_ms, since, what);
+	expect_int_at(p->status, 200, __FILE__, line);
+	expect_int_at(p->n, 1, __FILE__, line);
+	expect_str_at(p->id, id, __FILE__, line);
+	CHECK_AT(since < 600, line, "woken by NOTIFY, not by a periodic re-check");
+}
+
+/* A blocked job whose dep ships, and a job requeued with backoff_s 0, wake
+ * a waiting claim at once: unblocks and requeues NOTIFY like submits. */
+static void test_long_poll_claim_wakes_on_unblock_and_requeue(void)
+{
+	struct tenant *t = tenant_new("poll-wake");
+	char dep[IDLEN], job[IDLEN], stage[IDLEN], *body;
+	struct claimed c;
+	struct poller p;
+	struct timespec t0;
+	pthread_t th;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	/* the waiting claim asks for no capability: it can take the dependent,
+	 * never the dep */
+	SUBMIT(t, "{\"capabilities\":[\"poll-dep\"]}", dep, NULL);
+	body = fmt("{\"deps\":[\"%s\"]}", dep);
+	SUBMIT(t, body, job, stage);
+	free(body);
+	CU_ASSERT_STRING_EQUAL(stage, "blocked");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-dep", "[\"poll-dep\"]", 1, &c), 1);
+	poll_start(&p, t, &th, &t0);
+	PATCH_OK(t, dep, "f-dep", c.epoch[0], "shipped", NULL, "shipped");
+	POLL_WOKEN(p, th, t0, job, "dep shipped");
+
+	SUBMIT(t, "{\"retry\":{\"max\":3,\"backoff_s\":0}}", job, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-first", NULL, 1, &c), 1);
+	CU_ASSERT_STRING_EQUAL_FATAL(c.id[0], job);
+	poll_start(&p, t, &th, &t0);
+	PATCH_OK(t, job, "f-first", c.epoch[0], "failed", NULL, "queued");
+	POLL_WOKEN(p, th, t0, job, "requeue");
+}
+
+#define POLLERS 6 /* more than the test stack's long-poll slots (8 threads / 2) */
+
+/* Claims past CONDUCTOR_CLAIM_WAIT_MAX cannot wait: they answer at once and
+ * say so (waited_ms, Retry-After), so that a client backs off; the claims
+ * that could wait say how long they did, without Retry-After. */
+static void test_long_poll_past_the_slots_says_so(void)
+{
+	struct tenant *t = tenant_new("poll-full");
+	struct poller p[POLLERS];
+	pthread_t th[POLLERS];
+	int waited = 0, refused = 0;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	for (int i = 0; i < POLLERS; i++) {
+		p[i] = (struct poller){.t = t, .wait_ms = 2000};
+		pthread_create(&th[i], NULL, poll_claim, &p[i]);
+	}
+	for (int i = 0; i < POLLERS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_INT(p[i].status, 200);
+		EXPECT_INT(p[i].n, 0);
+		if (p[i].waited_ms >= 1900) { /* it waited the whole wait */
+			waited++;
+			EXPECT_STR(p[i].retry_after, "");
+			CU_ASSERT(p[i].elapsed_ms >= 1900);
+		} else {
+			refused++;
+			EXPECT_INT(p[i].waited_ms, 0);
+			EXPECT_STR(p[i].retry_after, "1");
+			CU_ASSERT(p[i].elapsed_ms < 1500);
+		}
+	}
+	fprintf(stderr, "\n  long poll: %d of %d claims waited, %d were told to retry\n", waited,
+	        POLLERS, refused);
+	CU_ASSERT(waited >= 1);
+	CU_ASSERT(refused >= 1);
+	/* a claim that did not ask to wait is not told to back off */
+	r = call("POST", "/v1/fleet/claim", t->worker, "{\"factory_id\":\"f-now\"}", NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_INT(int_at(data_of(&r), "waited_ms"), 0);
+	EXPECT_STR(r.retry_after, "");
+	http_resp_free(&r);
 }
 
 /* ---- 13. events ---------------------------------------------------------------- */
@@ -2336,6 +2535,7 @@ static CU_TestInfo TESTS[] = {
     {"batch_dependencies_and_cycles", test_batch_dependencies_and_cycles},
     {"supersede_cycle_refused", test_supersede_cycle_refused},
     {"two_deps_shipped_at_once", test_two_deps_shipped_at_once},
+    {"submit_while_its_dep_ships", test_submit_while_its_dep_ships},
     {"transition_unblocks_only_what_shipped", test_transition_unblocks_only_what_shipped},
     {"dependency_that_fails_leaves_dependent_blocked",
      test_dependency_that_fails_leaves_dependent_blocked},
@@ -2347,6 +2547,9 @@ static CU_TestInfo TESTS[] = {
     {"mutated_bodies_never_5xx", test_mutated_bodies_never_5xx},
     {"batched_transitions", test_batched_transitions},
     {"long_poll_claim_wakes_on_submit", test_long_poll_claim_wakes_on_submit},
+    {"long_poll_claim_wakes_on_unblock_and_requeue",
+     test_long_poll_claim_wakes_on_unblock_and_requeue},
+    {"long_poll_past_the_slots_says_so", test_long_poll_past_the_slots_says_so},
     {"event_history_ordered_and_append_only", test_event_history_ordered_and_append_only},
     {"list_pages_newest_first", test_list_pages_newest_first},
     {"artifacts", test_artifacts},

@@ -592,45 +592,6 @@ static struct db_stmt SQL_DEPENDENCY_FAILED = DB_STMT(
 	"  FROM jobs f JOIN job_deps jd ON jd.dep_id = f.id JOIN jobs d ON d.id = jd.job_id"
 	" WHERE f.id = ANY($1::bigint[]) AND f.tenant_id = $2 AND d.stage = 'blocked'");
 
-/* A task (composite job) follows its steps: every step shipped -> shipped;
- * a step dead-lettered (or failed for good) -> failed. ids: the steps that
- * just ended, as a bigint[] literal. Its own statement, after the
- * transition, so it sees the steps' new stages. */
-static struct db_stmt SQL_SETTLE_TASKS = DB_STMT(
-	"WITH settled AS ("
-	"  UPDATE jobs p SET"
-	"    stage = CASE WHEN NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
-	"                                     AND c.stage <> 'shipped') THEN 'shipped'"
-	"                 ELSE 'failed' END,"
-	"    finished_at = now(), rev = p.rev + 1, updated_at = now()"
-	"   WHERE p.id IN (SELECT parent_id FROM jobs WHERE id = ANY($1::bigint[])"
-	"                     AND parent_id IS NOT NULL)"
-	"     AND p.tenant_id = $2 AND p.kind = 'composite'"
-	"     AND p.stage NOT IN ('shipped', 'failed', 'cancelled')"
-	"     AND (NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id AND c.stage <> 'shipped')"
-	"          OR EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
-	"                       AND c.stage IN ('dead_letter', 'failed')))"
-	"  RETURNING p.id, p.tenant_id, p.stage"
-	")"
-	"INSERT INTO job_events (tenant_id, job_id, kind, data)"
-	"SELECT tenant_id, id, 'stage_changed', jsonb_build_object('to', stage) FROM settled");
-
-static enum cd_err settle_tasks(struct db *db, const char *t, const char *ids, struct cd_error *e)
-{
-	const char *p[2] = {ids, t};
-
-	return db_exec_command(db, &SQL_SETTLE_TASKS, 2, p, e);
-}
-
-enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
-				 struct cd_error *e)
-{
-	char t[24];
-
-	fmt_i64(t, sizeof(t), tenant);
-	return settle_tasks(db, t, ids, e);
-}
-
 /* A bigint[] literal built id by id: open_ids, add_id..., close_ids (true
  * when it holds an id). */
 static void open_ids(struct buf *ids)
@@ -654,6 +615,181 @@ static bool close_ids(struct buf *ids)
 static bool satisfies_deps(const char *stage)
 {
 	return strcmp(stage, "shipped") == 0 || strcmp(stage, "testing") == 0;
+}
+
+/* ---- cancel, and the end of a task --------------------------------------- */
+
+/* THE rule of a task's end, one statement every path that ends a step goes
+ * through (PATCH and jobs:transition, the step forms, a cancel, the reaper's
+ * dead-lettering): a task whose steps all shipped is `shipped`; one with a
+ * step cancelled is `cancelled`; one with a step dead-lettered or failed for
+ * good is `failed`. ids: the steps that just ended, as a bigint[] literal.
+ * Its own statement, after theirs, so it sees the steps' new stages; the
+ * stage is re-checked on the task's newest row, so a task ends once.
+ * Answers the tasks that ended otherwise than shipped: their unfinished
+ * steps are cancelled next (settle_tasks), so no task is left active with
+ * nothing claimable. */
+static struct db_stmt SQL_SETTLE_TASKS = DB_STMT(
+	"WITH decided AS ("
+	"  SELECT p.id,"
+	"         CASE WHEN EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
+	"                              AND c.stage = 'cancelled') THEN 'cancelled'"
+	"              WHEN EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
+	"                              AND c.stage IN ('dead_letter', 'failed')) THEN 'failed'"
+	"              WHEN NOT EXISTS (SELECT 1 FROM jobs c WHERE c.parent_id = p.id"
+	"                                  AND c.stage <> 'shipped') THEN 'shipped'"
+	"         END AS next"
+	"    FROM jobs p"
+	"   WHERE p.id IN (SELECT parent_id FROM jobs WHERE id = ANY($1::bigint[])"
+	"                     AND parent_id IS NOT NULL)"
+	"     AND p.tenant_id = $2 AND p.kind = 'composite'"
+	"     AND p.stage NOT IN ('shipped', 'failed', 'dead_letter', 'cancelled')"
+	"), settled AS ("
+	"  UPDATE jobs p SET stage = d.next, finished_at = now(), rev = p.rev + 1, updated_at = now()"
+	"    FROM decided d"
+	"   WHERE p.id = d.id AND d.next IS NOT NULL"
+	"     AND p.stage NOT IN ('shipped', 'failed', 'dead_letter', 'cancelled')"
+	"  RETURNING p.id, p.tenant_id, p.stage"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT tenant_id, id, 'stage_changed', jsonb_build_object('to', stage) FROM settled"
+	")"
+	"SELECT id FROM settled WHERE stage <> 'shipped'");
+
+/* Cancels, in one statement, the jobs of $1 (a bigint[] literal) that are
+ * not final, and every unfinished step of those that are tasks: a task
+ * never ends with a step still claimable or running. Each cancelled job's
+ * epoch moves and a held lease is released, so its worker's next renew or
+ * PATCH gets 409 stale_epoch. Rows are locked steps first, then tasks, each
+ * in id order: the order a worker's transition takes them (its step, the
+ * next step, then the task), so the two do not deadlock. The lock re-checks
+ * the stage on the newest row: a step that shipped meanwhile stays shipped.
+ * Answers each cancelled job with whether it is a step. */
+static struct db_stmt SQL_CANCEL = DB_STMT(
+	"WITH target AS ("
+	"  SELECT j.id, j.stage AS old_stage FROM jobs j"
+	"   WHERE j.tenant_id = $2"
+	"     AND (j.id = ANY($1::bigint[]) OR j.parent_id = ANY($1::bigint[]))"
+	"     AND j.stage NOT IN ('shipped', 'failed', 'dead_letter', 'cancelled')"
+	"   ORDER BY j.kind = 'composite', j.id"
+	"   FOR UPDATE"
+	"), upd AS ("
+	"  UPDATE jobs j SET stage = 'cancelled', lease_epoch = j.lease_epoch + 1,"
+	"         lease_status = CASE WHEN j.lease_status = 'held' THEN 'released'"
+	"                             ELSE j.lease_status END,"
+	"         finished_at = now(), rev = j.rev + 1, updated_at = now()"
+	"    FROM target"
+	"   WHERE j.id = target.id"
+	"  RETURNING j.id, j.tenant_id, j.parent_id, j.lease_epoch, target.old_stage"
+	"), run AS ("
+	"  UPDATE runs r SET ended_at = now(), exit = 'cancelled'"
+	"    FROM upd WHERE r.job_id = upd.id AND r.ended_at IS NULL"
+	"), ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT tenant_id, id, 'cancelled', jsonb_build_object('from', old_stage, 'by', $3::text,"
+	"         'epoch', lease_epoch)"
+	"         || CASE WHEN id = ANY($1::bigint[]) THEN '{}'::jsonb"
+	"                 ELSE jsonb_build_object('task_id', parent_id::text) END"
+	"    FROM upd"
+	"), blocked_ev AS ("
+	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
+	"  SELECT d.tenant_id, d.id, 'dependency_cancelled', jsonb_build_object('dep_id', upd.id::text)"
+	"    FROM jobs d JOIN job_deps jd ON jd.job_id = d.id JOIN upd ON jd.dep_id = upd.id"
+	"   WHERE d.stage = 'blocked' AND d.id NOT IN (SELECT id FROM upd)"
+	")"
+	"SELECT id, parent_id IS NOT NULL FROM upd");
+
+/* Runs SQL_CANCEL over ids (in a transaction). hit: whether job `want`
+ * was among the cancelled; steps gets the cancelled steps (open_ids). */
+static enum cd_err cancel_jobs(struct db *db, const char *t, const char *ids, const char *by,
+			       int64_t want, bool *hit, struct buf *steps, struct cd_error *e)
+{
+	const char *p[3] = {ids, t, by};
+	PGresult *res = NULL;
+	enum cd_err rc = db_exec(db, &SQL_CANCEL, 3, p, &res, e);
+
+	*hit = false;
+	for (int r = 0; rc == CD_OK && r < PQntuples(res); r++) {
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+
+		*hit = *hit || id == want;
+		if (strcmp(PQgetvalue(res, r, 1), "t") == 0)
+			add_id(steps, id);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Settles the tasks of the steps ids (SQL_SETTLE_TASKS), then cancels the
+ * unfinished steps of those that ended failed or cancelled. Nothing else
+ * follows: the steps cancelled here belong to tasks that have ended. */
+static enum cd_err settle_tasks(struct db *db, const char *t, const char *ids, struct cd_error *e)
+{
+	const char *p[2] = {ids, t};
+	PGresult *res = NULL;
+	struct buf ended, steps;
+	bool hit;
+	enum cd_err rc = db_exec(db, &SQL_SETTLE_TASKS, 2, p, &res, e);
+
+	open_ids(&ended);
+	open_ids(&steps);
+	for (int r = 0; rc == CD_OK && r < PQntuples(res); r++)
+		add_id(&ended, strtoll(PQgetvalue(res, r, 0), NULL, 10));
+	if (rc == CD_OK && close_ids(&ended))
+		rc = cancel_jobs(db, t, buf_str(&ended), "task_ended", 0, &hit, &steps, e);
+	PQclear(res);
+	buf_reset(&ended);
+	buf_reset(&steps);
+	return rc;
+}
+
+enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
+				 struct cd_error *e)
+{
+	char t[24];
+
+	fmt_i64(t, sizeof(t), tenant);
+	return settle_tasks(db, t, ids, e);
+}
+
+static struct db_stmt SQL_STAGE = DB_STMT("SELECT stage FROM jobs WHERE id = $1 AND tenant_id = $2");
+
+enum cd_err db_jobs_cancel(struct db *db, int64_t tenant, int64_t id, const char *by, char **out,
+			   struct cd_error *e)
+{
+	char t[24], i[24], ids[32];
+	const char *p[2] = {i, t};
+	struct buf steps;
+	PGresult *res = NULL;
+	bool hit = false;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	snprintf(ids, sizeof(ids), "{%s}", i);
+	open_ids(&steps);
+	rc = cancel_jobs(db, t, ids, by, id, &hit, &steps, e);
+	if (rc == CD_OK && !hit) {
+		/* not cancelled: absent, or final already */
+		rc = db_exec(db, &SQL_STAGE, 2, p, &res, e);
+		if (rc == CD_OK && PQntuples(res) == 0)
+			rc = job_not_found(e, id);
+		else if (rc == CD_OK)
+			rc = cd_fail(e, CD_INVALID_TRANSITION, "stage",
+				     "Job %" PRId64 " is %s already and cannot be cancelled.", id,
+				     PQgetvalue(res, 0, 0));
+		goto out;
+	}
+	/* a cancelled step ends its task, and the task its other steps */
+	if (rc == CD_OK && close_ids(&steps))
+		rc = settle_tasks(db, t, buf_str(&steps), e);
+	if (rc == CD_OK)
+		rc = db_jobs_get(db, tenant, id, false, out, e);
+out:
+	PQclear(res);
+	buf_reset(&steps);
+	return rc;
 }
 
 /* The transition statement, and in the same round trip the lock of the
@@ -845,65 +981,6 @@ enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f
 	PQclear(res);
 	if (rc == CD_OK)
 		rc = db_jobs_notify(db, tenant, e);
-	return rc;
-}
-
-static struct db_stmt SQL_CANCEL = DB_STMT(
-	"WITH cur AS ("
-	"  SELECT id, stage AS old_stage FROM jobs WHERE id = $1 AND tenant_id = $2"
-	"), upd AS ("
-	"  UPDATE jobs j SET stage = 'cancelled', lease_epoch = j.lease_epoch + 1,"
-	"         lease_status = CASE WHEN j.lease_status = 'held' THEN 'released'"
-	"                             ELSE j.lease_status END,"
-	"         finished_at = now(), rev = j.rev + 1, updated_at = now()"
-	"    FROM cur"
-	"   WHERE j.id = cur.id"
-	"     AND j.stage NOT IN ('shipped', 'failed', 'dead_letter', 'cancelled')"
-	"  RETURNING j.*, cur.old_stage"
-	"), run AS ("
-	"  UPDATE runs r SET ended_at = now(), exit = 'cancelled'"
-	"    FROM upd WHERE r.job_id = upd.id AND r.ended_at IS NULL"
-	"), ev AS ("
-	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
-	"  SELECT tenant_id, id, 'cancelled', jsonb_build_object('from', old_stage, 'by', $3::text,"
-	"         'epoch', lease_epoch) FROM upd"
-	"), blocked_ev AS ("
-	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
-	"  SELECT d.tenant_id, d.id, 'dependency_cancelled', jsonb_build_object('dep_id', $1::text)"
-	"    FROM jobs d JOIN job_deps jd ON jd.job_id = d.id, upd"
-	"   WHERE jd.dep_id = upd.id AND d.stage = 'blocked'"
-	")"
-	"SELECT (SELECT job_json(j, false) FROM jobs j WHERE j.id = $1 AND j.tenant_id = $2),"
-	"       (SELECT count(*) FROM upd), (SELECT stage FROM jobs WHERE id = $1 AND tenant_id = $2)");
-
-enum cd_err db_jobs_cancel(struct db *db, int64_t tenant, int64_t id, const char *by, char **out,
-			   struct cd_error *e)
-{
-	char t[24], i[24];
-	const char *p[3] = {i, t, by};
-	PGresult *res = NULL;
-	enum cd_err rc;
-
-	*out = NULL;
-	fmt_i64(t, sizeof(t), tenant);
-	fmt_i64(i, sizeof(i), id);
-	rc = db_exec(db, &SQL_CANCEL, 3, p, &res, e);
-	if (rc != CD_OK)
-		goto out;
-	if (PQgetisnull(res, 0, 2)) {
-		rc = job_not_found(e, id);
-	} else if (strcmp(PQgetvalue(res, 0, 1), "0") == 0) {
-		rc = cd_fail(e, CD_INVALID_TRANSITION, "stage",
-			     "Job %" PRId64 " is %s already and cannot be cancelled.", id,
-			     PQgetvalue(res, 0, 2));
-	} else {
-		/* the statement's snapshot predates its own update: read again */
-		PQclear(res);
-		res = NULL;
-		rc = db_jobs_get(db, tenant, id, false, out, e);
-	}
-out:
-	PQclear(res);
 	return rc;
 }
 

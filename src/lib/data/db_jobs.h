@@ -26,8 +26,10 @@ enum cd_err db_jobs_submit(struct db *db, int64_t tenant, const char *request, c
 			   struct cd_error *e);
 
 /* Settles the tasks (composite jobs) whose steps `ids` (a bigint[] literal,
- * "{1,2}") just ended: every step shipped -> shipped, one dead-lettered or
- * failed -> failed. In a transaction. */
+ * "{1,2}") just ended -- THE rule of a task's end: every step shipped ->
+ * shipped; a step cancelled -> cancelled; a step dead-lettered or failed for
+ * good -> failed, and then its unfinished steps are cancelled (epoch + 1).
+ * In a transaction. */
 enum cd_err db_jobs_settle_tasks(struct db *db, int64_t tenant, const char *ids,
 				 struct cd_error *e);
 
@@ -110,7 +112,10 @@ enum cd_err db_jobs_release(struct db *db, int64_t tenant, const struct fence *f
 			    char **out, struct cd_error *e);
 
 /* Cancels a job in any non-final stage (in a transaction); bumps the epoch so
- * the holder is fenced out. CD_INVALID_TRANSITION when already final. */
+ * the holder is fenced out. A task takes its unfinished steps with it; a
+ * step ends its task (db_jobs_settle_tasks). by: who cancels, for the
+ * events. out: the job's summary JSON. CD_NOT_FOUND (job_not_found),
+ * CD_INVALID_TRANSITION when already final. */
 enum cd_err db_jobs_cancel(struct db *db, int64_t tenant, int64_t id, const char *by, char **out,
 			   struct cd_error *e);
 

@@ -21,6 +21,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"005_perf",
 	"006_lean",
 	"007_domains",
+	"008_timers",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

@@ -104,7 +104,7 @@ enum cd_err db_tasks_get(struct db *db, int64_t tenant, int64_t id, char **out,
  * statement takes a fresh snapshot after the lock is held.
  */
 static struct db_stmt SQL_LOCK = DB_STMT(
-	"SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2 AND kind = 'composite' FOR UPDATE");
+	"SELECT stage FROM jobs WHERE id = $1 AND tenant_id = $2 AND kind = 'composite' FOR UPDATE");
 
 static struct db_stmt SQL_HAS_STEPS = DB_STMT(
 	"SELECT EXISTS (SELECT 1 FROM jobs WHERE parent_id = $1 AND tenant_id = $2)");
@@ -113,8 +113,11 @@ enum cd_err db_tasks_lock_unplanned(struct db *db, int64_t tenant, int64_t id,
 				    struct cd_error *e)
 {
 	PGresult *res = NULL;
+	char stage[16] = "";
 	enum cd_err rc = exec_by_id(db, &SQL_LOCK, tenant, id, "task", &res, e);
 
+	if (rc == CD_OK)
+		snprintf(stage, sizeof(stage), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	res = NULL;
 	if (rc == CD_OK) /* always one row */
@@ -122,6 +125,9 @@ enum cd_err db_tasks_lock_unplanned(struct db *db, int64_t tenant, int64_t id,
 	if (rc == CD_OK && strcmp(PQgetvalue(res, 0, 0), "t") == 0)
 		rc = cd_fail(e, CD_CONFLICT, "steps",
 			     "Task %" PRId64 " is planned already; a plan is given once.", id);
+	else if (rc == CD_OK && strcmp(stage, "queued") != 0) /* cancelled before its plan */
+		rc = cd_fail(e, CD_CONFLICT, "steps",
+			     "Task %" PRId64 " is %s; an ended task is not planned.", id, stage);
 	PQclear(res);
 	return rc;
 }
@@ -182,6 +188,20 @@ enum cd_err db_tasks_mark_planned(struct db *db, int64_t tenant, int64_t task,
 	return db_exec_command(db, &SQL_PLANNED, 2, p, e);
 }
 
+/* Runs st ($1 id, $2 tenant; one stage column) and copies the stage into
+ * stage (16 bytes); CD_NOT_FOUND naming what when no row. */
+static enum cd_err stage_of(struct db *db, struct db_stmt *st, int64_t tenant, int64_t id,
+			    const char *what, char stage[16], struct cd_error *e)
+{
+	PGresult *res = NULL;
+	enum cd_err rc = exec_by_id(db, st, tenant, id, what, &res, e);
+
+	if (rc == CD_OK)
+		snprintf(stage, 16, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return rc;
+}
+
 static struct db_stmt SQL_STEP = DB_STMT(
 	"SELECT s.stage FROM jobs s JOIN jobs t ON t.id = s.parent_id AND t.kind = 'composite'"
 	" WHERE s.id = $1 AND s.tenant_id = $2");
@@ -189,11 +209,14 @@ static struct db_stmt SQL_STEP = DB_STMT(
 enum cd_err db_tasks_step_stage(struct db *db, int64_t tenant, int64_t id, char stage[16],
 				struct cd_error *e)
 {
-	PGresult *res = NULL;
-	enum cd_err rc = exec_by_id(db, &SQL_STEP, tenant, id, "step", &res, e);
+	return stage_of(db, &SQL_STEP, tenant, id, "step", stage, e);
+}
 
-	if (rc == CD_OK)
-		snprintf(stage, 16, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rc;
+static struct db_stmt SQL_TASK_STAGE = DB_STMT(
+	"SELECT stage FROM jobs WHERE id = $1 AND tenant_id = $2 AND kind = 'composite'");
+
+enum cd_err db_tasks_stage(struct db *db, int64_t tenant, int64_t id, char stage[16],
+			   struct cd_error *e)
+{
+	return stage_of(db, &SQL_TASK_STAGE, tenant, id, "task", stage, e);
 }

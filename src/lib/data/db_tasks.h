@@ -19,7 +19,7 @@ enum cd_err db_tasks_get(struct db *db, int64_t tenant, int64_t id, char **out,
 			 struct cd_error *e);
 
 /* Locks the task (in a transaction); CD_NOT_FOUND (task_not_found), or
- * CD_CONFLICT when it has steps already. */
+ * CD_CONFLICT when it has steps already or is no longer queued (cancelled). */
 enum cd_err db_tasks_lock_unplanned(struct db *db, int64_t tenant, int64_t id,
 				    struct cd_error *e);
 
@@ -36,5 +36,10 @@ enum cd_err db_tasks_mark_planned(struct db *db, int64_t tenant, int64_t task,
  * bytes). CD_NOT_FOUND (step_not_found) otherwise. */
 enum cd_err db_tasks_step_stage(struct db *db, int64_t tenant, int64_t id, char stage[16],
 				struct cd_error *e);
+
+/* out: the stage of task id, in stage (16 bytes). CD_NOT_FOUND
+ * (task_not_found) when absent, not a task or another tenant's. */
+enum cd_err db_tasks_stage(struct db *db, int64_t tenant, int64_t id, char stage[16],
+			   struct cd_error *e);
 
 #endif

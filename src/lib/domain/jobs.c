@@ -4,7 +4,9 @@
  * (40001, 40P01) is retried a few times here; anything else is returned.
  * Long-polling claims hold a worker thread, so at most `wait slots` of them
  * wait at once per process; the others answer immediately with what there
- * is, which keeps threads free for every other route.
+ * is, which keeps threads free for every other route, and say so
+ * (claim_waited.cut_short), so that their clients back off instead of
+ * asking again at once.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -221,25 +223,23 @@ static bool take_wait_slot(void)
 }
 
 enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c, int wait_ms,
-		       char **out, int *count, struct cd_error *e)
+		       char **out, int *count, struct claim_waited *w, struct cd_error *e)
 {
-	long deadline = now_ms() + wait_ms;
-	bool slot = false;
+	long deadline = now_ms() + wait_ms, waited = 0;
+	bool took = false, listening = false;
 	enum cd_err rc;
 
-	if (wait_ms > 0 && take_wait_slot()) {
-		slot = true;
+	if (wait_ms > 0 && (took = take_wait_slot())) {
 		/* LISTEN before the first attempt, so a NOTIFY between an empty
 		 * claim and the wait is not lost. */
-		if (db_listen_jobs(db, e) != CD_OK)
-			slot = false;
-		else
+		listening = db_listen_jobs(db, e) == CD_OK;
+		if (listening)
 			db_drain_notifies(db);
 	}
 	for (;;) {
 		struct claim_ctx cc = {tenant, c, NULL, 0, e};
 		bool limited = false;
-		long left;
+		long left, t0;
 
 		/* Most workers set no seat limit: one statement, no transaction. */
 		rc = db_jobs_claim(db, tenant, c, true, out, count, &limited, e);
@@ -249,17 +249,24 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 			*out = cc.out;
 			*count = cc.count;
 		}
-		if (rc != CD_OK || *count > 0 || !slot)
+		if (rc != CD_OK || *count > 0 || !listening)
 			break;
 		left = deadline - now_ms();
 		if (left <= 0)
 			break;
 		free(*out);
 		*out = NULL;
+		t0 = now_ms();
 		db_wait_notify(db, (int)(left > 1000 ? 1000 : left)); /* re-check at least each second */
+		waited += now_ms() - t0;
 	}
-	if (slot)
+	if (took)
 		atomic_fetch_add(&wait_slots_free, 1);
+	if (w != NULL) {
+		w->ms = waited;
+		/* asked to wait, could not, and nothing came: the client backs off */
+		w->cut_short = rc == CD_OK && wait_ms > 0 && !listening && *count == 0;
+	}
 	return rc;
 }
 
@@ -449,37 +456,59 @@ enum cd_err jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int
 	return db_jobs_renew(db, tenant, f, ttl_s, out, e);
 }
 
-struct release_ctx {
+/* A release or a cancel: one job, one transaction, the job's JSON back. */
+struct one_job_ctx {
 	int64_t tenant;
-	const struct fence *f;
-	bool requeue;
+	const struct fence *f;	/* release */
+	bool requeue;		/* release */
+	int64_t id;		/* cancel */
+	const char *by;		/* cancel */
 	char *out;
 	struct cd_error *e;
 };
 
 static enum cd_err release_step(struct db *db, void *p)
 {
-	struct release_ctx *c = p;
+	struct one_job_ctx *c = p;
 
 	free(c->out);
 	c->out = NULL;
 	return db_jobs_release(db, c->tenant, c->f, c->requeue, &c->out, c->e);
 }
 
+static enum cd_err cancel_step(struct db *db, void *p)
+{
+	struct one_job_ctx *c = p;
+
+	free(c->out);
+	c->out = NULL;
+	return db_jobs_cancel(db, c->tenant, c->id, c->by, &c->out, c->e);
+}
+
+/* Runs step over c in one transaction; out: its answer on CD_OK. */
+static enum cd_err one_job(struct db *db, enum cd_err (*step)(struct db *, void *),
+			   struct one_job_ctx *c, char **out, struct cd_error *e)
+{
+	enum cd_err rc = db_run_tx(db, step, c, e);
+
+	*out = rc == CD_OK ? c->out : NULL;
+	if (rc != CD_OK)
+		free(c->out);
+	return rc;
+}
+
 enum cd_err jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,
 			 char **out, struct cd_error *e)
 {
-	struct release_ctx c = {.tenant = tenant, .f = f, .requeue = requeue, .e = e};
-	enum cd_err rc = db_run_tx(db, release_step, &c, e);
+	struct one_job_ctx c = {.tenant = tenant, .f = f, .requeue = requeue, .e = e};
 
-	*out = rc == CD_OK ? c.out : NULL;
-	if (rc != CD_OK)
-		free(c.out);
-	return rc;
+	return one_job(db, release_step, &c, out, e);
 }
 
 enum cd_err jobs_cancel(struct db *db, int64_t tenant, int64_t id, const char *by, char **out,
 			struct cd_error *e)
 {
-	return db_jobs_cancel(db, tenant, id, by, out, e);
+	struct one_job_ctx c = {.tenant = tenant, .id = id, .by = by, .e = e};
+
+	return one_job(db, cancel_step, &c, out, e);
 }

@@ -32,10 +32,19 @@ enum cd_err jobs_submit_batch(struct db *db, int64_t tenant, struct json_object 
 /* Sets how many claims of this process may long-poll at once (0: none). */
 void jobs_set_wait_slots(int slots);
 
+/* How a claim's wait went. */
+struct claim_waited {
+	long ms;	/* how long it waited for a job to come */
+	bool cut_short;	/* it was asked to wait, nothing came, and it could not wait
+			 * (every long-poll slot taken): it answered at once, and the
+			 * client should back off before asking again */
+};
+
 /* Claims; with wait_ms > 0 and nothing to claim, waits for a NOTIFY (or
- * the end of the wait) while a long-poll slot is free, else answers at once. */
+ * the end of the wait) while a long-poll slot is free, else answers at once.
+ * w (out, may be NULL): how the wait went. */
 enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request *c, int wait_ms,
-		       char **out, int *count, struct cd_error *e);
+		       char **out, int *count, struct claim_waited *w, struct cd_error *e);
 
 #define TRANSITIONS_MAX 100
 
@@ -52,7 +61,9 @@ enum cd_err jobs_transition(struct db *db, int64_t tenant, struct json_object *r
 enum cd_err jobs_transition_many(struct db *db, int64_t tenant, struct json_object *items,
 				 char **out, struct cd_error *e);
 
-/* Fenced renew / release / unfenced cancel, each its own transaction. */
+/* Fenced renew / release / unfenced cancel, each its own transaction. A
+ * cancelled task takes its unfinished steps with it, a cancelled step ends
+ * its task (db_jobs_cancel). */
 enum cd_err jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
 		       char **out, struct cd_error *e);
 enum cd_err jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,

@@ -1,8 +1,8 @@
-/* reaper.h -- one reaper pass (DESIGN section 7), as conductor-reaper runs it
- * from a timer or a loop.
+/* reaper.h -- one reaper pass (DESIGN section 7), the pass and report slots
+ * of conductor-reaper's timer table (src/reaper/main.c, domain/timer.h).
  *
- * A pass first takes (or renews) the system's `reaper` leader lease; a copy
- * that is not the holder does nothing. The holder then expires leases in
+ * The runner takes (or renews) the system's `reaper` leader lease before the
+ * pass; only the holder runs it. The pass expires leases in
  * batches until none is left, marks silent workers and controllers down,
  * sweeps the configured streams, and prunes history in small batches. Every
  * step is its own short transaction: a pass killed at any point is finished
@@ -20,23 +20,15 @@
 #include "data/db_reaper.h"
 #include "data/stream.h"
 #include "domain/janitor.h"
+#include "domain/timer.h"
 
 #define REAPER_LEASE "reaper"
 #define REAPER_BATCH 1000		/* expired leases per transaction */
 #define REAPER_PRUNE_BATCH 500		/* history rows per transaction */
 #define REAPER_PRUNE_MAX_BATCHES 200	/* per pass; the next pass goes on */
 
-struct reaper_opts {
-	const struct config *cfg;
-	const char *holder;	/* this copy's lease holder id: host/pid */
-	const char *host;
-	int lease_ttl_s;
-};
-
 struct reaper_report {
-	bool leader;
-	int64_t term;
-	char holder[129];	/* who holds the lease (this copy when leader) */
+	bool lost_lease;	/* another copy took the lease mid-pass: the rest did not run */
 	struct reap_counts leases;
 	long batches;
 	long factories_down, controllers_down;
@@ -45,14 +37,16 @@ struct reaper_report {
 	long events_pruned, jobs_pruned;
 };
 
-/* One pass. rs: the stream connection; NULL when none could be opened (with
- * streams configured, the janitor then counts as failed). CD_UNAVAILABLE
- * when PostgreSQL (or, for the janitor, Redis) failed; the rest of the pass
- * still ran. */
-enum cd_err reaper_pass(struct db *db, struct stream_conn *rs, const struct reaper_opts *o,
-			struct reaper_report *out, struct cd_error *e);
+/* One pass as the leader of term ctx->term (the timer's pass slot).
+ * ctx->rs: the stream connection; NULL when none could be opened (with
+ * streams configured, the janitor then counts as failed). out: a struct
+ * reaper_report. CD_UNAVAILABLE when PostgreSQL (or, for the janitor, Redis)
+ * failed, ctx->step naming the step; after a janitor failure the rest of the
+ * pass still ran. */
+enum cd_err reaper_pass(struct timer_ctx *ctx, void *out, struct cd_error *e);
 
-/* Gives the lease up (on exit), so a standby takes over at once. */
-enum cd_err reaper_stand_down(struct db *db, const struct reaper_opts *o, struct cd_error *e);
+/* Logs the report of a pass (the timer's report slot): its counts, at info
+ * when it did anything (or failed), else at debug. */
+void reaper_report_log(const struct timer_ctx *ctx, const void *report, bool ok, double ms);
 
 #endif

@@ -1,6 +1,11 @@
 /* tasks.c -- a task's plan: lock the task, add its steps in order (each
  * depending on the previous, so they run one after the other, possibly on
- * different workers), mark it planned, wake claimers. See tasks.h. */
+ * different workers), mark it planned, wake claimers; and its cancel, which
+ * takes every unfinished step with it (db_jobs_cancel). See tasks.h. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "data/db_jobs.h"
 #include "data/db_tasks.h"
 #include "domain/tasks.h"
@@ -37,4 +42,40 @@ enum cd_err tasks_plan(struct db *db, int64_t tenant, int64_t task, struct json_
 	struct plan_ctx c = {tenant, task, steps, e};
 
 	return db_run_tx(db, plan_step, &c, e);
+}
+
+struct cancel_ctx {
+	int64_t tenant, task;
+	const char *by;
+	struct cd_error *e;
+};
+
+static bool final_stage(const char *stage)
+{
+	return strcmp(stage, "shipped") == 0 || strcmp(stage, "failed") == 0 ||
+	       strcmp(stage, "dead_letter") == 0 || strcmp(stage, "cancelled") == 0;
+}
+
+static enum cd_err cancel_step(struct db *db, void *p)
+{
+	struct cancel_ctx *c = p;
+	char stage[16], *job = NULL;
+	enum cd_err rc = db_tasks_stage(db, c->tenant, c->task, stage, c->e);
+
+	if (rc == CD_OK && final_stage(stage))
+		rc = cd_fail(c->e, CD_INVALID_TRANSITION, "stage",
+			     "Task %" PRId64 " is %s already and cannot be cancelled.", c->task,
+			     stage);
+	if (rc == CD_OK)
+		rc = db_jobs_cancel(db, c->tenant, c->task, c->by, &job, c->e);
+	free(job);
+	return rc;
+}
+
+enum cd_err tasks_cancel(struct db *db, int64_t tenant, int64_t task, const char *by,
+			 struct cd_error *e)
+{
+	struct cancel_ctx c = {tenant, task, by, e};
+
+	return db_run_tx(db, cancel_step, &c, e);
 }
