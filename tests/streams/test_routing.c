@@ -8,7 +8,8 @@
  * entry once; a router process SIGKILLed mid-stream and run again leaves
  * every result routed exactly once (what it had read before dying too);
  * another router takes over what a dead router left pending; the reaper's
- * janitor composes with routing; POST /v1/streams/{stream}/entries (source
+ * janitor composes with routing; routing_drain (a --once pass) routes what is
+ * there and returns; POST /v1/streams/{stream}/entries (source
  * from the token, the allow-list, unknown streams, bad fields, roles).
  *
  * Each test works on streams of its own (res-<tag>, results:<tag>-*), so
@@ -528,6 +529,35 @@ static void test_janitor_reclaim_composes_with_routing(void)
 	redisFree(f.c);
 }
 
+/* routing_drain (a --once pass): what its consumer had pending and every
+ * new result are routed, then it returns. */
+static void test_drain_routes_what_is_there_and_returns(void)
+{
+	enum { EARLY = 30, N = 450 };
+	struct fixture f;
+	int hits[N + 1] = {0};
+	struct routing_counts n = {0};
+	struct config cfg;
+	struct cd_error e;
+
+	fixture_init(&f);
+	rdo(f.c, "XGROUP CREATE %s router 0 MKSTREAM", f.res);
+	add_results(&f, 0, EARLY, 3);
+	freeReplyObject(rcmd(f.c, "XREADGROUP GROUP router drainer COUNT %d STREAMS %s >", EARLY,
+			     f.res));
+	add_results(&f, EARLY, N, 3);
+	config_for(&cfg, f.res, 3600);
+	CU_ASSERT_EQUAL(routing_drain(&cfg, "drainer", &n, &e), CD_OK);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL(xlen(f.c, f.res), 0);
+	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), 0);
+	for (int a = 0; a < 3; a++)
+		collect(f.c, f.app[a], hits, N, NULL);
+	EXPECT_ONCE(hits, N);
+	CU_ASSERT_EQUAL(n.routed, N);
+	redisFree(f.c);
+}
+
 /* ---- POST /v1/streams/{stream}/entries ------------------------------------------ */
 
 static void test_post_entry_source_from_token(void)
@@ -673,6 +703,7 @@ static CU_TestInfo TESTS[] = {
 	{"router_killed_mid_stream_and_run_again", test_router_killed_mid_stream_and_run_again},
 	{"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
 	{"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
+	{"drain_routes_what_is_there_and_returns", test_drain_routes_what_is_there_and_returns},
 	{"post_entry_source_from_token", test_post_entry_source_from_token},
 	{"post_entry_refusals", test_post_entry_refusals},
 	CU_TEST_INFO_NULL,

@@ -16,6 +16,7 @@
 
 #define PAGE 100		  /* entries per read */
 #define RECLAIM_PAGES 100	  /* XAUTOCLAIM pages per stream and sweep: bounded */
+#define DRAIN_PAGES 1000	  /* reads of new entries in one routing_drain() */
 #define REDIS_TIMEOUT_MS 2000	  /* longer than ROUTING_BLOCK_MS, as XREADGROUP BLOCK needs */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -118,6 +119,7 @@ struct router {
 	volatile sig_atomic_t *stop;
 	struct stream_conn *rs;		/* NULL until connected, and after a failure */
 	char **streams;			/* cfg->results_streams, split */
+	const char **news;		/* ">" for each: what was never delivered */
 	size_t nstreams;
 	struct routing_counts counts;
 	struct cd_error e;		/* the last failure */
@@ -132,16 +134,45 @@ static bool listed(const struct router *r, const char *name)
 	return false;
 }
 
-static void split_streams(struct router *r)
+/* Sets r up for cfg and consumer: the results streams, split. */
+static void router_init(struct router *r, const struct config *cfg, const char *consumer,
+			volatile sig_atomic_t *stop)
 {
-	char *list = xstrdup(r->cfg->results_streams), *save = NULL;
+	char *list = xstrdup(cfg->results_streams), *save = NULL;
 
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+	r->consumer = consumer;
+	r->stop = stop;
 	/* config.c admits only names and commas here; strtok_r skips empty names */
 	r->streams = xcalloc(strlen(list) / 2 + 2, sizeof(char *));
 	for (char *s = strtok_r(list, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save))
 		if (!listed(r, s))
 			r->streams[r->nstreams++] = xstrdup(s);
 	free(list);
+	r->news = xcalloc(r->nstreams + 1, sizeof(char *));
+	for (size_t i = 0; i < r->nstreams; i++)
+		r->news[i] = ">";
+}
+
+/* Logs r's counts, hands them to out (may be NULL), frees what r holds. */
+static void router_end(struct router *r, struct routing_counts *out)
+{
+	char routed[24], dead[24], taken[24], errors[24];
+
+	snprintf(routed, sizeof(routed), "%ld", r->counts.routed);
+	snprintf(dead, sizeof(dead), "%ld", r->counts.dead);
+	snprintf(taken, sizeof(taken), "%ld", r->counts.reclaimed);
+	snprintf(errors, sizeof(errors), "%ld", r->counts.errors);
+	log_info("result routing stopped", "consumer", r->consumer, "routed", routed, "dead", dead,
+		 "reclaimed", taken, "errors", errors);
+	if (out != NULL)
+		*out = r->counts;
+	stream_close(r->rs);
+	for (size_t i = 0; i < r->nstreams; i++)
+		free(r->streams[i]);
+	free(r->streams);
+	free(r->news);
 }
 
 /* One entry on its way: the move, and when it goes to dead:<stream>, why. */
@@ -353,20 +384,20 @@ static enum cd_err reclaim(struct router *r)
 	return rc;
 }
 
-/* One blocking read of new entries, routed. gone: a stream or the group
- * vanished (deleted by someone): prepare again. */
-static enum cd_err read_new(struct router *r, const char *const *news, bool *gone)
+/* One read of new entries (blocking up to block_ms; 0: not at all),
+ * routed. n: how many it gave. gone: a stream or the group vanished
+ * (deleted by someone): prepare again. */
+static enum cd_err read_new(struct router *r, int block_ms, size_t *n, bool *gone)
 {
 	struct stream_entry *v = NULL;
-	size_t n = 0;
 	enum cd_err rc;
 
 	rc = stream_read_group(r->rs, r->cfg->results_group, r->consumer,
-			       (const char *const *)r->streams, news, r->nstreams, PAGE,
-			       ROUTING_BLOCK_MS, &v, &n, gone, &r->e);
+			       (const char *const *)r->streams, (const char *const *)r->news,
+			       r->nstreams, PAGE, block_ms, &v, n, gone, &r->e);
 	if (rc == CD_OK)
-		rc = route_all(r, v, n, NULL);
-	stream_entries_free(v, n);
+		rc = route_all(r, v, *n, NULL);
+	stream_entries_free(v, *n);
 	return rc;
 }
 
@@ -408,8 +439,7 @@ static enum cd_err check_config(const struct config *cfg, const char *consumer,
 enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile sig_atomic_t *stop,
 			struct routing_counts *out, struct cd_error *e)
 {
-	struct router r = {.cfg = cfg, .consumer = consumer, .stop = stop};
-	const char **news;
+	struct router r;
 	double next_reclaim = 0;
 	long backoff = BACKOFF_MIN_MS;
 	bool ready = false;
@@ -418,14 +448,12 @@ enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile
 	rc = check_config(cfg, consumer, e);
 	if (rc != CD_OK)
 		return rc;
-	split_streams(&r);
-	news = xcalloc(r.nstreams + 1, sizeof(char *));
-	for (size_t i = 0; i < r.nstreams; i++)
-		news[i] = ">";
+	router_init(&r, cfg, consumer, stop);
 	log_info("result routing started", "streams", cfg->results_streams, "group",
 		 cfg->results_group, "consumer", consumer, "reply_to_allow", cfg->reply_to_allow);
 	while (!*stop) {
 		bool gone = false;
+		size_t n = 0;
 
 		cd_error_reset(&r.e);
 		rc = ready ? CD_OK : prepare(&r);
@@ -438,7 +466,7 @@ enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile
 			next_reclaim = now_s() + (double)(cfg->routing_reclaim_s + 1) / 2;
 		}
 		if (rc == CD_OK)
-			rc = read_new(&r, news, &gone);
+			rc = read_new(&r, ROUTING_BLOCK_MS, &n, &gone);
 		if (rc == CD_OK) {
 			backoff = BACKOFF_MIN_MS;
 			ready = !gone;
@@ -453,24 +481,36 @@ enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile
 		nap(stop, backoff);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
-	{
-		char routed[24], dead[24], taken[24], errors[24];
-
-		snprintf(routed, sizeof(routed), "%ld", r.counts.routed);
-		snprintf(dead, sizeof(dead), "%ld", r.counts.dead);
-		snprintf(taken, sizeof(taken), "%ld", r.counts.reclaimed);
-		snprintf(errors, sizeof(errors), "%ld", r.counts.errors);
-		log_info("result routing stopped", "consumer", consumer, "routed", routed, "dead",
-			 dead, "reclaimed", taken, "errors", errors);
-	}
-	if (out != NULL)
-		*out = r.counts;
-	stream_close(r.rs);
-	for (size_t i = 0; i < r.nstreams; i++)
-		free(r.streams[i]);
-	free(r.streams);
-	free(news);
+	router_end(&r, out);
 	return CD_OK;
+}
+
+enum cd_err routing_drain(const struct config *cfg, const char *consumer,
+			  struct routing_counts *out, struct cd_error *e)
+{
+	static volatile sig_atomic_t never;
+	struct router r;
+	bool gone = false;
+	size_t n = 1;
+	enum cd_err rc;
+
+	rc = check_config(cfg, consumer, e);
+	if (rc != CD_OK)
+		return rc;
+	router_init(&r, cfg, consumer, &never);
+	rc = prepare(&r);
+	if (rc == CD_OK)
+		rc = drain_own(&r);
+	if (rc == CD_OK)
+		rc = reclaim(&r);
+	for (int page = 0; rc == CD_OK && n > 0 && !gone && page < DRAIN_PAGES; page++)
+		rc = read_new(&r, 0, &n, &gone);
+	if (rc != CD_OK) {
+		r.counts.errors++;
+		*e = r.e;
+	}
+	router_end(&r, out);
+	return rc;
 }
 
 /* ---- the thread ------------------------------------------------------------ */

@@ -62,6 +62,14 @@ enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile
 
 #define ROUTING_BLOCK_MS 200
 
+/* Routes what is there now, then returns -- for a --once pass: this
+ * consumer's own pending entries, those other routers left pending longer
+ * than routing_reclaim_s, then new entries until a read finds none (at most
+ * 1000 reads of 100). The first Redis failure ends it (CD_UNAVAILABLE, the
+ * entries not moved stay pending). out: what it did (may be NULL). */
+enum cd_err routing_drain(const struct config *cfg, const char *consumer,
+			  struct routing_counts *out, struct cd_error *e);
+
 /* A router on a thread of its own, for conductor-watcher's main. */
 struct routing_thread;
 
