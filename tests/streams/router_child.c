@@ -38,9 +38,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: router_child CONSUMER\n");
 		return 2;
 	}
-	if (config_load(&cfg, NULL, &e) == CD_OK && routing_run(&cfg, argv[1], &stopping, &n, &e) == CD_OK) {
-		printf("routed %ld dead %ld reclaimed %ld errors %ld\n", n.routed, n.dead, n.reclaimed,
-		       n.errors);
+	if (config_load(&cfg, NULL, &e) == CD_OK &&
+	    routing_run(&cfg, argv[1], &stopping, &n, &e) == CD_OK) {
+		printf("routed %ld dead %ld reclaimed %ld errors %ld\n", n.routed, n.dead,
+		       n.reclaimed, n.errors);
 		status = 0;
 	} else {
 		fprintf(stderr, "router_child: %s\n", e.message);

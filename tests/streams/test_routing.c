@@ -97,8 +97,8 @@ static long long pending(redisContext *c, const char *stream, const char *group)
 {
 	redisReply *r = rcmd(c, "XPENDING %s %s", stream, group);
 	long long n = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
-			      ? r->element[0]->integer
-			      : 0;
+	                  ? r->element[0]->integer
+	                  : 0;
 
 	freeReplyObject(r);
 	return n;
@@ -134,7 +134,7 @@ static long collect(redisContext *c, const char *stream, int *hits, int n, const
 			CU_ASSERT_PTR_NOT_NULL(field_in(f, "original_id"));
 			if (why == NULL || strstr(why, reason) == NULL)
 				fprintf(stderr, "\n  %s: dead_reason '%s', wanted '%s'\n", stream,
-					why ? why : "(none)", reason);
+				        why ? why : "(none)", reason);
 		}
 	}
 	freeReplyObject(r);
@@ -220,7 +220,7 @@ static void expect_once_at(const int *hits, int n, int line)
 
 /* One router thread as consumer until f's results stream is drained. */
 static struct routing_counts route_until_drained(const struct fixture *f, long reclaim_s,
-						 const char *consumer)
+                                                 const char *consumer)
 {
 	struct routing_thread *t = NULL;
 	struct routing_counts n = {0};
@@ -240,7 +240,7 @@ static struct routing_counts route_until_drained(const struct fixture *f, long r
 /* Starts bin with args (NULL-terminated) and extra environment ("K=V",
  * NULL-terminated); stdout to <stack>/routing-logs/<log>.out, stderr to .log. */
 static pid_t spawn(const char *bin, const char *log, const char *const *args,
-		   const char *const *env)
+                   const char *const *env)
 {
 	char dir[400], out[512], err[512];
 	const char *stack = getenv("CONDUCTOR_STACK_DIR");
@@ -302,11 +302,9 @@ static pid_t router_child(const char *consumer, const char *results, const char 
 enum fate { TO_A, TO_B, TO_C, NO_REPLY_TO, NOT_ALLOWED, LOOP, DEAD_STREAM, NOT_A_STREAM, FATES };
 
 static const char *const DEAD_REASON[FATES] = {
-	[NO_REPLY_TO] = "no reply_to",
-	[NOT_ALLOWED] = "matches no pattern",
-	[LOOP] = "a results stream",
-	[DEAD_STREAM] = "a dead-letter stream",
-	[NOT_A_STREAM] = "holds a string",
+    [NO_REPLY_TO] = "no reply_to",     [NOT_ALLOWED] = "matches no pattern",
+    [LOOP] = "a results stream",       [DEAD_STREAM] = "a dead-letter stream",
+    [NOT_A_STREAM] = "holds a string",
 };
 
 static void add_mixed(const struct fixture *f, int from, int to)
@@ -319,23 +317,18 @@ static void add_mixed(const struct fixture *f, int from, int to)
 			rdo(f->c, "XADD %s * seq %d source app reply_to %s", f->res, i,
 			    f->app[i % FATES]);
 			break;
-		case NO_REPLY_TO:
-			rdo(f->c, "XADD %s * seq %d source app", f->res, i);
-			break;
+		case NO_REPLY_TO: rdo(f->c, "XADD %s * seq %d source app", f->res, i); break;
 		case NOT_ALLOWED:
 			rdo(f->c, "XADD %s * seq %d reply_to tasks:%s", f->res, i, f->tag);
 			break;
-		case LOOP:
-			rdo(f->c, "XADD %s * seq %d reply_to %s", f->res, i, f->res);
-			break;
+		case LOOP: rdo(f->c, "XADD %s * seq %d reply_to %s", f->res, i, f->res); break;
 		case DEAD_STREAM:
 			rdo(f->c, "XADD %s * seq %d reply_to %s", f->res, i, f->dead);
 			break;
 		case NOT_A_STREAM:
 			rdo(f->c, "XADD %s * seq %d reply_to results:%s-str", f->res, i, f->tag);
 			break;
-		case FATES:
-			break;
+		case FATES: break;
 		}
 	}
 }
@@ -394,7 +387,8 @@ static void test_mixed_reply_to_each_once_refused_to_dead(void)
 	CU_ASSERT_EQUAL(n.errors, 0);
 	/* the key that is not a stream is left as it was */
 	r = rcmd(f.c, "GET results:%s-str", f.tag);
-	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, "not-a-stream") == 0);
+	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_STRING &&
+	          strcmp(r->str, "not-a-stream") == 0);
 	freeReplyObject(r);
 	redisFree(f.c);
 }
@@ -422,8 +416,8 @@ static void test_two_routers_route_each_once(void)
 	routing_stop_thread(t1, &n1);
 	routing_stop_thread(t2, &n2);
 	config_free(&cfg);
-	CU_ASSERT_EQUAL(collect(f.c, f.app[0], hits, N, NULL) + collect(f.c, f.app[1], hits, N, NULL),
-			N);
+	CU_ASSERT_EQUAL(
+	    collect(f.c, f.app[0], hits, N, NULL) + collect(f.c, f.app[1], hits, N, NULL), N);
 	EXPECT_ONCE(hits, N);
 	CU_ASSERT_EQUAL(n1.routed + n2.routed, N);
 	CU_ASSERT(n1.routed > 0 && n2.routed > 0); /* both took part */
@@ -448,8 +442,8 @@ static void test_router_killed_mid_stream_and_run_again(void)
 	rdo(f.c, "XGROUP CREATE %s router 0 MKSTREAM", f.res);
 	add_results(&f, 0, EARLY, 1);
 	/* what the dead router had read and not moved */
-	freeReplyObject(rcmd(f.c, "XREADGROUP GROUP router %s COUNT %d STREAMS %s >", consumer,
-			     EARLY, f.res));
+	freeReplyObject(
+	    rcmd(f.c, "XREADGROUP GROUP router %s COUNT %d STREAMS %s >", consumer, EARLY, f.res));
 	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), EARLY);
 
 	pid = router_child(consumer, f.res, "killed-1");
@@ -505,8 +499,8 @@ static void test_janitor_reclaim_composes_with_routing(void)
 	struct fixture f;
 	const char *reaper = getenv("CONDUCTOR_REAPER");
 	char env_streams[120];
-	const char *env[] = {env_streams, "CONDUCTOR_STREAM_GROUP=router", "CONDUCTOR_RECLAIM_IDLE_S=1",
-			     NULL};
+	const char *env[] = {env_streams, "CONDUCTOR_STREAM_GROUP=router",
+	                     "CONDUCTOR_RECLAIM_IDLE_S=1", NULL};
 	const char *once[] = {"--once", NULL};
 	int hits[N + 1] = {0};
 	struct routing_counts n;
@@ -543,8 +537,8 @@ static void test_drain_routes_what_is_there_and_returns(void)
 	fixture_init(&f);
 	rdo(f.c, "XGROUP CREATE %s router 0 MKSTREAM", f.res);
 	add_results(&f, 0, EARLY, 3);
-	freeReplyObject(rcmd(f.c, "XREADGROUP GROUP router drainer COUNT %d STREAMS %s >", EARLY,
-			     f.res));
+	freeReplyObject(
+	    rcmd(f.c, "XREADGROUP GROUP router drainer COUNT %d STREAMS %s >", EARLY, f.res));
 	add_results(&f, EARLY, N, 3);
 	config_for(&cfg, f.res, 3600);
 	CU_ASSERT_EQUAL(routing_drain(&cfg, "drainer", &n, &e), CD_OK);
@@ -572,11 +566,12 @@ static void test_post_entry_source_from_token(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	who = call("GET", "/v1/whoami", t->submitter, NULL, NULL);
 	snprintf(source, sizeof(source), "%s/%s", str_at(data_of(&who), "tenant"),
-		 str_at(data_of(&who), "name"));
+	         str_at(data_of(&who), "name"));
 	http_resp_free(&who);
 
 	r = call("POST", "/v1/streams/results/entries", t->submitter,
-		 "{\"fields\":{\"body\":\"hello\",\"n\":\"1\"},\"reply_to\":\"results:app-x\"}", NULL);
+	         "{\"fields\":{\"body\":\"hello\",\"n\":\"1\"},\"reply_to\":\"results:app-x\"}",
+	         NULL);
 	EXPECT_STATUS(r, 201);
 	id = str_at(data_of(&r), "id");
 	EXPECT_STR(str_at(data_of(&r), "stream"), "results");
@@ -599,12 +594,12 @@ static void test_post_entry_source_from_token(void)
 
 	/* no reply_to: the entry has none */
 	r = call("POST", "/v1/streams/results/entries", t->submitter, "{\"fields\":{\"a\":\"b\"}}",
-		 NULL);
+	         NULL);
 	EXPECT_STATUS(r, 201);
 	CU_ASSERT(null_at(data_of(&r), "reply_to"));
 	{
 		redisReply *x = rcmd(c, "XRANGE results %s %s", str_at(data_of(&r), "id"),
-				     str_at(data_of(&r), "id"));
+		                     str_at(data_of(&r), "id"));
 
 		CU_ASSERT_FATAL(x != NULL && x->type == REDIS_REPLY_ARRAY && x->elements == 1);
 		CU_ASSERT_PTR_NULL(field_in(x->element[0]->element[1], "reply_to"));
@@ -624,20 +619,20 @@ static void test_post_entry_refusals(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	/* source never from the body; reply_to only beside fields */
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"source\":\"someone-else\"}}",
-		       "fields.source");
-	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":\"b\",\"reply_to\":\"results:x\"}}",
-		       "fields.reply_to");
-	/* the allow-list, loops, names */
-	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"tasks:x\"}",
-		       "reply_to");
-	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"results\"}",
-		       "reply_to");
+	               "fields.source");
 	EXPECT_REFUSED(t->submitter, "POST", p,
-		       "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"results:a b\"}", "reply_to");
+	               "{\"fields\":{\"a\":\"b\",\"reply_to\":\"results:x\"}}", "fields.reply_to");
+	/* the allow-list, loops, names */
+	EXPECT_REFUSED(t->submitter, "POST", p,
+	               "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"tasks:x\"}", "reply_to");
+	EXPECT_REFUSED(t->submitter, "POST", p,
+	               "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"results\"}", "reply_to");
+	EXPECT_REFUSED(t->submitter, "POST", p,
+	               "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"results:a b\"}", "reply_to");
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":\"b\"},\"reply_to\":\"\"}",
-		       "reply_to");
+	               "reply_to");
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":\"b\"},\"reply_to\":7}",
-		       "reply_to");
+	               "reply_to");
 	/* fields */
 	EXPECT_REFUSED(t->submitter, "POST", p, "{}", "fields");
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{}}", "fields");
@@ -646,15 +641,15 @@ static void test_post_entry_refusals(void)
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":null}}", "fields.a");
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"\":\"x\"}}", "fields.");
 	EXPECT_REFUSED(t->submitter, "POST", p, "{\"fields\":{\"a\":\"b\"},\"source\":\"x\"}",
-		       "source");
+	               "source");
 	/* only configured streams */
 	r = call("POST", "/v1/streams/tasks:not-configured/entries", t->submitter,
-		 "{\"fields\":{\"a\":\"b\"}}", NULL);
+	         "{\"fields\":{\"a\":\"b\"}}", NULL);
 	EXPECT_ERROR(r, 404, "stream_not_found");
 	EXPECT_STR(field_of(&r), "stream");
 	http_resp_free(&r);
 	r = call("POST", "/v1/streams/dead:results/entries", t->submitter,
-		 "{\"fields\":{\"a\":\"b\"}}", NULL);
+	         "{\"fields\":{\"a\":\"b\"}}", NULL);
 	EXPECT_ERROR(r, 404, "stream_not_found");
 	http_resp_free(&r);
 	/* roles: submitter only (and admin) */
@@ -697,16 +692,16 @@ static void test_refusal_rule(void)
 }
 
 static CU_TestInfo TESTS[] = {
-	{"refusal_rule", test_refusal_rule},
-	{"mixed_reply_to_each_once_refused_to_dead", test_mixed_reply_to_each_once_refused_to_dead},
-	{"two_routers_route_each_once", test_two_routers_route_each_once},
-	{"router_killed_mid_stream_and_run_again", test_router_killed_mid_stream_and_run_again},
-	{"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
-	{"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
-	{"drain_routes_what_is_there_and_returns", test_drain_routes_what_is_there_and_returns},
-	{"post_entry_source_from_token", test_post_entry_source_from_token},
-	{"post_entry_refusals", test_post_entry_refusals},
-	CU_TEST_INFO_NULL,
+    {"refusal_rule", test_refusal_rule},
+    {"mixed_reply_to_each_once_refused_to_dead", test_mixed_reply_to_each_once_refused_to_dead},
+    {"two_routers_route_each_once", test_two_routers_route_each_once},
+    {"router_killed_mid_stream_and_run_again", test_router_killed_mid_stream_and_run_again},
+    {"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
+    {"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
+    {"drain_routes_what_is_there_and_returns", test_drain_routes_what_is_there_and_returns},
+    {"post_entry_source_from_token", test_post_entry_source_from_token},
+    {"post_entry_refusals", test_post_entry_refusals},
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
