@@ -552,6 +552,35 @@ static void test_drain_routes_what_is_there_and_returns(void)
 	redisFree(f.c);
 }
 
+/* What conductor-watcher's main calls: nothing while routing is off (the
+ * default), a router named after the host when it is on. */
+static void test_start_if_on(void)
+{
+	enum { N = 10 };
+	struct fixture f;
+	int hits[N + 1] = {0};
+	struct routing_thread *t;
+	struct routing_counts n = {0};
+	struct config cfg;
+	struct cd_error e;
+
+	fixture_init(&f);
+	config_for(&cfg, f.res, 3600);
+	CU_ASSERT_EQUAL(cfg.result_routing, 0);
+	CU_ASSERT_PTR_NULL(routing_start_if_on(&cfg));
+	CU_ASSERT_EQUAL(config_set(&cfg, "result_routing", "on", &e), CD_OK);
+	t = routing_start_if_on(&cfg);
+	CU_ASSERT_PTR_NOT_NULL(t);
+	add_results(&f, 0, N, 1);
+	CU_ASSERT(drained(f.c, f.res));
+	routing_stop_thread(t, &n);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL(collect(f.c, f.app[0], hits, N, NULL), N);
+	EXPECT_ONCE(hits, N);
+	CU_ASSERT_EQUAL(n.routed, N);
+	redisFree(f.c);
+}
+
 /* ---- POST /v1/streams/{stream}/entries ------------------------------------------ */
 
 static void test_post_entry_source_from_token(void)
@@ -699,6 +728,7 @@ static CU_TestInfo TESTS[] = {
     {"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
     {"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
     {"drain_routes_what_is_there_and_returns", test_drain_routes_what_is_there_and_returns},
+    {"start_if_on", test_start_if_on},
     {"post_entry_source_from_token", test_post_entry_source_from_token},
     {"post_entry_refusals", test_post_entry_refusals},
     CU_TEST_INFO_NULL,

@@ -566,6 +566,21 @@ void routing_stop_thread(struct routing_thread *t, struct routing_counts *out)
 	free(t);
 }
 
+struct routing_thread *routing_start_if_on(const struct config *cfg)
+{
+	struct routing_thread *t = NULL;
+	char consumer[CONSUMER_MAX + 1];
+	struct cd_error e;
+
+	if (!cfg->result_routing)
+		return NULL;
+	cd_error_reset(&e);
+	routing_consumer_name(consumer, sizeof(consumer), NULL);
+	if (routing_start_thread(cfg, consumer, &t, &e) != CD_OK)
+		log_error("result routing did not start", "field", e.field, "detail", e.message);
+	return t;
+}
+
 void routing_consumer_name(char *out, size_t cap, const char *suffix)
 {
 	char host[256] = "";

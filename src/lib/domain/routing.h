@@ -97,6 +97,12 @@ enum cd_err routing_enqueue(struct stream_conn *rs, const struct config *cfg, co
 			    const char *const *fields, const char *source, const char *reply_to,
 			    char new_id[64], struct cd_error *e);
 
+/* For conductor-watcher's main: when cfg->result_routing is on, starts a
+ * router thread whose consumer is routing_consumer_name(NULL) (the host);
+ * NULL when routing is off or the thread could not start (logged). Stop it
+ * with routing_stop_thread() (NULL-safe) before cfg is freed. */
+struct routing_thread *routing_start_if_on(const struct config *cfg);
+
 /* A consumer name for this process: "<host>" (one router per host), or
  * "<host>-<suffix>" when suffix is not empty. */
 void routing_consumer_name(char *out, size_t cap, const char *suffix);
