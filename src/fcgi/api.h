@@ -52,6 +52,9 @@ void api_steps_checkpoint(struct request *req);
 void api_steps_complete(struct request *req);
 void api_steps_fail(struct request *req);
 
+/* api_status.c */
+void api_status_get(struct request *req);
+
 /* api_streams.c */
 void api_streams_add(struct request *req);
 

@@ -57,6 +57,7 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/steps/{id}/checkpoint", api_steps_checkpoint, R(WORKER), "api_steps_checkpoint"},
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
+	{"GET", "/v1/status", api_status_get, R(OPERATOR) | R(READONLY), "api_status_get"},
 	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
 };
 

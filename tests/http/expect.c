@@ -215,11 +215,18 @@ struct http_resp callf(const char *method, const char *path, const char *token, 
 static PGresult *pg_exec(const char *sql, va_list ap)
 {
 	const char *p[4], *s;
+	PGresult *res;
 	int n = 0;
 
 	while (n < 4 && (s = va_arg(ap, const char *)) != NULL)
 		p[n++] = s;
-	return PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	if (PQstatus(pg) != CONNECTION_OK) { /* PostgreSQL was restarted (test_reaper) */
+		PQclear(res);
+		PQreset(pg);
+		res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	}
+	return res;
 }
 
 /* Is res one row whose first value is not null? Says on stderr when the

@@ -10,10 +10,12 @@
  * ships; resume; the history of changes), roles, bodies refused naming the
  * field, and tasks (create, plan, two steps on two workers in order, step
  * fencing, checkpoints, fail and retry, a dead-lettered step fails its task,
- * planning twice, tenant isolation), and how a task ends: cancelled with its
+ * planning twice, tenant isolation), how a task ends: cancelled with its
  * steps (either route, a running step's worker fenced), ended by a step
  * cancelled, failed for good or dead-lettered (PATCH, jobs:transition, the
- * step form, the reaper), its later steps then cancelled.
+ * step form, the reaper), its later steps then cancelled; and GET /v1/status
+ * (tenant-scoped mode, jobs and workers; the timers' leader states, silent
+ * copies read as degraded).
  *
  * Every test works in tenants of its own (created here, named
  * ctl-<what>-<run tag>, tokens c-<what>-<run tag>-<role letter>), so the
@@ -232,6 +234,126 @@ static void mode_of(const char *token, char *out, size_t cap)
 	CU_ASSERT_EQUAL(r.status, 200);
 	snprintf(out, cap, "%s", str_at(data_of(&r), "mode"));
 	http_resp_free(&r);
+}
+
+/* ---- GET /v1/status --------------------------------------------------------- */
+
+/* The item of arr whose key is value, or NULL. */
+static struct json_object *item_with(struct json_object *arr, const char *key, const char *value)
+{
+	for (size_t i = 0; i < len_of(arr); i++)
+		if (strcmp(str_at(item_at(arr, i), key), value) == 0)
+			return item_at(arr, i);
+	return NULL;
+}
+
+/* GET /v1/status as token: 200 and its data (a new reference, or NULL). */
+static struct json_object *status_of(const char *token)
+{
+	struct http_resp r = call("GET", "/v1/status", token, NULL, NULL);
+	struct json_object *d = NULL;
+
+	if (EXPECT_STATUS(r, 200))
+		d = json_object_get(data_of(&r));
+	http_resp_free(&r);
+	return d;
+}
+
+/* DESIGN 6 / 5: the status of the caller's tenant -- its mode, its jobs by
+ * stage, its workers -- and the timers' leader states, where a copy not seen
+ * for its stale_after_s reads degraded whatever its row says. */
+static void test_status_tenant_scoped_timers_degrade_when_silent(void)
+{
+	struct tenant *t = tenant_new("status"), *u = tenant_new("status-other");
+	char id[IDLEN], fresh[96], silent[96], standby[96];
+	struct json_object *d, *timers, *x, *w;
+	struct claimed c;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	SUBMIT(t, "{\"body\":\"s1\"}", id);
+	SUBMIT(t, "{\"body\":\"s2\"}", id);
+	SUBMIT(u, "{\"body\":\"s3\"}", id);
+	CU_ASSERT_EQUAL(CLAIM(t, "f-status", NULL, 1, &c), 1);
+	r = call("POST", "/v1/fleet/factories/heartbeat", t->worker, "{\"factory_id\":\"f-status\"}",
+	         NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	SET_MODE(t, "pause", "{\"reason\":\"status test\"}", "paused");
+	/* three copies of timers: a fresh leader, a silent leader, a fresh standby */
+	snprintf(fresh, sizeof(fresh), "fresh/%s", t->tid);
+	snprintf(silent, sizeof(silent), "silent/%s", t->tid);
+	snprintf(standby, sizeof(standby), "standby/%s", t->tid);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "INSERT INTO timers (name, holder_id, host, state, term,"
+	                             " leader_id, stale_after_s, updated_at) VALUES"
+	                             " ('reaper', $1, 'fresh', 'leader', 7, $1, 30, now()),"
+	                             " ('watcher', $2, 'silent', 'leader', 3, $2, 30,"
+	                             "  now() - interval '31 s'),"
+	                             " ('reaper', $3, 'standby', 'standby', 7, $1, 30, now())",
+	                       fresh, silent, standby, NULL),
+	                3);
+
+	d = status_of(t->reader);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	EXPECT_STR(str_at(obj_at(d, "system"), "mode"), "paused");
+	EXPECT_INT(int_at(obj_at(d, "jobs"), "total"), 2);
+	EXPECT_INT(int_at(obj_at(obj_at(d, "jobs"), "by_stage"), "queued"), 1);
+	EXPECT_INT(int_at(obj_at(obj_at(d, "jobs"), "by_stage"), "assigned"), 1);
+	w = obj_at(d, "workers");
+	CU_ASSERT(is_array(w));
+	EXPECT_INT((int64_t)len_of(w), 1);
+	EXPECT_STR(str_at(item_at(w, 0), "factory_id"), "f-status");
+	CU_ASSERT(is_bool_at(item_at(w, 0), "stale"));
+	timers = obj_at(d, "timers");
+	CU_ASSERT(is_array(timers));
+	x = item_with(timers, "holder", fresh);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	EXPECT_STR(str_at(x, "name"), "reaper");
+	EXPECT_STR(str_at(x, "state"), "leader");
+	EXPECT_INT(int_at(x, "term"), 7);
+	CU_ASSERT_FALSE(bool_at(x, "stale"));
+	CU_ASSERT(str_at(x, "updated_at")[0] != '\0');
+	x = item_with(timers, "holder", silent);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	EXPECT_STR(str_at(x, "name"), "watcher");
+	EXPECT_STR(str_at(x, "state"), "degraded"); /* its row says leader */
+	CU_ASSERT_TRUE(bool_at(x, "stale"));
+	EXPECT_INT(int_at(x, "term"), 3);
+	x = item_with(timers, "holder", standby);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+	EXPECT_STR(str_at(x, "state"), "standby");
+	EXPECT_STR(str_at(x, "leader"), fresh);
+	CU_ASSERT(is_array(obj_at(d, "timer_leases")));
+	/* the sections other work fills in are there, null until it does */
+	CU_ASSERT(json_object_object_get_ex(d, "streams", NULL));
+	CU_ASSERT(json_object_object_get_ex(d, "pools", NULL));
+	CU_ASSERT(json_object_object_get_ex(d, "runtime_events", NULL));
+	json_object_put(d);
+
+	/* the operator reads the same; the other tenant sees its own only */
+	d = status_of(t->operator);
+	EXPECT_INT(int_at(obj_at(d, "jobs"), "total"), 2);
+	json_object_put(d);
+	d = status_of(u->reader);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	EXPECT_STR(str_at(obj_at(d, "system"), "mode"), "running");
+	EXPECT_INT(int_at(obj_at(d, "jobs"), "total"), 1);
+	EXPECT_INT(int_at(obj_at(obj_at(d, "jobs"), "by_stage"), "queued"), 1);
+	CU_ASSERT_FALSE(
+	    json_object_object_get_ex(obj_at(obj_at(d, "jobs"), "by_stage"), "assigned", NULL));
+	EXPECT_INT((int64_t)len_of(obj_at(d, "workers")), 0);
+	CU_ASSERT_PTR_NOT_NULL(item_with(obj_at(d, "timers"), "holder", fresh));
+	json_object_put(d);
+	/* the roles that may not */
+	r = call("GET", "/v1/status", t->submitter, NULL, NULL);
+	EXPECT_ERROR(r, 403, "forbidden");
+	http_resp_free(&r);
+	r = call("GET", "/v1/status", t->worker, NULL, NULL);
+	EXPECT_ERROR(r, 403, "forbidden");
+	http_resp_free(&r);
+	pg_cmd(NULL, "DELETE FROM timers WHERE holder_id IN ($1, $2, $3)", fresh, silent, standby,
+	       NULL);
 }
 
 /* ---- tasks --------------------------------------------------------------------- */
@@ -2182,6 +2304,8 @@ static CU_TestInfo TESTS[] = {
     {"task_tenant_isolation", test_task_tenant_isolation},
     {"task_cancel_cancels_its_steps", test_task_cancel_cancels_its_steps},
     {"cancelled_step_ends_its_task", test_cancelled_step_ends_its_task},
+    {"status_tenant_scoped_timers_degrade_when_silent",
+     test_status_tenant_scoped_timers_degrade_when_silent},
     /* last: its reaper pass reaps every expired lease of the suite */
     {"step_failed_for_good_ends_its_task", test_step_failed_for_good_ends_its_task},
     CU_TEST_INFO_NULL,

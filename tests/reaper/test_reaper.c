@@ -12,7 +12,9 @@
  * a reaper killed with SIGKILL mid-pass and the next pass finishing; silent
  * workers and controllers marked down once; the stream janitor (reclaim,
  * dead-letter with fields intact, a missing stream); retention; the lease
- * (standby, release on exit) and the exit statuses.
+ * (standby, release on exit) and the exit statuses; the leader states
+ * (degraded after 2 failed renewals with PostgreSQL stopped, leader again when
+ * it is back; two loops, one acts) and a failed pass naming its step.
  *
  * Each test works in a tenant of its own (reaper-<what>-<run tag>). The
  * reaper acts on every tenant, so assertions look at the test's own rows.
@@ -131,28 +133,19 @@ static long long events_of(const char *id, const char *kind)
 
 /* ---- running the reaper ---------------------------------------------------- */
 
-/* Starts conductor-reaper with args (NULL-terminated) and extra environment
- * ("KEY=value", NULL-terminated or NULL); its output goes to log_path(log). */
-static pid_t reaper_spawn(const char *log, const char *const *env, const char *const *args)
+/* Starts program (looked up in PATH unless it has a /) with argv and extra
+ * environment ("KEY=value", NULL-terminated or NULL), its output into
+ * log_path(log), opened with O_TRUNC or O_APPEND (how). */
+static pid_t spawn_logged(const char *log, int how, const char *program, char *const argv[],
+			  const char *const *env)
 {
-	const char *bin = getenv("CONDUCTOR_REAPER");
 	char path[512];
-	char *argv[8];
-	int n = 0;
 	pid_t pid;
 
-	if (bin == NULL) {
-		CU_FAIL("CONDUCTOR_REAPER (the conductor-reaper binary) is not set");
-		return -1;
-	}
 	log_path(path, sizeof(path), log);
-	argv[n++] = (char *)"conductor-reaper";
-	for (int i = 0; args[i] != NULL && n < 7; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = open(path, O_WRONLY | O_CREAT | how, 0644);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -161,10 +154,29 @@ static pid_t reaper_spawn(const char *log, const char *const *env, const char *c
 		}
 		for (int i = 0; env != NULL && env[i] != NULL; i++)
 			putenv((char *)env[i]);
-		execv(bin, argv);
+		execvp(program, argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+/* Starts conductor-reaper with args (NULL-terminated) and extra environment
+ * ("KEY=value", NULL-terminated or NULL); its output goes to log_path(log). */
+static pid_t reaper_spawn(const char *log, const char *const *env, const char *const *args)
+{
+	const char *bin = getenv("CONDUCTOR_REAPER");
+	char *argv[8];
+	int n = 0;
+
+	if (bin == NULL) {
+		CU_FAIL("CONDUCTOR_REAPER (the conductor-reaper binary) is not set");
+		return -1;
+	}
+	argv[n++] = (char *)"conductor-reaper";
+	for (int i = 0; args[i] != NULL && n < 7; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	return spawn_logged(log, O_TRUNC, bin, argv, env);
 }
 
 static int reaper_wait(pid_t pid)
@@ -947,6 +959,177 @@ static void test_exit_status_names_the_problem(void)
 	CU_ASSERT_EQUAL(reaper_wait(reaper_spawn("both.log", NULL, both)), 2);
 }
 
+/* ---- leader states ----------------------------------------------------------- */
+
+/* How many times needle occurs in the log. */
+static int log_count(const char *log, const char *needle)
+{
+	char *text = log_text(log);
+	int n = 0;
+
+	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	free(text);
+	return n;
+}
+
+/* Waits up to s seconds for needle to occur at least n times in the log. */
+static bool log_wait(const char *log, const char *needle, int n, int s)
+{
+	struct timespec step = {0, 100 * 1000 * 1000};
+
+	for (int i = 0; i < s * 10; i++) {
+		if (log_count(log, needle) >= n)
+			return true;
+		nanosleep(&step, NULL);
+	}
+	return log_count(log, needle) >= n;
+}
+
+/* Runs script with bash, its output into log_path(log); returns its status.
+ * The stack's scripts (tools/lib.sh, tools/stack) are bash. */
+static int bash(const char *log, const char *script)
+{
+	char *argv[] = {(char *)"bash", (char *)"-c", (char *)script, NULL};
+
+	return reaper_wait(spawn_logged(log, O_APPEND, "bash", argv, NULL));
+}
+
+/* Stops the stack's PostgreSQL (pg_ctl, as tools/stack does). */
+static int stop_postgres(void)
+{
+	return bash("postgres.log",
+		    ". \"$top_srcdir/tools/lib.sh\" && as_pg \"$(pg_bindir)/pg_ctl\" stop"
+		    " -D \"$CONDUCTOR_STACK_DIR/pg/data\" -m fast -w -t 30");
+}
+
+/* Starts it again: tools/stack start starts what is not running. It needs
+ * the stack's port (run-integration exports it), or it would move nginx. */
+static int start_postgres(void)
+{
+	return bash("postgres.log", "[ -n \"${CONDUCTOR_HTTP_PORT:-}\" ] &&"
+				    " \"$top_srcdir/tools/stack\" start \"$CONDUCTOR_STACK_DIR\"");
+}
+
+/* This copy's row of `timers`: its state ("" when it has none). */
+static const char *timer_state_of(char *out, pid_t pid)
+{
+	char p[24];
+
+	snprintf(p, sizeof(p), "%ld", (long)pid);
+	return pg_str(out, 32,
+		      "SELECT state FROM timers WHERE name = 'reaper' AND holder_id LIKE '%/' || $1",
+		      p, NULL);
+}
+
+/* DESIGN 5: after 2 failed renewals in a row the holder is degraded and does
+ * nothing until a renewal succeeds; each change is logged once; a failure
+ * never claims to be standing by (issue 13, item 8). */
+static void test_degraded_after_two_failed_renewals_leader_again(void)
+{
+	static const char *const loop[] = {"--interval", "1", NULL};
+	char state[32];
+	pid_t pid;
+
+	expire_reaper_lease();
+	pid = reaper_spawn("degraded.log", NULL, loop);
+	CU_ASSERT_FATAL(log_wait("degraded.log", "\"msg\":\"leader: this copy holds", 1, 10));
+	CU_ASSERT_STRING_EQUAL(timer_state_of(state, pid), "leader");
+	CU_ASSERT_EQUAL_FATAL(stop_postgres(), 0);
+	CU_ASSERT(log_wait("degraded.log", "\"msg\":\"degraded: 2 renewals", 1, 15));
+	/* more failed passes: the change is logged once, the first failure warned once */
+	sleep(3);
+	CU_ASSERT_EQUAL(log_count("degraded.log", "\"msg\":\"degraded"), 1);
+	CU_ASSERT_EQUAL(log_count("degraded.log", "\"msg\":\"lease renewal failed"), 1);
+	CU_ASSERT(log_has("degraded.log", "\"failures_in_a_row\":\"1\""));
+	CU_ASSERT_FALSE(log_has("degraded.log", "standing by"));
+	CU_ASSERT_FALSE(log_has("degraded.log", "pass done"));
+	CU_ASSERT_EQUAL_FATAL(start_postgres(), 0);
+	/* the next renewal succeeds: leader again, said once */
+	CU_ASSERT(log_wait("degraded.log", "\"msg\":\"leader: this copy holds", 2, 20));
+	sleep(2);
+	CU_ASSERT_EQUAL(log_count("degraded.log", "\"msg\":\"leader: this copy holds"), 2);
+	CU_ASSERT_STRING_EQUAL(timer_state_of(state, pid), "leader");
+	kill(pid, SIGTERM);
+	CU_ASSERT_EQUAL(reaper_wait(pid), 0);
+	/* a copy that exits cleanly leaves no row */
+	CU_ASSERT_STRING_EQUAL(timer_state_of(state, pid), "");
+}
+
+/* Issue 13, item 8: PostgreSQL drops during a pass (the reaper's backend is
+ * terminated while it waits on a lock): the pass logs what failed, with the
+ * step, and never claims to be standing by. */
+static void test_failed_pass_logs_what_failed(void)
+{
+	static const char *const once[] = {"--once", NULL};
+	struct timespec step = {0, 100 * 1000 * 1000};
+	PGconn *locker = PQconnectdb(getenv("CONDUCTOR_DATABASE_URL"));
+	PGresult *res;
+	long long killed = 0;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(PQstatus(locker) == CONNECTION_OK);
+	expire_reaper_lease();
+	res = PQexec(locker, "BEGIN; LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+	CU_ASSERT_EQUAL(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	pid = reaper_spawn("dropped.log", NULL, once);
+	/* its pass took the lease, then waits for jobs: drop its connection */
+	for (int i = 0; i < 100 && killed < 1; i++) {
+		nanosleep(&step, NULL);
+		killed = pg_int("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+				" WHERE datname = current_database() AND wait_event_type = 'Lock'"
+				"   AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+				NULL);
+	}
+	CU_ASSERT_EQUAL(killed, 1);
+	PQclear(PQexec(locker, "ROLLBACK"));
+	PQfinish(locker);
+	CU_ASSERT_EQUAL(reaper_wait(pid), 1);
+	CU_ASSERT(log_has("dropped.log", "\"msg\":\"leader: this copy holds"));
+	CU_ASSERT(log_has("dropped.log", "\"msg\":\"pass failed\",\"step\":\"expire_leases\""));
+	CU_ASSERT(log_has("dropped.log", "\"step\":\"expire_leases\",\"error\":\"The database is"
+				       " unavailable"));
+	CU_ASSERT_FALSE(log_has("dropped.log", "standing by"));
+	CU_ASSERT_FALSE(log_has("dropped.log", "\"holder\":\"\""));
+}
+
+/* Two --interval copies started together: one leader, one standby (in their
+ * logs and in `timers`); the leader's SIGTERM hands the lease to the other. */
+static void test_two_loops_one_acts_standby_takes_over(void)
+{
+	static const char *const loop[] = {"--interval", "1", NULL};
+	char sa[32], sb[32];
+	pid_t a, b, leader, standby;
+	const char *standby_log;
+
+	expire_reaper_lease();
+	a = reaper_spawn("pair-a.log", NULL, loop);
+	b = reaper_spawn("pair-b.log", NULL, loop);
+	CU_ASSERT(log_wait("pair-a.log", "\"msg\":\"started\"", 1, 10));
+	CU_ASSERT(log_wait("pair-b.log", "\"msg\":\"started\"", 1, 10));
+	sleep(3);
+	timer_state_of(sa, a);
+	timer_state_of(sb, b);
+	CU_ASSERT((strcmp(sa, "leader") == 0 && strcmp(sb, "standby") == 0) ||
+		  (strcmp(sa, "standby") == 0 && strcmp(sb, "leader") == 0));
+	CU_ASSERT_EQUAL(log_count("pair-a.log", "\"msg\":\"leader: this copy holds") +
+				log_count("pair-b.log", "\"msg\":\"leader: this copy holds"),
+			1);
+	CU_ASSERT_EQUAL(log_count("pair-a.log", "standing by") +
+				log_count("pair-b.log", "standing by"),
+			1);
+	leader = strcmp(sa, "leader") == 0 ? a : b;
+	standby = leader == a ? b : a;
+	standby_log = leader == a ? "pair-b.log" : "pair-a.log";
+	kill(leader, SIGTERM);
+	CU_ASSERT_EQUAL(reaper_wait(leader), 0);
+	CU_ASSERT(log_wait(standby_log, "\"msg\":\"leader: this copy holds", 1, 10));
+	CU_ASSERT_STRING_EQUAL(timer_state_of(sa, standby), "leader");
+	kill(standby, SIGTERM);
+	CU_ASSERT_EQUAL(reaper_wait(standby), 0);
+}
+
 /* ---- the suite ------------------------------------------------------------- */
 
 static CU_TestInfo TESTS[] = {
@@ -965,6 +1148,11 @@ static CU_TestInfo TESTS[] = {
 	{"standby_does_nothing_and_lease_is_given_up",
 	 test_standby_does_nothing_and_lease_is_given_up},
 	{"exit_status_names_the_problem", test_exit_status_names_the_problem},
+	{"failed_pass_logs_what_failed", test_failed_pass_logs_what_failed},
+	{"two_loops_one_acts_standby_takes_over", test_two_loops_one_acts_standby_takes_over},
+	/* last: it stops and restarts PostgreSQL */
+	{"degraded_after_two_failed_renewals_leader_again",
+	 test_degraded_after_two_failed_renewals_leader_again},
 	CU_TEST_INFO_NULL,
 };
 

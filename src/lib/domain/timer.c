@@ -125,6 +125,11 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+bool timer_stopping(void)
+{
+	return stopping != 0;
+}
+
 static void install_signals(void)
 {
 	struct sigaction sa;

@@ -98,6 +98,10 @@ int timer_main(int argc, char **argv, const struct timer *t);
  * renewal failed (*rc != CD_OK, with e): either way the pass stops acting. */
 bool timer_still_leader(struct timer_ctx *ctx, enum cd_err *rc, struct cd_error *e);
 
+/* True once SIGTERM or SIGINT came: a long pass (or work a timer does beside
+ * its passes) checks it to end early; the runner then stands down. */
+bool timer_stopping(void);
+
 /* "leader", "standby", "degraded". */
 const char *timer_state_name(enum timer_state s);
 
