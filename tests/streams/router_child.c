@@ -34,6 +34,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* routing_run's contract: Redis may close on us */
 	if (argc != 2) {
 		fprintf(stderr, "usage: router_child CONSUMER\n");
 		return 2;

@@ -468,6 +468,39 @@ static void test_router_killed_mid_stream_and_run_again(void)
 	redisFree(f.c);
 }
 
+/* The router's Redis connections are killed again and again while results
+ * keep coming: it reconnects, finishes what it had read, and every result
+ * still arrives exactly once. */
+static void test_router_survives_lost_connections(void)
+{
+	enum { N = 2000 };
+	struct fixture f;
+	int hits[N + 1] = {0};
+	struct routing_thread *t = NULL;
+	struct routing_counts n = {0};
+	struct config cfg;
+	struct cd_error e;
+
+	fixture_init(&f);
+	config_for(&cfg, f.res, 3600);
+	CU_ASSERT_EQUAL_FATAL(routing_start_thread(&cfg, "cut", &t, &e), CD_OK);
+	for (int i = 0; i < N; i += 100) {
+		add_results(&f, i, i + 100, 2);
+		if (i % 400 == 0)
+			rdo(f.c, "CLIENT KILL TYPE normal SKIPME yes");
+		sleep_ms(20);
+	}
+	CU_ASSERT(drained(f.c, f.res));
+	routing_stop_thread(t, &n);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL(
+	    collect(f.c, f.app[0], hits, N, NULL) + collect(f.c, f.app[1], hits, N, NULL), N);
+	EXPECT_ONCE(hits, N);
+	CU_ASSERT_EQUAL(n.routed, N);
+	CU_ASSERT(n.errors >= 1); /* it did lose its connection */
+	redisFree(f.c);
+}
+
 /* Entries a router that never comes back left pending: another router takes
  * them over once they are idle for routing_reclaim_s. */
 static void test_dead_routers_entries_taken_over(void)
@@ -725,6 +758,7 @@ static CU_TestInfo TESTS[] = {
     {"mixed_reply_to_each_once_refused_to_dead", test_mixed_reply_to_each_once_refused_to_dead},
     {"two_routers_route_each_once", test_two_routers_route_each_once},
     {"router_killed_mid_stream_and_run_again", test_router_killed_mid_stream_and_run_again},
+    {"router_survives_lost_connections", test_router_survives_lost_connections},
     {"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
     {"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
     {"drain_routes_what_is_there_and_returns", test_drain_routes_what_is_there_and_returns},

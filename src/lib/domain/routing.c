@@ -468,13 +468,17 @@ enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile
 		if (rc == CD_OK)
 			rc = read_new(&r, ROUTING_BLOCK_MS, &n, &gone);
 		if (rc == CD_OK) {
+			if (backoff > BACKOFF_MIN_MS)
+				log_info("result routing recovered", "consumer", consumer);
 			backoff = BACKOFF_MIN_MS;
 			ready = !gone;
 			continue;
 		}
 		r.counts.errors++;
-		log_warn("result routing failed; retrying", "error", cd_err_name(rc), "field",
-			 r.e.field, "detail", r.e.message);
+		/* the first failure of a streak is a warning; its repeats are not news */
+		log_write(backoff == BACKOFF_MIN_MS ? LOG_WARN : LOG_DEBUG,
+			  "result routing failed; retrying", "error", cd_err_name(rc), "field",
+			  r.e.field, "detail", r.e.message, (const char *)0);
 		stream_close(r.rs);
 		r.rs = NULL;
 		ready = false;
@@ -527,7 +531,13 @@ static void *thread_main(void *arg)
 {
 	struct routing_thread *t = arg;
 	struct cd_error e;
+	sigset_t pipe;
 
+	/* a write to a connection Redis closed fails with EPIPE instead of
+	 * killing the process (hiredis writes without MSG_NOSIGNAL) */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 	cd_error_reset(&e);
 	if (routing_run(t->cfg, t->consumer, &t->stop, &t->counts, &e) != CD_OK)
 		log_error("result routing did not start", "field", e.field, "detail", e.message);

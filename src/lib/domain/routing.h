@@ -56,7 +56,9 @@ const char *routing_refusal(const struct config *cfg, const char *reply_to);
 /* Routes until *stop is set (seen within ROUTING_BLOCK_MS), as consumer
  * (1..128 bytes) of cfg->results_group. Redis failures are logged, counted
  * and retried with backoff; they do not end the loop. out: totals (may be
- * NULL). CD_CONFIG when a routing key is empty. */
+ * NULL). CD_CONFIG when a routing key is empty. The caller ignores SIGPIPE
+ * (hiredis writes to a connection Redis closed raise it); the thread of
+ * routing_start_thread() blocks it for itself. */
 enum cd_err routing_run(const struct config *cfg, const char *consumer, volatile sig_atomic_t *stop,
 			struct routing_counts *out, struct cd_error *e);
 
