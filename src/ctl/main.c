@@ -4,9 +4,11 @@
  *   conductorctl tenant create NAME | tenant list
  *   conductorctl token create --role ROLE --name NAME [--tenant T] [--expires-in S]
  *   conductorctl token list | token revoke --name NAME
+ * `--help` anywhere prints the usage of what it follows, with no configuration.
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,13 +196,41 @@ static int cmd_token_revoke(struct ctl *ctl)
 static const struct {
 	const char *noun, *verb;
 	int (*run)(struct ctl *ctl);
+	const char *usage;	/* the arguments, for `NOUN VERB --help` */
 } COMMANDS[] = {
-	{"tenant", "create", cmd_tenant_create},
-	{"tenant", "list", cmd_tenant_list},
-	{"token", "create", cmd_token_create},
-	{"token", "list", cmd_token_list},
-	{"token", "revoke", cmd_token_revoke},
+	{"tenant", "create", cmd_tenant_create, "tenant create NAME"},
+	{"tenant", "list", cmd_tenant_list, "tenant list"},
+	{"token", "create", cmd_token_create,
+	 "token create --role ROLE --name NAME [--tenant T] [--expires-in SECONDS]"},
+	{"token", "list", cmd_token_list, "token list"},
+	{"token", "revoke", cmd_token_revoke, "token revoke --name NAME"},
 };
+#define NCOMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
+
+/* `conductorctl NOUN [VERB] ... --help`: the usage of the commands named,
+ * printed before any configuration is read (none is needed to ask). False
+ * when no argument is --help or -h. */
+static bool help_asked(int argc, char **argv)
+{
+	bool asked = false;
+	size_t shown = 0;
+
+	for (int i = 0; i < argc; i++)
+		asked |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+	if (!asked)
+		return false;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (argc < 1 || strcmp(argv[0], COMMANDS[i].noun) != 0 ||
+		    (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], COMMANDS[i].verb) != 0))
+			continue;
+		printf("%s" PROGRAM " %s\n", shown++ ? "       " : "Usage: ", COMMANDS[i].usage);
+	}
+	if (shown == 0)
+		usage(stdout);
+	else
+		printf("\nSee " PROGRAM " --help for every command and the configuration.\n");
+	return true;
+}
 
 int main(int argc, char **argv)
 {
@@ -224,11 +254,13 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (help_asked(argc - optind, argv + optind))
+		return 0;
 	if (argc - optind < 2) {
 		usage(stderr);
 		return 2;
 	}
-	for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++) {
+	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[optind], COMMANDS[i].noun) != 0 ||
 		    strcmp(argv[optind + 1], COMMANDS[i].verb) != 0)
 			continue;

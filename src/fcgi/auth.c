@@ -36,7 +36,8 @@ static bool pick_admin_tenant(struct request *req, struct db *db)
 
 	cd_error_reset(&e);
 	if (db_tenants_find(db, name, &id, &e) != CD_OK) {
-		if (e.err == CD_NOT_FOUND)
+		/* not found, or refused by PostgreSQL (bytes that are not UTF-8) */
+		if (e.err == CD_NOT_FOUND || e.err == CD_INVALID)
 			snprintf(e.field, sizeof(e.field), "X-Conductor-Tenant");
 		reply_error(req, &e);
 		return false;

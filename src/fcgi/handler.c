@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "fcgi/handler.h"
 #include "fcgi/response.h"
 
@@ -27,8 +28,13 @@ bool id_or_reply(struct request *req, const char *thing, int64_t *out)
 	if (s != NULL && s[0] >= '0' && s[0] <= '9' && strlen(s) <= 18 &&
 	    (*out = strtoll(s, &end, 10)) > 0 && *end == '\0')
 		return true;
+	if (s == NULL)
+		s = "";
 	cd_error_reset(&e);
-	cd_fail(&e, CD_NOT_FOUND, "id", "No %s %.40s exists in this tenant.", thing, s ? s : "");
+	/* at most 40 bytes of the id, never half a character (the escaper
+	 * turns bytes that are not UTF-8 into U+FFFD) */
+	cd_fail(&e, CD_NOT_FOUND, "id", "No %s %.*s exists in this tenant.", thing,
+		(int)buf_utf8_cut(s, strnlen(s, 40)), s);
 	snprintf(code, sizeof(code), "%s_not_found", thing);
 	cd_fail_code(&e, code);
 	reply_error(req, &e);

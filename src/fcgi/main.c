@@ -1,6 +1,7 @@
 /* main.c -- conductor-fcgi: flags, configuration, the schema check, then the
  * FastCGI server (server.c). */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "data/db.h"
 #include "domain/jobs.h"
 #include "fcgi/server.h"
+#include "fcgi/supervise.h"
 
 #define PROGRAM "conductor-fcgi"
 
@@ -18,6 +20,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: " PROGRAM " [--listen PATH] [--threads N] [--config FILE]\n"
+		"       [--supervise [--pid-file FILE]]\n"
 		"\n"
 		"FastCGI responder for conductor's HTTP API, to run behind nginx.\n"
 		"\n"
@@ -27,6 +30,10 @@ static void usage(FILE *out)
 		"                  (CONDUCTOR_THREADS; default 2 x cores). Run at least as many as\n"
 		"                  nginx keeps idle FastCGI connections (workers x keepalive).\n"
 		"  --config FILE   key=value configuration file\n"
+		"  --supervise     hold the socket and run the server as a child process,\n"
+		"                  restarted when it dies (at once, with a growing delay if\n"
+		"                  it keeps dying); for stacks without systemd (tools/stack)\n"
+		"  --pid-file FILE with --supervise: where the current child's pid is kept\n"
 		"  --help, --version\n"
 		"\n"
 		"SIGTERM or SIGINT: finish the requests in flight, then exit 0.\n");
@@ -38,9 +45,12 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, 'l'}, {"threads", required_argument, NULL, 't'},
 		{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},	  {"supervise", no_argument, NULL, 's'},
+		{"pid-file", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
 	};
-	const char *config_file = NULL, *listen_flag = NULL, *threads_flag = NULL;
+	const char *config_file = NULL, *listen_flag = NULL, *threads_flag = NULL,
+		   *pid_file = NULL;
+	bool supervise = false;
 	struct config cfg;
 	struct cd_error e;
 	struct db *db = NULL;
@@ -51,6 +61,8 @@ int main(int argc, char **argv)
 		case 'l': listen_flag = optarg; break;
 		case 't': threads_flag = optarg; break;
 		case 'c': config_file = optarg; break;
+		case 's': supervise = true; break;
+		case 'p': pid_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': cli_print_version(PROGRAM); return 0;
 		default: usage(stderr); return 2;
@@ -89,7 +101,20 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	status = server_run(&cfg, fd, threads);
+	if (supervise) {
+		/* the child: the same program and flags, but the socket on its stdin */
+		char *child[] = {argv[0], NULL, NULL, NULL, NULL, NULL};
+		int n = 1;
+
+		if (threads_flag != NULL)
+			child[n++] = "--threads", child[n++] = (char *)threads_flag;
+		if (config_file != NULL)
+			child[n++] = "--config", child[n++] = (char *)config_file;
+		status = supervise_run(fd, child, pid_file);
+		close(fd);
+	} else {
+		status = server_run(&cfg, fd, threads);
+	}
 	if (cfg.listen[0] != '\0')
 		unlink(cfg.listen);
 	config_free(&cfg);

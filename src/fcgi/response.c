@@ -156,10 +156,8 @@ void reply_fail(struct request *req, enum cd_err err, const char *field, const c
 	va_list ap;
 
 	cd_error_reset(&e);
-	e.err = err;
-	snprintf(e.field, sizeof(e.field), "%s", field ? field : "");
 	va_start(ap, fmt);
-	vsnprintf(e.message, sizeof(e.message), fmt, ap);
+	cd_vfail(&e, err, field, fmt, ap);
 	va_end(ap);
 	reply_error(req, &e);
 }

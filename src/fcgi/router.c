@@ -39,6 +39,27 @@ static bool match(const char *pattern, const char *path, struct route_param *par
 	return *p == '\0' && *s == '\0';
 }
 
+/* HEAD is GET without the body (RFC 9110 9.3.2): a GET row answers it too. */
+static bool method_matches(const char *row, const char *method)
+{
+	return strcmp(row, method) == 0 || (strcmp(row, "GET") == 0 && strcmp(method, "HEAD") == 0);
+}
+
+/* Adds method to the Allow list allow[0..cap) of used bytes, once; a method
+ * that does not fit is left out whole. */
+static void allow_add(char *allow, size_t cap, size_t *used, const char *method)
+{
+	int w;
+
+	if (cap == 0 || strstr(allow, method) != NULL)
+		return;
+	w = snprintf(allow + *used, cap - *used, "%s%s", *used ? ", " : "", method);
+	if (w > 0 && (size_t)w < cap - *used)
+		*used += (size_t)w;
+	else
+		allow[*used] = '\0';
+}
+
 enum cd_err router_match(const struct route *table, size_t n, const char *method,
 			 const char *path, const struct route **out,
 			 struct route_param params[ROUTE_MAX_PARAMS], int *nparams, char *allow,
@@ -57,21 +78,15 @@ enum cd_err router_match(const struct route *table, size_t n, const char *method
 
 		if (!match(table[i].pattern, path, scratch, &np))
 			continue;
-		if (strcmp(table[i].method, method) == 0) {
+		if (method_matches(table[i].method, method)) {
 			memcpy(params, scratch, sizeof(scratch[0]) * (size_t)np);
 			*nparams = np;
 			*out = &table[i];
 			return CD_OK;
 		}
-		if (allow_cap > 0 && strstr(allow, table[i].method) == NULL) {
-			int w = snprintf(allow + used, allow_cap - used, "%s%s", used ? ", " : "",
-					 table[i].method);
-
-			if (w > 0 && (size_t)w < allow_cap - used)
-				used += (size_t)w;
-			else
-				allow[used] = '\0'; /* a method that does not fit is left out whole */
-		}
+		allow_add(allow, allow_cap, &used, table[i].method);
+		if (strcmp(table[i].method, "GET") == 0)
+			allow_add(allow, allow_cap, &used, "HEAD");
 		path_known = true;
 	}
 	if (path_known) {

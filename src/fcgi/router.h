@@ -2,9 +2,11 @@
  *
  * A pattern is a path whose segments are literals or {name}; a {name}
  * segment matches one non-empty segment, percent-decoded into a parameter.
- * The first row whose pattern matches wins. When the path matches some row
- * but none with this method, the answer is 405 with the methods that would
- * have matched; when it matches none, 404. Pure: no I/O, no FastCGI.
+ * The first row whose pattern matches wins; a GET row answers HEAD too (the
+ * server then sends the headers without the body, RFC 9110). When the path
+ * matches some row but none with this method, the answer is 405 with the
+ * methods that would have matched (HEAD after GET); when it matches none, 404.
+ * Pure: no I/O, no FastCGI.
  */
 #ifndef CD_ROUTER_H
 #define CD_ROUTER_H
@@ -26,7 +28,7 @@ struct route {
 
 /* Matches method and path against table[0..n).
  * out: the row, and params/nparams filled, on CD_OK.
- * allow: on CD_METHOD_NOT_ALLOWED, "GET, POST" (cap bytes).
+ * allow: on CD_METHOD_NOT_ALLOWED, "GET, HEAD, POST" (cap bytes).
  * Returns CD_NOT_FOUND (code route_not_found) or CD_METHOD_NOT_ALLOWED in e. */
 enum cd_err router_match(const struct route *table, size_t n, const char *method,
 			 const char *path, const struct route **out,

@@ -152,7 +152,8 @@ static bool read_request(FCGX_Request *fr, struct request *req, struct buf *body
 	return true;
 }
 
-/* libfcgi's FCGX_FPrintF has its own printf that lacks %zu: format here. */
+/* libfcgi's FCGX_FPrintF has its own printf that lacks %zu: format here.
+ * A HEAD gets the headers GET would (Content-Length included), no body. */
 static void write_response(FCGX_Request *fr, struct request *req)
 {
 	struct buf head;
@@ -164,7 +165,8 @@ static void write_response(FCGX_Request *fr, struct request *req)
 		   req->status, response_reason(req->status), req->out_type, req->request_id,
 		   req->out.len, buf_str(&req->out_headers));
 	FCGX_PutStr(buf_str(&head), (int)head.len, fr->out);
-	FCGX_PutStr(buf_str(&req->out), (int)req->out.len, fr->out);
+	if (strcmp(req->method, "HEAD") != 0)
+		FCGX_PutStr(buf_str(&req->out), (int)req->out.len, fr->out);
 	buf_reset(&head);
 }
 

@@ -92,10 +92,16 @@ int http_do(const char *method, const char *path, const char *token, const char 
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	} else if (strcmp(method, "GET") == 0) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L); /* else curl waits for a body */
 	}
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK) {
+		curl_off_t cl = -1;
+
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		out->content_length = (long long)cl;
 		out->body = s.data ? s.data : calloc(1, 1);
 		out->len = s.len;
 		out->json = json_tokener_parse(out->body);

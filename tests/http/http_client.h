@@ -15,6 +15,7 @@ struct http_resp {
 	char content_type[128];
 	char allow[128];	/* the Allow response header */
 	char retry_after[32];	/* the Retry-After response header */
+	long long content_length; /* the Content-Length header; -1 when absent */
 	struct json_object *json; /* owned; NULL when the body is not JSON */
 };
 

@@ -1,9 +1,11 @@
 /* test_buf.c -- base/buf.c: appends, the hard cap with its sticky overflow,
- * and buf_json_escape. */
+ * buf_json_escape (valid UTF-8 JSON whatever the input) and the UTF-8
+ * helpers. */
 #include <string.h>
 
 #include "../cutest.h"
 #include "base/buf.h"
+#include "base/json.h"
 
 static void test_append_puts_printf(void)
 {
@@ -174,6 +176,102 @@ static void test_json_escape_respects_cap(void)
 	buf_reset(&b);
 }
 
+/* Escapes s[0..n) into a JSON string and parses it back with the strict
+ * parser (which refuses anything that is not UTF-8); returns the escaped
+ * text in out. */
+static void escape_parses(const char *s, size_t n, char *out, size_t cap)
+{
+	struct json_object *v = NULL;
+	struct cd_error e;
+	struct buf b;
+
+	buf_init(&b, 1 << 16);
+	buf_puts(&b, "\"");
+	CU_ASSERT_TRUE(buf_json_escape(&b, s, n));
+	buf_puts(&b, "\"");
+	CU_ASSERT_EQUAL(json_parse_strict(buf_str(&b), b.len, &v, &e), CD_OK);
+	CU_ASSERT_PTR_NOT_NULL(v);
+	json_object_put(v);
+	snprintf(out, cap, "%s", buf_str(&b));
+	buf_reset(&b);
+}
+
+static void test_json_escape_replaces_invalid_utf8(void)
+{
+	static const struct {
+		const char *in, *want;
+	} CASES[] = {
+		{"\xff\xfe", "\"\\ufffd\\ufffd\""},		/* never a UTF-8 byte */
+		{"a\xc3", "\"a\\ufffd\""},			/* cut off at the end */
+		{"\xc3(", "\"\\ufffd(\""},			/* lead byte, no continuation */
+		{"\x80z", "\"\\ufffdz\""},			/* stray continuation byte */
+		{"\xc0\xaf", "\"\\ufffd\\ufffd\""},		/* overlong '/' */
+		{"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},	/* a surrogate */
+		{"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* past U+10FFFF */
+		{"\xe2\x82", "\"\\ufffd\\ufffd\""},		/* 3-byte char cut short */
+		{"ok \xe2\x82\xac \xf0\x9f\x98\x80", "\"ok \xe2\x82\xac \xf0\x9f\x98\x80\""}, /* valid */
+	};
+	char out[256];
+
+	for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+		escape_parses(CASES[i].in, strlen(CASES[i].in), out, sizeof(out));
+		CU_ASSERT_STRING_EQUAL(out, CASES[i].want);
+	}
+}
+
+/* Every byte string of length 1 to 3 over bytes that matter to UTF-8
+ * escapes into JSON the strict parser accepts (NUL aside: the parser refuses
+ * \u0000 on purpose; json_escape_embedded_nul covers it). */
+static void test_json_escape_always_valid(void)
+{
+	static const unsigned char BYTES[] = {0x01, 0x1f, '"', '\\', 'a', 0x7f, 0x80, 0xbf,
+					      0xc0, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4,
+					      0xf5, 0xff};
+	const size_t nb = sizeof(BYTES);
+	char s[3], out[64];
+
+	for (size_t i = 0; i < nb; i++)
+		for (size_t j = 0; j < nb; j++)
+			for (size_t k = 0; k < nb; k++) {
+				s[0] = (char)BYTES[i], s[1] = (char)BYTES[j], s[2] = (char)BYTES[k];
+				escape_parses(s, 1, out, sizeof(out));
+				escape_parses(s, 2, out, sizeof(out));
+				escape_parses(s, 3, out, sizeof(out));
+			}
+}
+
+static void test_utf8_len(void)
+{
+	CU_ASSERT_EQUAL(buf_utf8_len("a", 1), 1);
+	CU_ASSERT_EQUAL(buf_utf8_len("\xc3\xa9", 2), 2);
+	CU_ASSERT_EQUAL(buf_utf8_len("\xc3\xa9", 1), 0);
+	CU_ASSERT_EQUAL(buf_utf8_len("\xe2\x82\xac", 3), 3);
+	CU_ASSERT_EQUAL(buf_utf8_len("\xf0\x9f\x98\x80", 4), 4);
+	CU_ASSERT_EQUAL(buf_utf8_len("\xff", 1), 0);
+	CU_ASSERT_EQUAL(buf_utf8_len("", 0), 0);
+}
+
+static void test_utf8_cut_on_a_character_boundary(void)
+{
+	const char *e3 = "a\xc3\xa9\xc3\xa9";	/* a e-acute e-acute: 5 bytes */
+	const char *euro = "\xe2\x82\xac\xe2\x82\xac"; /* two euro signs */
+
+	CU_ASSERT_EQUAL(buf_utf8_cut(e3, 5), 5);
+	CU_ASSERT_EQUAL(buf_utf8_cut(e3, 4), 3); /* the second e-acute would be cut */
+	CU_ASSERT_EQUAL(buf_utf8_cut(e3, 3), 3);
+	CU_ASSERT_EQUAL(buf_utf8_cut(e3, 2), 1);
+	CU_ASSERT_EQUAL(buf_utf8_cut(e3, 1), 1);
+	CU_ASSERT_EQUAL(buf_utf8_cut(e3, 0), 0);
+	CU_ASSERT_EQUAL(buf_utf8_cut(euro, 6), 6);
+	CU_ASSERT_EQUAL(buf_utf8_cut(euro, 5), 3);
+	CU_ASSERT_EQUAL(buf_utf8_cut(euro, 4), 3);
+	CU_ASSERT_EQUAL(buf_utf8_cut("\xf0\x9f\x98\x80", 3), 0);
+	CU_ASSERT_EQUAL(buf_utf8_cut("abc", 2), 2);
+	/* bytes that are no character anyway are left to the escaper */
+	CU_ASSERT_EQUAL(buf_utf8_cut("a\xff", 2), 2);
+	CU_ASSERT_EQUAL(buf_utf8_cut("a\x80\x80\x80\x80", 5), 5);
+}
+
 static CU_TestInfo TESTS[] = {
 	{"append_puts_printf", test_append_puts_printf},
 	{"append_zero_bytes", test_append_zero_bytes},
@@ -188,6 +286,10 @@ static CU_TestInfo TESTS[] = {
 	{"json_escape_embedded_nul", test_json_escape_embedded_nul},
 	{"json_escape_passes_utf8_and_slash", test_json_escape_passes_utf8_and_slash},
 	{"json_escape_respects_cap", test_json_escape_respects_cap},
+	{"json_escape_replaces_invalid_utf8", test_json_escape_replaces_invalid_utf8},
+	{"json_escape_always_valid", test_json_escape_always_valid},
+	{"utf8_len", test_utf8_len},
+	{"utf8_cut_on_a_character_boundary", test_utf8_cut_on_a_character_boundary},
 	CU_TEST_INFO_NULL,
 };
 

@@ -422,7 +422,89 @@ static void test_redis_url_db_no_wraparound(void)
 	expect_redis_refusal("redis://h/99999999999999999999999");
 }
 
+/* A whole file as a new string (caller frees); NULL when it cannot be read. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t cap = 0, len = 0, got;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		cap += 1 << 16;
+		text = realloc(text, cap + 1);
+		got = fread(text + len, 1, cap - len, f);
+		len += got;
+	} while (got > 0);
+	fclose(f);
+	text[len] = '\0';
+	return text;
+}
+
+/* Every configuration key is a row of README's configuration table (found
+ * missing once: CONDUCTOR_CLAIM_WAIT_MAX), read from --help's own table. */
+static void test_every_key_in_the_readme_table(void)
+{
+	const char *top = getenv("top_srcdir");
+	char *readme, *table, *end, *help = NULL, *line, *save = NULL, path[4096];
+	size_t help_len = 0;
+	FILE *out = open_memstream(&help, &help_len);
+	int keys = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(top);
+	snprintf(path, sizeof(path), "%s/README.md", top);
+	readme = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(readme);
+	/* the section "## Configuration", up to the next one */
+	table = strstr(readme, "\n## Configuration");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(table);
+	if ((end = strstr(table + 1, "\n## ")) != NULL)
+		*end = '\0';
+	config_print_help(out);
+	fclose(out);
+	for (line = strtok_r(help, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char var[64], row[80];
+
+		if (sscanf(line, " %63[A-Z_]", var) != 1 || strncmp(var, "CONDUCTOR_", 10) != 0)
+			continue;
+		keys++;
+		snprintf(row, sizeof(row), "`%s`", var);
+		if (strstr(table, row) == NULL)
+			fprintf(stderr, "\n  README's configuration table lacks %s\n", var);
+		CU_ASSERT_PTR_NOT_NULL(strstr(table, row));
+	}
+	CU_ASSERT(keys >= 10);
+	free(help);
+	free(readme);
+}
+
+/* tools/up's header says the thread count tools/stack really uses. */
+static void test_tools_up_header_says_the_stack_default(void)
+{
+	const char *top = getenv("top_srcdir");
+	char path[4096], *up, *stack, *at;
+	int said = -1, used = -2;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(top);
+	snprintf(path, sizeof(path), "%s/tools/up", top);
+	up = slurp(path);
+	snprintf(path, sizeof(path), "%s/tools/stack", top);
+	stack = slurp(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(up);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stack);
+	if ((at = strstr(up, "CONDUCTOR_FCGI_THREADS (default ")) != NULL)
+		said = atoi(at + strlen("CONDUCTOR_FCGI_THREADS (default "));
+	if ((at = strstr(stack, "${CONDUCTOR_FCGI_THREADS:-")) != NULL)
+		used = atoi(at + strlen("${CONDUCTOR_FCGI_THREADS:-"));
+	CU_ASSERT_EQUAL(said, used);
+	free(up);
+	free(stack);
+}
+
 static CU_TestInfo TESTS[] = {
+	{"every_key_in_the_readme_table", test_every_key_in_the_readme_table},
+	{"tools_up_header_says_the_stack_default", test_tools_up_header_says_the_stack_default},
 	{"defaults", test_defaults},
 	{"env_overrides_defaults", test_env_overrides_defaults},
 	{"file_forms", test_file_forms},

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "../cutest.h"
+#include "base/json.h"
 #include "fcgi/request.h"
 #include "fcgi/response.h"
 
@@ -348,6 +349,51 @@ static void test_error_text_is_escaped(void)
 	request_reset(&req);
 }
 
+/* Text cut at the end of cd_error's arrays (a long path in a message, a long
+ * field name) ends between characters, and bytes that are not UTF-8 become
+ * U+FFFD: the envelope is strict UTF-8 JSON either way. */
+static void test_error_text_cut_between_characters(void)
+{
+	char path[601], field[301], shifted[303];
+	struct json_object *v = NULL;
+	struct cd_error e;
+	struct request req;
+
+	/* "/" and 300 e-acute: any cut at an even length splits one */
+	path[0] = '/';
+	for (int i = 0; i < 300; i++)
+		path[1 + 2 * i] = '\xc3', path[2 + 2 * i] = '\xa9';
+	path[600] = '\0';
+	for (int i = 0; i < 150; i++)
+		field[2 * i] = '\xc3', field[2 * i + 1] = '\xa9';
+	field[300] = '\0';
+	for (int shift = 0; shift < 3; shift++) {
+		snprintf(shifted, sizeof(shifted), "%.*s%s", shift, "ab", field);
+		start(&req);
+		reply_fail(&req, CD_NOT_FOUND, shifted, "No route matches %.*s %s.", shift, "GET",
+			   path);
+		CU_ASSERT_EQUAL(json_parse_strict(buf_str(&req.out), req.out.len, &v, &e), CD_OK);
+		CU_ASSERT_PTR_NULL(strstr(buf_str(&req.out), "\\ufffd"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf_str(&req.out), "No route matches"));
+		json_object_put(v);
+		v = NULL;
+		request_reset(&req);
+	}
+	/* a prefix pushing the message past its end is cut the same way */
+	cd_error_reset(&e);
+	cd_fail(&e, CD_INVALID, NULL, "%s", path + 1);
+	cd_error_prefix(&e, "xy");
+	CU_ASSERT_EQUAL(buf_utf8_cut(e.message, strlen(e.message)), strlen(e.message));
+	CU_ASSERT_EQUAL(strlen(e.message) % 2, 0); /* "xy" and whole e-acutes */
+	/* bytes that are not UTF-8 at all are replaced, not passed on */
+	start(&req);
+	reply_fail(&req, CD_NOT_FOUND, "path", "No route matches GET /v1/%s.", "\xff\xfe\xc3");
+	CU_ASSERT_EQUAL(json_parse_strict(buf_str(&req.out), req.out.len, &v, &e), CD_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf_str(&req.out), "/v1/\\ufffd\\ufffd\\ufffd."));
+	json_object_put(v);
+	request_reset(&req);
+}
+
 static void test_error_replaces_earlier_body(void)
 {
 	struct request req;
@@ -616,6 +662,7 @@ static CU_TestInfo TESTS[] = {
 	{"unavailable_message_kept", test_unavailable_message_kept},
 	{"reply_error_odd_inputs", test_reply_error_odd_inputs},
 	{"error_text_is_escaped", test_error_text_is_escaped},
+	{"error_text_cut_between_characters", test_error_text_cut_between_characters},
 	{"error_replaces_earlier_body", test_error_replaces_earlier_body},
 	{"every_error_has_a_status", test_every_error_has_a_status},
 	{"request_id_accepted", test_request_id_accepted},

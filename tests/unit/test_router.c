@@ -163,15 +163,15 @@ static void test_method_not_allowed(void)
 	route("DELETE", "/a", &r);
 	CU_ASSERT_EQUAL(r.rc, CD_METHOD_NOT_ALLOWED);
 	CU_ASSERT_EQUAL(r.e.err, CD_METHOD_NOT_ALLOWED);
-	CU_ASSERT_STRING_EQUAL(r.allow, "GET, POST");
+	CU_ASSERT_STRING_EQUAL(r.allow, "GET, HEAD, POST");
 	CU_ASSERT_STRING_EQUAL(r.e.field, "method");
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.e.message, "GET, POST"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.e.message, "GET, HEAD, POST"));
 	CU_ASSERT_PTR_NULL(r.route);
 	CU_ASSERT_EQUAL(r.nparams, 0);
 
 	route("POST", "/jobs/7", &r);
 	CU_ASSERT_EQUAL(r.rc, CD_METHOD_NOT_ALLOWED);
-	CU_ASSERT_STRING_EQUAL(r.allow, "GET, PATCH");
+	CU_ASSERT_STRING_EQUAL(r.allow, "GET, HEAD, PATCH");
 
 	route("GET", "/jobs:batch", &r);
 	CU_ASSERT_EQUAL(r.rc, CD_METHOD_NOT_ALLOWED);
@@ -191,17 +191,37 @@ static void test_allow_list_respects_cap(void)
 	struct cd_error e;
 
 	memset(allow, 'Z', sizeof(allow));
-	/* "GET, POST" needs 10 bytes; the list stops at what fits */
+	/* "GET, HEAD, POST" needs 16 bytes; the list stops at what fits */
 	CU_ASSERT_EQUAL(router_match(TABLE, NTABLE, "PUT", "/a", &out, params, &np, allow, 6, &e),
 			CD_METHOD_NOT_ALLOWED);
 	CU_ASSERT_STRING_EQUAL(allow, "GET");
 	CU_ASSERT_EQUAL(allow[6], 'Z');
 	CU_ASSERT_EQUAL(allow[7], 'Z');
-	/* no half method either ("GET, PO") */
+	/* no half method either ("GET, HE") */
 	CU_ASSERT_EQUAL(router_match(TABLE, NTABLE, "PUT", "/a", &out, params, &np, allow,
 				     sizeof(allow), &e),
 			CD_METHOD_NOT_ALLOWED);
 	CU_ASSERT_STRING_EQUAL(allow, "GET");
+}
+
+/* HEAD reaches the GET row of a path (RFC 9110: HEAD is GET without the
+ * body), never another method's row; a path without GET refuses it. */
+static void test_head_answers_as_get(void)
+{
+	struct result r;
+
+	expect_row("HEAD", "/a", "a_get", &r);
+	expect_row("HEAD", "/jobs/7", "job_get", &r);
+	CU_ASSERT_EQUAL(r.nparams, 1);
+	CU_ASSERT_STRING_EQUAL(r.params[0].value, "7");
+	expect_row("HEAD", "/jobs/7/runs", "runs", &r);
+	route("HEAD", "/jobs:batch", &r);
+	CU_ASSERT_EQUAL(r.rc, CD_METHOD_NOT_ALLOWED);
+	CU_ASSERT_STRING_EQUAL(r.allow, "POST");
+	expect_404("HEAD", "/nope");
+	/* HEAD is listed once, right after GET */
+	route("PUT", "/jobs/7/runs", &r);
+	CU_ASSERT_STRING_EQUAL(r.allow, "GET, HEAD");
 }
 
 static void test_trailing_and_double_slashes(void)
@@ -271,6 +291,7 @@ static void test_no_error_detail_when_e_null(void)
 }
 
 static CU_TestInfo TESTS[] = {
+	{"head_answers_as_get", test_head_answers_as_get},
 	{"literal_routes", test_literal_routes},
 	{"param_route", test_param_route},
 	{"param_is_percent_decoded", test_param_is_percent_decoded},

@@ -79,16 +79,70 @@ bool buf_printf(struct buf *b, const char *fmt, ...)
 	return true;
 }
 
+size_t buf_utf8_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len;
+	unsigned cp;
+
+	if (n == 0)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xC2 && u[0] <= 0xDF)
+		len = 2, cp = u[0] & 0x1F;
+	else if (u[0] >= 0xE0 && u[0] <= 0xEF)
+		len = 3, cp = u[0] & 0x0F;
+	else if (u[0] >= 0xF0 && u[0] <= 0xF4)
+		len = 4, cp = u[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((u[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (u[i] & 0x3F);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+size_t buf_utf8_cut(const char *s, size_t n)
+{
+	size_t i = n, want;
+	unsigned char lead;
+
+	/* Back over at most three continuation bytes to the last lead byte: when
+	 * its character needs more bytes than are left, it was cut in half. */
+	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return n;
+	lead = (unsigned char)s[i - 1];
+	want = lead > 0xF4 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 1;
+	return n - (i - 1) < want ? i - 1 : n;
+}
+
 bool buf_json_escape(struct buf *b, const char *s, size_t n)
 {
-	size_t i, start = 0;
+	size_t i = 0, start = 0;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		unsigned char c = (unsigned char)s[i];
+		size_t len;
 		char esc[8];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
 			continue;
+		}
+		if (c >= 0x80 && (len = buf_utf8_len(s + i, n - i)) > 0) {
+			i += len;
+			continue;
+		}
 		buf_append(b, s + start, i - start);
 		switch (c) {
 		case '"': buf_puts(b, "\\\""); break;
@@ -97,10 +151,15 @@ bool buf_json_escape(struct buf *b, const char *s, size_t n)
 		case '\r': buf_puts(b, "\\r"); break;
 		case '\t': buf_puts(b, "\\t"); break;
 		default:
+			if (c >= 0x80) {
+				/* not UTF-8: U+FFFD, so the JSON is valid whatever came in */
+				buf_puts(b, "\\ufffd");
+				break;
+			}
 			snprintf(esc, sizeof(esc), "\\u%04x", c);
 			buf_puts(b, esc);
 		}
-		start = i + 1;
+		start = ++i;
 	}
 	return buf_append(b, s + start, n - start);
 }

@@ -27,8 +27,17 @@ void buf_reset(struct buf *b);
 bool buf_append(struct buf *b, const void *p, size_t n);
 bool buf_puts(struct buf *b, const char *s);
 bool buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as the inside of a JSON string (no quotes), escaped. */
+/* Appends s as the inside of a JSON string (no quotes), escaped. Whatever s
+ * holds, what is appended is valid UTF-8 JSON: a byte that does not start a
+ * valid UTF-8 sequence (a stray byte, an overlong form, a surrogate, a
+ * character cut off by n) becomes \ufffd. */
 bool buf_json_escape(struct buf *b, const char *s, size_t n);
+/* The length (1..4) of the valid UTF-8 character at s[0..n), 0 when the bytes
+ * there are not one (or n is 0). */
+size_t buf_utf8_len(const char *s, size_t n);
+/* The longest prefix of s[0..n) that does not end inside a multi-byte
+ * character: where to truncate text without cutting a character in half. */
+size_t buf_utf8_cut(const char *s, size_t n);
 /* The contents, "" when empty. Borrowed until the next append or reset. */
 const char *buf_str(const struct buf *b);
 bool buf_overflowed(const struct buf *b);

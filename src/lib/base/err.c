@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 
 static const char *const ERR_NAMES[CD_ERR_COUNT] = {
@@ -30,19 +31,35 @@ static const char *const ERR_NAMES[CD_ERR_COUNT] = {
 	[CD_INTERNAL] = "internal",
 };
 
-enum cd_err cd_fail(struct cd_error *e, enum cd_err err, const char *field,
-		    const char *fmt, ...)
+/* Ends s (a NUL-terminated string that filled its array, perhaps cut by
+ * snprintf) on a character boundary, never inside a UTF-8 character. */
+static void cut_whole(char *s)
 {
-	va_list ap;
+	s[buf_utf8_cut(s, strlen(s))] = '\0';
+}
 
+enum cd_err cd_vfail(struct cd_error *e, enum cd_err err, const char *field, const char *fmt,
+		     va_list ap)
+{
 	if (e == NULL)
 		return err;
 	e->err = err;
 	e->code[0] = '\0';
 	e->sqlstate[0] = '\0';
 	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
-	va_start(ap, fmt);
+	cut_whole(e->field);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	cut_whole(e->message);
+	return err;
+}
+
+enum cd_err cd_fail(struct cd_error *e, enum cd_err err, const char *field,
+		    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = cd_vfail(e, err, field, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -78,4 +95,5 @@ void cd_error_prefix(struct cd_error *e, const char *prefix)
 	snprintf(tmp, sizeof(tmp), "%s%s", p, e->message);
 	memcpy(e->message, tmp, sizeof(e->message) - 1);
 	e->message[sizeof(e->message) - 1] = '\0';
+	cut_whole(e->message);
 }

@@ -10,6 +10,7 @@
 #ifndef CD_ERR_H
 #define CD_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum cd_err {
@@ -51,10 +52,16 @@ struct cd_error {
 enum cd_err cd_fail(struct cd_error *e, enum cd_err err, const char *field,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* cd_fail with a va_list. Both cut the field and the message at their
+ * arrays' ends on a character boundary (never half a UTF-8 character). */
+enum cd_err cd_vfail(struct cd_error *e, enum cd_err err, const char *field, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 4, 0)));
+
 /* Sets e->code (when e is not NULL); returns e->err for chaining. */
 enum cd_err cd_fail_code(struct cd_error *e, const char *code);
 
-/* Puts prefix before e->message (truncating at the end). NULL-safe. */
+/* Puts prefix before e->message (truncating at the end, on a character
+ * boundary). NULL-safe. */
 void cd_error_prefix(struct cd_error *e, const char *prefix);
 
 /* Clears e to CD_OK with empty strings. NULL-safe. */

@@ -82,35 +82,6 @@ static int hex4(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, const unsigned char *end)
-{
-	size_t n;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, cp = s[0] & 0x1F;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, cp = s[0] & 0x0F;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - s) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 /* Reads a string after its opening quote into b (a NUL-free UTF-8 string). */
 static enum cd_err parse_string_into(struct parser *ps, struct buf *b)
 {
@@ -160,7 +131,7 @@ static enum cd_err parse_string_into(struct parser *ps, struct buf *b)
 			ps->p += 2;
 			continue;
 		}
-		size_t n = utf8_len((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+		size_t n = buf_utf8_len(ps->p, (size_t)(ps->end - ps->p));
 
 		if (n == 0)
 			return fail(ps, "invalid UTF-8");
