@@ -21,9 +21,10 @@ CD_TOOL=${CD_TOOL:-$(basename "$0")}
 # Debian packages that provide everything ensure_deps checks for.
 CD_PACKAGES=(build-essential autoconf automake libtool pkg-config libpq-dev libhiredis-dev
 	libjson-c-dev libcurl4-openssl-dev libcunit1-dev libfcgi-dev postgresql postgresql-client
-	redis-server curl ca-certificates)
+	redis-server curl ca-certificates python3)
 CD_PKG_MODULES=(libpq hiredis json-c libcurl cunit)
-CD_COMMANDS=(autoreconf aclocal automake make cc pkg-config psql redis-server redis-cli nginx curl)
+CD_COMMANDS=(autoreconf aclocal automake make cc pkg-config psql redis-server redis-cli nginx curl
+	python3)
 
 say() { printf '%s: %s\n' "$CD_TOOL" "$*" >&2; }
 warn() { printf '%s: warning: %s\n' "$CD_TOOL" "$*" >&2; }

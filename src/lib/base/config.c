@@ -20,6 +20,8 @@ enum key_type {
 	KEY_REDIS_URL,
 	KEY_LIST,
 	KEY_SWITCH,	/* on/off (true/false, yes/no, 1/0), stored as a long 1/0 */
+	KEY_HTTP_URL,
+	KEY_CLOUD_TYPE,
 	KEY_PATTERNS,	/* comma-separated glob patterns of stream names */
 };
 
@@ -62,6 +64,32 @@ static const struct config_key CONFIG_KEYS[] = {
 	 "reaper: finished jobs and events older than this are deleted"},
 	{"claim_wait_max", KEY_INT, S(claim_wait_max), "0", 0, 1024,
 	 "conductor-fcgi: claims allowed to long-poll at once per process; 0: threads / 2"},
+	/* cloud providers: the keys are secrets (no default, never printed) */
+	{"runpod_api_url", KEY_HTTP_URL, S(runpod_api_url), "https://rest.runpod.io/v1", 0, 0,
+	 "RunPod: REST API base URL (pods)"},
+	{"runpod_graphql_url", KEY_HTTP_URL, S(runpod_graphql_url), "https://api.runpod.io/graphql", 0,
+	 0, "RunPod: GraphQL URL (GPU types, prices, stock)"},
+	{"runpod_api_key", KEY_STRING, S(runpod_api_key), "", 0, 0,
+	 "RunPod: API key (secret); empty: RunPod is not configured"},
+	{"runpod_cloud_type", KEY_CLOUD_TYPE, S(runpod_cloud_type), "SECURE", 0, 0,
+	 "RunPod: SECURE or COMMUNITY cloud"},
+	{"runpod_image", KEY_STRING, S(runpod_image),
+	 "runpod/pytorch:2.1.0-py3.10-cuda11.8.0-devel-ubuntu22.04", 0, 0,
+	 "RunPod: the container image a pod runs"},
+	{"do_api_url", KEY_HTTP_URL, S(do_api_url), "https://api.digitalocean.com/v2", 0, 0,
+	 "DigitalOcean: API base URL (droplets, sizes)"},
+	{"do_api_key", KEY_STRING, S(do_api_key), "", 0, 0,
+	 "DigitalOcean: API token (secret); empty: DigitalOcean is not configured"},
+	{"do_region", KEY_STRING, S(do_region), "tor1", 0, 0,
+	 "DigitalOcean: region slug of the GPU droplets"},
+	{"do_image", KEY_STRING, S(do_image), "gpu-h100x1-base", 0, 0,
+	 "DigitalOcean: image slug of the GPU droplets"},
+	{"provider_timeout_ms", KEY_INT, S(provider_timeout_ms), "15000", 100, 600000,
+	 "providers: one call's time limit in ms, retries and waits included"},
+	{"provider_connect_timeout_ms", KEY_INT, S(provider_connect_timeout_ms), "3000", 10, 60000,
+	 "providers: connect timeout of each attempt in ms"},
+	{"provider_retries", KEY_INT, S(provider_retries), "2", 0, 10,
+	 "providers: attempts after the first on 429, 5xx and connection errors"},
 	{"result_routing", KEY_SWITCH, S(result_routing), "off", 0, 1,
 	 "watcher: route each entry of the results streams to the stream its reply_to names (on/off)"},
 	{"results_streams", KEY_LIST, S(results_streams), "results", 0, 0,
@@ -183,6 +211,18 @@ enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 	case KEY_LIST:
 		if (validate_list(k, value, e) != CD_OK)
 			return CD_CONFIG;
+		break;
+	case KEY_HTTP_URL:
+		/* the value is never echoed: a URL may carry credentials */
+		if (value[0] != '\0' && strncmp(value, "http://", 7) != 0 &&
+		    strncmp(value, "https://", 8) != 0)
+			return bad(e, k, "must start with http:// or https://.");
+		if (strlen(value) > 1024 || strpbrk(value, " \t\r\n") != NULL)
+			return bad(e, k, "must be a URL of at most 1024 bytes without spaces.");
+		break;
+	case KEY_CLOUD_TYPE:
+		if (strcmp(value, "SECURE") != 0 && strcmp(value, "COMMUNITY") != 0)
+			return bad(e, k, "must be SECURE or COMMUNITY.");
 		break;
 	case KEY_STRING:
 		if (strlen(value) > 4096)

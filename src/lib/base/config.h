@@ -33,6 +33,19 @@ struct config {
 	long max_deliveries;	/* janitor: deliveries before dead-lettering */
 	long retention_days;	/* reaper: history older than this is deleted */
 	long claim_wait_max;	/* conductor-fcgi: requests allowed to long-poll at once */
+	/* cloud providers (data/provider_*.c, data/httpc.c); keys are secrets */
+	char *runpod_api_url;	  /* RunPod REST API base (pods) */
+	char *runpod_graphql_url; /* RunPod GraphQL endpoint (the GPU types and prices) */
+	char *runpod_api_key;	  /* secret: never logged */
+	char *runpod_cloud_type;  /* SECURE or COMMUNITY */
+	char *runpod_image;	  /* container image of a pod */
+	char *do_api_url;	  /* DigitalOcean API base (droplets, sizes) */
+	char *do_api_key;	  /* secret: never logged */
+	char *do_region;	  /* region slug of the droplets */
+	char *do_image;		  /* image slug of the droplets */
+	long provider_timeout_ms; /* one provider call, retries included */
+	long provider_connect_timeout_ms; /* one attempt's connection */
+	long provider_retries;	  /* attempts after the first */
 	long result_routing;	/* watcher: 1 = route results by reply_to (on), 0 = off */
 	char *results_streams;	/* routing: comma-separated results streams to route */
 	char *results_group;	/* routing: the routers' consumer group on them */
