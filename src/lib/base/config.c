@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/pools.h"
 
 enum key_type {
 	KEY_STRING,
@@ -22,6 +23,8 @@ enum key_type {
 	KEY_SWITCH,	/* on/off (true/false, yes/no, 1/0), stored as a long 1/0 */
 	KEY_HTTP_URL,
 	KEY_CLOUD_TYPE,
+	KEY_POOLS,
+	KEY_PROVIDERS,
 	KEY_PATTERNS,	/* comma-separated glob patterns of stream names */
 };
 
@@ -90,6 +93,11 @@ static const struct config_key CONFIG_KEYS[] = {
 	 "providers: connect timeout of each attempt in ms"},
 	{"provider_retries", KEY_INT, S(provider_retries), "2", 0, 10,
 	 "providers: attempts after the first on 429, 5xx and connection errors"},
+	{"pools", KEY_POOLS, S(pools), "", 0, 0,
+	 "watcher: name:key=value,...;name:... (streams=a+b, capability, tenant, gpu_mem_gb, "
+	 "spawn_threshold, max_instances, cooldown_s, idle_s, long_running_s, poll_s)"},
+	{"providers", KEY_PROVIDERS, S(providers), "manual", 0, 0,
+	 "watcher: GPU providers in the order they are asked (runpod, digitalocean, manual)"},
 	{"result_routing", KEY_SWITCH, S(result_routing), "off", 0, 1,
 	 "watcher: route each entry of the results streams to the stream its reply_to names (on/off)"},
 	{"results_streams", KEY_LIST, S(results_streams), "results", 0, 0,
@@ -168,6 +176,36 @@ static enum cd_err validate_list(const struct config_key *k, const char *v, stru
 	return CD_OK;
 }
 
+/* Every provider a build may know (data/provider.c has their vtables). */
+static const char *const PROVIDER_NAMES[] = {"runpod", "digitalocean", "manual"};
+
+/* A comma list of distinct known provider names. */
+static enum cd_err validate_providers(const struct config_key *k, const char *v,
+				      struct cd_error *e)
+{
+	char seen[sizeof(PROVIDER_NAMES) / sizeof(PROVIDER_NAMES[0])] = {0};
+	const char *p = v;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ","), i;
+		char why[160];
+
+		for (i = 0; i < sizeof(PROVIDER_NAMES) / sizeof(PROVIDER_NAMES[0]); i++)
+			if (strlen(PROVIDER_NAMES[i]) == len && strncmp(p, PROVIDER_NAMES[i], len) == 0)
+				break;
+		if (i == sizeof(PROVIDER_NAMES) / sizeof(PROVIDER_NAMES[0]) || seen[i]) {
+			snprintf(why, sizeof(why), "\"%.*s\" is %s; known: runpod, digitalocean, manual.",
+				 (int)(len > 40 ? 40 : len), p, i < sizeof(seen) ? "named twice" : "unknown");
+			return bad(e, k, why);
+		}
+		seen[i] = 1;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return bad(e, k, "ends with a comma.");
+	}
+	return CD_OK;
+}
+
 enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 		       struct cd_error *e)
 {
@@ -223,6 +261,21 @@ enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 	case KEY_CLOUD_TYPE:
 		if (strcmp(value, "SECURE") != 0 && strcmp(value, "COMMUNITY") != 0)
 			return bad(e, k, "must be SECURE or COMMUNITY.");
+		break;
+	case KEY_POOLS: {
+		struct watch_policy *pools = xcalloc(POOLS_MAX, sizeof(*pools));
+		struct cd_error pe;
+		size_t n;
+		enum cd_err prc = pools_parse(value, pools, POOLS_MAX, &n, &pe);
+
+		free(pools);
+		if (prc != CD_OK)
+			return bad(e, k, pe.message);
+		break;
+	}
+	case KEY_PROVIDERS:
+		if (validate_providers(k, value, e) != CD_OK)
+			return CD_CONFIG;
 		break;
 	case KEY_STRING:
 		if (strlen(value) > 4096)

@@ -46,6 +46,8 @@ struct config {
 	long provider_timeout_ms; /* one provider call, retries included */
 	long provider_connect_timeout_ms; /* one attempt's connection */
 	long provider_retries;	  /* attempts after the first */
+	char *pools;		/* watcher: the pool spec (base/pools.h), "" = none */
+	char *providers;	/* watcher: provider names in the order they are asked */
 	long result_routing;	/* watcher: 1 = route results by reply_to (on), 0 = off */
 	char *results_streams;	/* routing: comma-separated results streams to route */
 	char *results_group;	/* routing: the routers' consumer group on them */

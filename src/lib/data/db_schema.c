@@ -22,6 +22,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"006_lean",
 	"007_domains",
 	"008_timers",
+	"009_runtimes",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

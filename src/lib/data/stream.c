@@ -247,6 +247,44 @@ enum cd_err stream_delivery_count(struct stream_conn *c, const char *stream, con
 	return rc;
 }
 
+enum cd_err stream_len(struct stream_conn *c, const char *stream, long *out, struct cd_error *e)
+{
+	const char *argv[] = {"XLEN", stream};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 2, argv, &r, e);
+
+	*out = 0;
+	if (rc != CD_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_INTEGER)
+		*out = (long)r->integer;
+	else
+		rc = refused(r, "XLEN", e);
+	freeReplyObject(r);
+	return rc;
+}
+
+enum cd_err stream_pending_count(struct stream_conn *c, const char *stream, const char *group,
+				 long *out, struct cd_error *e)
+{
+	const char *argv[] = {"XPENDING", stream, group};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 3, argv, &r, e);
+
+	*out = 0;
+	if (rc != CD_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0)
+		; /* no stream or no group: nothing pending */
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+		 r->element[0]->type == REDIS_REPLY_INTEGER)
+		*out = (long)r->element[0]->integer;
+	else
+		rc = refused(r, "XPENDING", e);
+	freeReplyObject(r);
+	return rc;
+}
+
 /* Is key one of the keys of the (key, value, ..., NULL) list extra? */
 static bool is_extra_key(const char *const *extra, const char *key)
 {

@@ -54,6 +54,14 @@ enum cd_err stream_autoclaim(struct stream_conn *c, const char *stream, const ch
 enum cd_err stream_delivery_count(struct stream_conn *c, const char *stream, const char *group,
 				  const char *id, long *out, struct cd_error *e);
 
+/* XLEN of stream: entries in it (0 when it does not exist). */
+enum cd_err stream_len(struct stream_conn *c, const char *stream, long *out, struct cd_error *e);
+
+/* How many entries of stream are pending in group (delivered, not acked):
+ * XPENDING's summary count; 0 when the stream or the group does not exist. */
+enum cd_err stream_pending_count(struct stream_conn *c, const char *stream, const char *group,
+				 long *out, struct cd_error *e);
+
 /* Atomically (MULTI/EXEC): adds a copy of en to stream `to` -- its fields in
  * order, except those named in extra, then the extra pairs (key, value, ...,
  * NULL) -- acks en in group of stream `from` and deletes it there.
