@@ -5,8 +5,9 @@
  * app's stream, the refused ones (none, outside the allow-list, a results
  * stream, a dead-letter stream, a key that is not a stream) in
  * dead:<results stream> with the reason; two routers at once route each
- * entry once; a router process SIGKILLed mid-stream and run again leaves
- * every result routed exactly once (what it had read before dying too);
+ * entry once; conductor-watcher SIGKILLed mid-stream and run again leaves
+ * every result routed exactly once (what its router had read before dying
+ * too), and `conductor-watcher --once` routes what is there;
  * another router takes over what a dead router left pending; the reaper's
  * janitor composes with routing; routing_drain (a --once pass) routes what is
  * there and returns; POST /v1/streams/{stream}/entries (source
@@ -14,7 +15,7 @@
  *
  * Each test works on streams of its own (res-<tag>, results:<tag>-*), so
  * runs never see each other's entries. Routers run in-process
- * (routing_start_thread) or as ./router_child processes. CUnit's assertions
+ * (routing_start_thread) or in conductor-watcher processes. CUnit's assertions
  * are not thread-safe: only the main thread asserts.
  * ROUTING_ONLY=name[,name] runs only those tests.
  */
@@ -283,16 +284,18 @@ static int wait_exit(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* $CONDUCTOR_BUILD/router_child consumer on results, with the environment's Redis. */
-static pid_t router_child(const char *consumer, const char *results, const char *log)
+/* conductor-watcher --interval 1 ($CONDUCTOR_WATCHER) with routing on over
+ * results: its router thread's consumer is routing_consumer_name(NULL). */
+static pid_t watcher_routing(const char *results, const char *log)
 {
-	static char env_results[200], bin[512];
-	const char *args[] = {consumer, NULL};
-	const char *env[] = {env_results, "CONDUCTOR_ROUTING_RECLAIM_S=3600", NULL};
-	const char *build = getenv("CONDUCTOR_BUILD");
+	static char env_results[200];
+	const char *args[] = {"--interval", "1", NULL};
+	const char *env[] = {env_results, "CONDUCTOR_RESULT_ROUTING=on",
+	                     "CONDUCTOR_ROUTING_RECLAIM_S=3600", NULL};
+	const char *bin = getenv("CONDUCTOR_WATCHER");
 
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
 	snprintf(env_results, sizeof(env_results), "CONDUCTOR_RESULTS_STREAMS=%s", results);
-	snprintf(bin, sizeof(bin), "%s/router_child", build ? build : ".");
 	return spawn(bin, log, args, env);
 }
 
@@ -425,20 +428,20 @@ static void test_two_routers_route_each_once(void)
 	redisFree(f.c);
 }
 
-/* A router process read 50 results and died before moving them; it is run
- * again, SIGKILLed mid-stream while results keep coming, and run once more:
- * every result arrives exactly once. */
+/* conductor-watcher's router read 50 results and died before moving them;
+ * the watcher is run again, SIGKILLed mid-stream while results keep coming,
+ * and run once more: every result arrives exactly once. */
 static void test_router_killed_mid_stream_and_run_again(void)
 {
 	enum { EARLY = 50, N = 4000 };
 	struct fixture f;
-	char consumer[64];
+	char consumer[160];
 	int hits[N + 1] = {0};
 	bool killed_mid = false;
 	pid_t pid;
 
 	fixture_init(&f);
-	snprintf(consumer, sizeof(consumer), "killed-%s", f.tag);
+	routing_consumer_name(consumer, sizeof(consumer), NULL); /* the watcher's */
 	rdo(f.c, "XGROUP CREATE %s router 0 MKSTREAM", f.res);
 	add_results(&f, 0, EARLY, 1);
 	/* what the dead router had read and not moved */
@@ -446,7 +449,7 @@ static void test_router_killed_mid_stream_and_run_again(void)
 	    rcmd(f.c, "XREADGROUP GROUP router %s COUNT %d STREAMS %s >", consumer, EARLY, f.res));
 	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), EARLY);
 
-	pid = router_child(consumer, f.res, "killed-1");
+	pid = watcher_routing(f.res, "killed-1");
 	for (int i = EARLY; i < N; i += 20) {
 		add_results(&f, i, i + 20 < N ? i + 20 : N, 1);
 		sleep_ms(1);
@@ -462,7 +465,7 @@ static void test_router_killed_mid_stream_and_run_again(void)
 	}
 	CU_ASSERT(killed_mid);           /* it was routing when it died */
 	CU_ASSERT(xlen(f.c, f.res) > 0); /* and results kept coming */
-	pid = router_child(consumer, f.res, "killed-2");
+	pid = watcher_routing(f.res, "killed-2");
 	CU_ASSERT(drained(f.c, f.res));
 	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
 	CU_ASSERT_EQUAL(wait_exit(pid), 0);
@@ -500,7 +503,9 @@ static void test_router_survives_lost_connections(void)
 	CU_ASSERT_EQUAL(
 	    collect(f.c, f.app[0], hits, N, NULL) + collect(f.c, f.app[1], hits, N, NULL), N);
 	EXPECT_ONCE(hits, N);
-	CU_ASSERT_EQUAL(n.routed, N);
+	/* an EXEC whose answer was cut off moved its batch uncounted: Redis,
+	 * not the count, is what must be exact */
+	CU_ASSERT(n.routed <= N);
 	CU_ASSERT(n.errors >= 1); /* it did lose its connection */
 	redisFree(f.c);
 }
@@ -557,6 +562,30 @@ static void test_janitor_reclaim_composes_with_routing(void)
 	EXPECT_ONCE(hits, N);
 	CU_ASSERT_EQUAL(n.routed, N);
 	CU_ASSERT_EQUAL(n.reclaimed, 0);
+	redisFree(f.c);
+}
+
+/* conductor-watcher --once with routing on routes what is there and exits. */
+static void test_watcher_once_routes_what_is_there(void)
+{
+	enum { N = 120 };
+	struct fixture f;
+	int hits[N + 1] = {0};
+	char env_results[120];
+	const char *env[] = {env_results, "CONDUCTOR_RESULT_ROUTING=on", NULL};
+	const char *once[] = {"--once", NULL};
+	const char *bin = getenv("CONDUCTOR_WATCHER");
+
+	fixture_init(&f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
+	snprintf(env_results, sizeof(env_results), "CONDUCTOR_RESULTS_STREAMS=%s", f.res);
+	add_results(&f, 0, N, 3);
+	CU_ASSERT_EQUAL(wait_exit(spawn(bin, "watcher-once", once, env)), 0);
+	CU_ASSERT_EQUAL(xlen(f.c, f.res), 0);
+	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), 0);
+	for (int a = 0; a < 3; a++)
+		collect(f.c, f.app[a], hits, N, NULL);
+	EXPECT_ONCE(hits, N);
 	redisFree(f.c);
 }
 
@@ -765,6 +794,7 @@ static CU_TestInfo TESTS[] = {
     {"router_survives_lost_connections", test_router_survives_lost_connections},
     {"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
     {"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
+    {"watcher_once_routes_what_is_there", test_watcher_once_routes_what_is_there},
     {"drain_routes_what_is_there_and_returns", test_drain_routes_what_is_there_and_returns},
     {"start_if_on", test_start_if_on},
     {"post_entry_source_from_token", test_post_entry_source_from_token},

@@ -419,9 +419,7 @@ static void nap(volatile sig_atomic_t *stop, long ms)
 	}
 }
 
-/* The keys routing needs, or CD_CONFIG naming the empty one. */
-static enum cd_err check_config(const struct config *cfg, const char *consumer,
-				struct cd_error *e)
+enum cd_err routing_check_config(const struct config *cfg, struct cd_error *e)
 {
 	static const char *const KEYS[] = {"redis_url", "results_streams", "results_group",
 					   "reply_to_allow"};
@@ -429,6 +427,15 @@ static enum cd_err check_config(const struct config *cfg, const char *consumer,
 
 	for (size_t i = 0; i < sizeof(KEYS) / sizeof(KEYS[0]) && rc == CD_OK; i++)
 		rc = config_require(cfg, KEYS[i], e);
+	return rc;
+}
+
+/* routing_check_config() and the consumer name. */
+static enum cd_err check_config(const struct config *cfg, const char *consumer,
+				struct cd_error *e)
+{
+	enum cd_err rc = routing_check_config(cfg, e);
+
 	if (rc == CD_OK && (consumer == NULL || consumer[0] == '\0' ||
 			    strlen(consumer) > CONSUMER_MAX))
 		rc = cd_fail(e, CD_CONFIG, "consumer", "a router's consumer name must be 1 to %d bytes.",

@@ -39,7 +39,9 @@
 
 #define ROUTING_DEAD_PREFIX "dead:"
 
-/* What a router did (written by its thread; read after it stopped). */
+/* What a router did (written by its thread; read after it stopped). For
+ * logs, not an audit: a MULTI/EXEC whose answer a dropped connection cut off
+ * moved its batch without counting it. */
 struct routing_counts {
 	long routed;	/* moved to their reply_to stream */
 	long dead;	/* moved to dead:<results stream> */
@@ -52,6 +54,11 @@ struct routing_counts {
  * stream (a loop), a dead-letter stream, or matching no pattern of
  * cfg->reply_to_allow. Pure; the answer is a static string. */
 const char *routing_refusal(const struct config *cfg, const char *reply_to);
+
+/* The keys routing needs (redis_url, results_streams, results_group,
+ * reply_to_allow), or CD_CONFIG naming the empty one: for a binary's start-up
+ * check when cfg->result_routing is on. */
+enum cd_err routing_check_config(const struct config *cfg, struct cd_error *e);
 
 /* Routes until *stop is set (seen within ROUTING_BLOCK_MS), as consumer
  * (1..128 bytes) of cfg->results_group. Redis failures are logged, counted
