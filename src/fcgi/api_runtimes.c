@@ -21,8 +21,7 @@
 #include "fcgi/handler.h"
 #include "fcgi/response.h"
 
-#define MACHINE_NAME_CHARS                                                                         \
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
+#define MACHINE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
 
 /* GET /v1/runtimes?limit=   role: operator, readonly
  * {items: [instance]} newest first (1..500, default 50): pool, provider,
@@ -44,7 +43,7 @@ void api_runtimes_list(struct request *req)
 }
 
 static const struct json_field ENSURE_FIELDS[] = {
-	{.name = "pool", .type = JF_STRING, .required = true, .min = 1, .max = 63},
+    {.name = "pool", .type = JF_STRING, .required = true, .min = 1, .max = 63},
 };
 
 /* POST /v1/runtimes/ensure   role: operator
@@ -67,7 +66,7 @@ void api_runtimes_ensure(struct request *req)
 		return;
 	if ((db = db_or_reply(req)) != NULL) {
 		rc = runtime_ensure(db, req->w->cfg, json_get_string(body, "pool", ""),
-				    req->principal.name, &out, &created, &e);
+		                    req->principal.name, &out, &created, &e);
 		if (rc == CD_OK && created)
 			reply_created_text(req, out);
 		else if (rc == CD_OK)
@@ -81,7 +80,7 @@ void api_runtimes_ensure(struct request *req)
 
 /* The action of a /v1/runtimes/{id}/<verb> route. */
 typedef enum cd_err (*instance_action)(struct db *db, const struct config *cfg, int64_t id,
-				       const char *by, char **out, struct cd_error *e);
+                                       const char *by, char **out, struct cd_error *e);
 
 /* What /stop and /destroy share: the id, the database, the action. */
 static void act_on_instance(struct request *req, instance_action fn)
@@ -118,11 +117,11 @@ void api_runtimes_destroy(struct request *req)
 }
 
 static const struct json_field MACHINE_FIELDS[] = {
-	{.name = "name", .type = JF_STRING, .required = true, .min = 1, .max = 128},
-	{.name = "gpu", .type = JF_STRING, .required = true, .min = 1, .max = 64},
-	{.name = "gpu_mem_gb", .type = JF_INT, .required = true, .min = 1, .max = 100000},
-	{.name = "price_per_hour", .type = JF_NUMBER, .required = true, .min = 0, .max = 10000},
-	{.name = "address", .type = JF_STRING, .min = 0, .max = 128},
+    {.name = "name", .type = JF_STRING, .required = true, .min = 1, .max = 128},
+    {.name = "gpu", .type = JF_STRING, .required = true, .min = 1, .max = 64},
+    {.name = "gpu_mem_gb", .type = JF_INT, .required = true, .min = 1, .max = 100000},
+    {.name = "price_per_hour", .type = JF_NUMBER, .required = true, .min = 0, .max = 10000},
+    {.name = "address", .type = JF_STRING, .min = 0, .max = 128},
 };
 
 /* POST /v1/runtimes/manual   role: operator
@@ -147,8 +146,8 @@ void api_runtimes_manual(struct request *req)
 	name = json_get_string(body, "name", "");
 	if (strspn(name, MACHINE_NAME_CHARS) != strlen(name) || strchr("_.:-", name[0]) != NULL) {
 		reply_fail(req, CD_INVALID, "name",
-			   "name must be 1 to 128 of A-Z a-z 0-9 _ . : -, starting with a letter "
-			   "or a digit.");
+		           "name must be 1 to 128 of A-Z a-z 0-9 _ . : -, starting with a letter "
+		           "or a digit.");
 		goto out;
 	}
 	snprintf(m.name, sizeof(m.name), "%s", name);

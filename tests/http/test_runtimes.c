@@ -50,7 +50,8 @@ static void setup(void);
  * same id again, and an id already recorded could not be recorded twice. */
 static void fake_ok(void)
 {
-	json_object_put(fake_call("POST", "/_fake/mode", "{\"runpod\": \"ok\", \"digitalocean\": \"ok\"}"));
+	json_object_put(
+	    fake_call("POST", "/_fake/mode", "{\"runpod\": \"ok\", \"digitalocean\": \"ok\"}"));
 }
 
 /* body: {"runpod": MODE, ...} */
@@ -102,8 +103,8 @@ static struct http_resp ensure(const char *token, const char *pool)
 static long long live_of(const char *pool)
 {
 	return pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
-		      " AND state IN ('starting', 'running', 'stopping', 'stopped')",
-		      pool, NULL);
+	              " AND state IN ('starting', 'running', 'stopping', 'stopped')",
+	              pool, NULL);
 }
 
 /* POST /v1/runtimes/<id>/<verb> as the suite's operator. */
@@ -152,7 +153,8 @@ static void *ensure_one(void *arg)
 	struct http_resp r;
 
 	pthread_barrier_wait(c->start);
-	if (http_do("POST", "/v1/runtimes/ensure", T->operator, body, strlen(body), NULL, &r) == 0) {
+	if (http_do("POST", "/v1/runtimes/ensure", T->operator, body, strlen(body), NULL, &r) ==
+	    0) {
 		c->status = r.status;
 		snprintf(c->id, sizeof(c->id), "%s", str_at(data_of(&r), "id"));
 		http_resp_free(&r);
@@ -201,10 +203,10 @@ static void test_ensure_concurrent_one_instance(void)
 	EXPECT_STR(str_at(data_of(&r), "provider"), "digitalocean");
 	http_resp_free(&r);
 	EXPECT_INT(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'spawn'"
-			  " AND data->>'pool' = 'rta' AND data->>'actor' = 'api'"
-			  " AND data->'offers' IS NOT NULL AND data->>'price_per_hour' IS NOT NULL",
-			  NULL),
-		   1);
+	                  " AND data->>'pool' = 'rta' AND data->>'actor' = 'api'"
+	                  " AND data->'offers' IS NOT NULL AND data->>'price_per_hour' IS NOT NULL",
+	                  NULL),
+	           1);
 }
 
 /* RunPod answers 429 once: retried within the call, one pod, one instance. */
@@ -241,13 +243,13 @@ static void test_ensure_providers_fail(void)
 	fake_ok();
 	EXPECT_INT(live_of("rtd"), 0);
 	EXPECT_INT(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = 'rtd'"
-			  " AND state = 'failed'",
-			  NULL),
-		   1);
+	                  " AND state = 'failed'",
+	                  NULL),
+	           1);
 	EXPECT_INT(pg_int("SELECT count(*) FROM runtime_events WHERE kind = 'spawn_failed'"
-			  " AND data->>'pool' = 'rtd' AND jsonb_array_length(data->'tried') >= 2",
-			  NULL),
-		   1);
+	                  " AND data->>'pool' = 'rtd' AND jsonb_array_length(data->'tried') >= 2",
+	                  NULL),
+	           1);
 	EXPECT_INT((int64_t)fake_count("runpod", "rtd-", NULL, 0), 0);
 }
 
@@ -282,7 +284,7 @@ static void test_ensure_bad_input(void)
 	EXPECT_REFUSED(T->operator, "POST", "/v1/runtimes/ensure", "{}", "pool");
 	EXPECT_REFUSED(T->operator, "POST", "/v1/runtimes/ensure", "{\"pool\": 3}", "pool");
 	EXPECT_REFUSED(T->operator, "POST", "/v1/runtimes/ensure", "{\"pool\":\"rta\",\"x\":1}",
-		       "x");
+	               "x");
 	r = ensure(T->operator, "nosuchpool");
 	EXPECT_ERROR(r, 404, "pool_not_found");
 	EXPECT_STR(field_of(&r), "pool");
@@ -335,9 +337,9 @@ static void test_stop_destroy_round_trip(void)
 	EXPECT_ERROR(r, 404, "runtime_not_found");
 	http_resp_free(&r);
 	EXPECT_INT(pg_int("SELECT count(*) FROM runtime_events WHERE instance_id = $1::bigint"
-			  " AND kind IN ('stop', 'teardown') AND data->>'actor' = 'api'",
-			  id, NULL),
-		   2);
+	                  " AND kind IN ('stop', 'teardown') AND data->>'actor' = 'api'",
+	                  id, NULL),
+	           2);
 
 	/* the pool is free again: ensure starts a new one */
 	r = ensure(T->operator, "rtc");
@@ -366,9 +368,9 @@ static void test_stop_provider_fails(void)
 	listed_state(id, st, sizeof(st));
 	EXPECT_STR(st, "running");
 	EXPECT_INT(pg_int("SELECT count(*) FROM runtime_events WHERE instance_id = $1::bigint"
-			  " AND kind = 'stop_failed'",
-			  id, NULL),
-		   1);
+	                  " AND kind = 'stop_failed'",
+	                  id, NULL),
+	           1);
 }
 
 /* ---- manual machines ---------------------------------------------------------- */
@@ -377,16 +379,18 @@ static void test_stop_provider_fails(void)
 static const struct {
 	const char *body, *field;
 } BAD_MACHINES[] = {
-	{"{\"gpu\":\"x\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "name"},
-	{"{\"name\":\"-bad\",\"gpu\":\"x\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "name"},
-	{"{\"name\":\"a b\",\"gpu\":\"x\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "name"},
-	{"{\"name\":\"ok\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "gpu"},
-	{"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":\"48\",\"price_per_hour\":1}", "gpu_mem_gb"},
-	{"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":0,\"price_per_hour\":1}", "gpu_mem_gb"},
-	{"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8,\"price_per_hour\":-1}", "price_per_hour"},
-	{"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8}", "price_per_hour"},
-	{"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8,\"price_per_hour\":1,\"address\":7}", "address"},
-	{"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8,\"price_per_hour\":1,\"extra\":true}", "extra"},
+    {"{\"gpu\":\"x\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "name"},
+    {"{\"name\":\"-bad\",\"gpu\":\"x\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "name"},
+    {"{\"name\":\"a b\",\"gpu\":\"x\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "name"},
+    {"{\"name\":\"ok\",\"gpu_mem_gb\":1,\"price_per_hour\":1}", "gpu"},
+    {"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":\"48\",\"price_per_hour\":1}", "gpu_mem_gb"},
+    {"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":0,\"price_per_hour\":1}", "gpu_mem_gb"},
+    {"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8,\"price_per_hour\":-1}", "price_per_hour"},
+    {"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8}", "price_per_hour"},
+    {"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8,\"price_per_hour\":1,\"address\":7}",
+     "address"},
+    {"{\"name\":\"ok\",\"gpu\":\"x\",\"gpu_mem_gb\":8,\"price_per_hour\":1,\"extra\":true}",
+     "extra"},
 };
 
 static void test_manual_register(void)
@@ -396,9 +400,9 @@ static void test_manual_register(void)
 
 	setup();
 	r = call("POST", path, T->operator,
-		 "{\"name\":\"rt-box-1\",\"gpu\":\"A6000\",\"gpu_mem_gb\":48,"
-		 "\"price_per_hour\":0.25,\"address\":\"10.0.0.5\"}",
-		 NULL);
+	         "{\"name\":\"rt-box-1\",\"gpu\":\"A6000\",\"gpu_mem_gb\":48,"
+	         "\"price_per_hour\":0.25,\"address\":\"10.0.0.5\"}",
+	         NULL);
 	EXPECT_STATUS(r, 201);
 	EXPECT_STR(str_at(data_of(&r), "state"), "idle");
 	EXPECT_INT(int_at(data_of(&r), "gpu_mem_gb"), 48);
@@ -406,7 +410,7 @@ static void test_manual_register(void)
 
 	for (size_t i = 0; i < sizeof(BAD_MACHINES) / sizeof(BAD_MACHINES[0]); i++)
 		EXPECT_REFUSED(T->operator, "POST", path, BAD_MACHINES[i].body,
-			       BAD_MACHINES[i].field);
+		               BAD_MACHINES[i].field);
 	EXPECT_INT(pg_int("SELECT count(*) FROM runtime_machines WHERE name = 'ok'", NULL), 0);
 	/* not offered to anyone else: leave no idle machine behind */
 	pg_cmd(NULL, "DELETE FROM runtime_machines WHERE name = 'rt-box-1'", NULL);
@@ -459,7 +463,7 @@ static redisContext *redis(void)
 	redisContext *c;
 
 	CU_ASSERT_EQUAL_FATAL(config_parse_redis_url(getenv("CONDUCTOR_REDIS_URL"), &rt, NULL),
-			      CD_OK);
+	                      CD_OK);
 	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
 	CU_ASSERT_FATAL(c != NULL && c->err == 0);
 	return c;
@@ -486,6 +490,9 @@ static void test_status_streams_pools_events(void)
 	struct http_resp r;
 
 	setup();
+	r = ensure(T->operator, "rta"); /* idempotent: the pool's one instance */
+	CU_ASSERT(r.status == 200 || r.status == 201);
+	http_resp_free(&r);
 	redis_do(c, "DEL rt:a");
 	redis_do(c, "XADD rt:a 1000-0 k v");
 	redis_do(c, "XADD rt:a * k v");
@@ -541,7 +548,7 @@ static void test_status_redis_down(void)
 	CU_ASSERT(is_array(obj_at(data_of(&r), "pools")));
 	http_resp_free(&r);
 	cmd = fmt("\"%s/tools/stack\" start \"%s\" >/dev/null 2>&1", getenv("top_srcdir"),
-		  getenv("CONDUCTOR_STACK_DIR"));
+	          getenv("CONDUCTOR_STACK_DIR"));
 	CU_ASSERT_EQUAL(system(cmd), 0);
 	free(cmd);
 	r = call("GET", "/v1/status", T->reader, NULL, NULL);
@@ -552,24 +559,24 @@ static void test_status_redis_down(void)
 /* ---- the suite ---------------------------------------------------------------- */
 
 static CU_TestInfo TESTS[] = {
-	{"ensure_concurrent_one_instance", test_ensure_concurrent_one_instance},
-	{"ensure_429_once", test_ensure_429_once},
-	{"ensure_providers_fail", test_ensure_providers_fail},
-	{"ensure_slow_provider_bounded", test_ensure_slow_provider_bounded},
-	{"ensure_bad_input", test_ensure_bad_input},
-	{"stop_destroy_round_trip", test_stop_destroy_round_trip},
-	{"stop_provider_fails", test_stop_provider_fails},
-	{"manual_register", test_manual_register},
-	{"roles", test_roles},
-	{"status_streams_pools_events", test_status_streams_pools_events},
-	{"status_redis_down", test_status_redis_down},
-	CU_TEST_INFO_NULL,
+    {"ensure_concurrent_one_instance", test_ensure_concurrent_one_instance},
+    {"ensure_429_once", test_ensure_429_once},
+    {"ensure_providers_fail", test_ensure_providers_fail},
+    {"ensure_slow_provider_bounded", test_ensure_slow_provider_bounded},
+    {"ensure_bad_input", test_ensure_bad_input},
+    {"stop_destroy_round_trip", test_stop_destroy_round_trip},
+    {"stop_provider_fails", test_stop_provider_fails},
+    {"manual_register", test_manual_register},
+    {"roles", test_roles},
+    {"status_streams_pools_events", test_status_streams_pools_events},
+    {"status_redis_down", test_status_redis_down},
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-	static const struct suite s = {.name = "runtimes", .tenant_prefix = "runtimes",
-				       .control_roles = true};
+	static const struct suite s = {
+	    .name = "runtimes", .tenant_prefix = "runtimes", .control_roles = true};
 
 	return suite_run(&s, TESTS);
 }

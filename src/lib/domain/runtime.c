@@ -13,7 +13,7 @@
 #include "domain/runtime.h"
 
 #define PROVIDERS_MAX 8
-#define OFFERS_MAX (PROVIDERS_MAX * PROVIDER_OFFERS_MAX)
+#define OFFERS_MAX    (PROVIDERS_MAX * PROVIDER_OFFERS_MAX)
 
 /* ---- events ----------------------------------------------------------------- */
 
@@ -25,7 +25,8 @@ static void event_put(struct db *db, int64_t id, const char *kind, struct json_o
 
 	cd_error_reset(&e);
 	if (db_runtime_event(db, id, kind,
-			     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &e) != CD_OK)
+	                     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+	                     &e) != CD_OK)
 		log_error("could not record a runtime event", "kind", kind, "error", e.message);
 	json_object_put(o);
 }
@@ -54,8 +55,8 @@ static const char *ev_str(struct json_object *ev, const char *key)
  * go to tried (the last one into last); a provider without capacity simply
  * offers nothing. */
 static size_t gather_offers(const struct provider_ctx *ctx, const struct provider_need *need,
-			    struct provider_offer *offers, struct json_object *tried,
-			    struct cd_error *last)
+                            struct provider_offer *offers, struct json_object *tried,
+                            struct cd_error *last)
 {
 	const struct provider *pv[PROVIDERS_MAX];
 	size_t npv = 0, n = 0;
@@ -68,9 +69,10 @@ static size_t gather_offers(const struct provider_ctx *ctx, const struct provide
 		cd_error_reset(&e);
 		if (!pv[i]->configured(ctx))
 			continue;
-		if (pv[i]->availability(ctx, need, offers + n, PROVIDER_OFFERS_MAX, &k, &e) != CD_OK) {
+		if (pv[i]->availability(ctx, need, offers + n, PROVIDER_OFFERS_MAX, &k, &e) !=
+		    CD_OK) {
 			log_warn("provider availability failed", "provider", pv[i]->name, "error",
-				 e.message);
+			         e.message);
 			tried_add(tried, pv[i]->name, &e);
 			*last = e;
 			continue;
@@ -81,11 +83,11 @@ static size_t gather_offers(const struct provider_ctx *ctx, const struct provide
 }
 
 enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct watch_policy *p,
-			  int64_t id, const char *name, struct json_object *ev, struct cd_error *e)
+                          int64_t id, const char *name, struct json_object *ev, struct cd_error *e)
 {
 	struct provider_ctx ctx = {.cfg = cfg, .db = db};
-	struct provider_need need = {.pool = p->name, .gpu_mem_gb = (int)p->gpu_mem_gb,
-				     .capability = p->capability};
+	struct provider_need need = {
+	    .pool = p->name, .gpu_mem_gb = (int)p->gpu_mem_gb, .capability = p->capability};
 	struct provider_offer *offers = xcalloc(OFFERS_MAX, sizeof(*offers));
 	size_t *rank = xcalloc(OFFERS_MAX, sizeof(*rank));
 	struct json_object *tried = json_object_new_array();
@@ -108,25 +110,31 @@ enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct 
 		cd_error_reset(&se);
 		if (pv == NULL || pv->start(&ctx, o, name, &inst, &se) != CD_OK) {
 			if (pv == NULL)
-				cd_fail(&se, CD_UPSTREAM, o->provider, "%s is not built in", o->provider);
+				cd_fail(&se, CD_UPSTREAM, o->provider, "%s is not built in",
+				        o->provider);
 			log_warn("provider start failed: trying the next offer", "provider",
-				 o->provider, "error", se.message);
+			         o->provider, "error", se.message);
 			tried_add(tried, o->provider, &se);
 			last = se;
 			continue;
 		}
-		struct runtime_started s = {.provider = o->provider, .provider_id = inst.provider_id,
-					    .gpu = o->gpu, .region = o->region,
-					    .address = inst.address, .gpu_mem_gb = o->gpu_mem_gb,
-					    .price_per_hour = o->price_per_hour, .status = inst.state};
+		struct runtime_started s = {.provider = o->provider,
+		                            .provider_id = inst.provider_id,
+		                            .gpu = o->gpu,
+		                            .region = o->region,
+		                            .address = inst.address,
+		                            .gpu_mem_gb = o->gpu_mem_gb,
+		                            .price_per_hour = o->price_per_hour,
+		                            .status = inst.state};
 		cd_error_reset(&se);
 		if (db_runtime_started(db, id, &s, &se) != CD_OK)
 			log_error("instance started but not recorded", "provider", o->provider,
-				  "provider_id", inst.provider_id, "error", se.message);
+			          "provider_id", inst.provider_id, "error", se.message);
 		json_object_object_add(ev, "provider", json_object_new_string(o->provider));
 		json_object_object_add(ev, "provider_id", json_object_new_string(inst.provider_id));
 		json_object_object_add(ev, "gpu", json_object_new_string(o->gpu));
-		json_object_object_add(ev, "price_per_hour", json_object_new_double(o->price_per_hour));
+		json_object_object_add(ev, "price_per_hour",
+		                       json_object_new_double(o->price_per_hour));
 		rc = CD_OK;
 	}
 	json_object_object_add(ev, "tried", tried);
@@ -134,8 +142,9 @@ enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct 
 		struct cd_error se;
 		char why[200];
 
-		snprintf(why, sizeof(why), "%s", m == 0 ? "no provider offered a machine that fits"
-						      : "every offer that fits failed to start");
+		snprintf(why, sizeof(why), "%s",
+		         m == 0 ? "no provider offered a machine that fits"
+		                : "every offer that fits failed to start");
 		json_object_object_add(ev, "error", json_object_new_string(why));
 		cd_error_reset(&se);
 		if (db_runtime_set_state(db, id, "failed", why, &se) != CD_OK)
@@ -148,15 +157,16 @@ enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct 
 				e->err = rc;
 			}
 		} else {
-			rc = cd_fail(e, CD_UNAVAILABLE, "pool",
-				     "No provider offers a machine with %ld GB of GPU memory for pool "
-				     "%s now; try again later or register a manual machine.",
-				     p->gpu_mem_gb, p->name);
+			rc = cd_fail(
+			    e, CD_UNAVAILABLE, "pool",
+			    "No provider offers a machine with %ld GB of GPU memory for pool "
+			    "%s now; try again later or register a manual machine.",
+			    p->gpu_mem_gb, p->name);
 			cd_fail_code(e, "no_capacity");
 		}
 	} else {
 		log_info("spawned", "pool", p->name, "provider", ev_str(ev, "provider"), "reason",
-			 ev_str(ev, "reason"));
+		         ev_str(ev, "reason"));
 	}
 	event_put(db, id, rc == CD_OK ? "spawn" : "spawn_failed", ev);
 	free(rank);
@@ -167,8 +177,8 @@ enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct 
 /* ---- teardown and stop ------------------------------------------------------ */
 
 enum cd_err runtime_teardown(struct db *db, const struct config *cfg,
-			     const struct runtime_instance *inst, const char *back,
-			     const char *done_status, struct json_object *ev, struct cd_error *e)
+                             const struct runtime_instance *inst, const char *back,
+                             const char *done_status, struct json_object *ev, struct cd_error *e)
 {
 	struct provider_ctx ctx = {.cfg = cfg, .db = db};
 	const struct provider *pv = provider_find(inst->provider);
@@ -182,12 +192,13 @@ enum cd_err runtime_teardown(struct db *db, const struct config *cfg,
 	json_object_object_add(ev, "provider_id", json_object_new_string(inst->provider_id));
 	if (pv == NULL) {
 		cd_fail(&de, CD_UPSTREAM, inst->provider, "provider %s is not built in",
-			inst->provider);
+		        inst->provider);
 	} else {
 		if (pv->stop(&ctx, inst->provider_id, &se) != CD_OK) {
 			log_warn("provider stop failed: destroying anyway", "provider",
-				 inst->provider, "error", se.message);
-			json_object_object_add(ev, "stop_error", json_object_new_string(se.message));
+			         inst->provider, "error", se.message);
+			json_object_object_add(ev, "stop_error",
+			                       json_object_new_string(se.message));
 		}
 		rc = pv->destroy(&ctx, inst->provider_id, &de);
 	}
@@ -195,14 +206,14 @@ enum cd_err runtime_teardown(struct db *db, const struct config *cfg,
 		json_object_object_add(ev, "error", json_object_new_string(de.message));
 	cd_error_reset(&se);
 	if (db_runtime_set_state(db, inst->id, rc == CD_OK ? "destroyed" : back,
-				 rc == CD_OK ? done_status : de.message, &se) != CD_OK)
+	                         rc == CD_OK ? done_status : de.message, &se) != CD_OK)
 		log_error("could not record the instance's state", "error", se.message);
 	if (rc == CD_OK)
 		log_info("torn down", "pool", pool, "provider", inst->provider, "reason",
-			 ev_str(ev, "reason"));
+		         ev_str(ev, "reason"));
 	else
 		log_warn("teardown failed", "pool", pool, "provider", inst->provider, "error",
-			 de.message);
+		         de.message);
 	event_put(db, inst->id, rc == CD_OK ? "teardown" : "teardown_failed", ev);
 	if (rc != CD_OK) {
 		rc = de.err == CD_OK || de.err == CD_CONFIG ? CD_UPSTREAM : de.err;
@@ -216,7 +227,7 @@ enum cd_err runtime_teardown(struct db *db, const struct config *cfg,
 
 /* An API call's event on instance inst: who asked, and why. New object. */
 static struct json_object *api_event(const struct runtime_instance *inst, const char *by,
-				     const char *reason)
+                                     const char *reason)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -233,7 +244,7 @@ static struct json_object *api_event(const struct runtime_instance *inst, const 
  * CD_NOT_FOUND runtime_not_found; CD_CONFLICT naming its state when it is
  * in none of from. */
 static enum cd_err begin(struct db *db, int64_t id, const char *from, const char *verb,
-			 struct runtime_instance *out, char prev[16], struct cd_error *e)
+                         struct runtime_instance *out, char prev[16], struct cd_error *e)
 {
 	bool changed = false;
 	enum cd_err rc = db_runtime_get(db, id, out, e);
@@ -245,14 +256,14 @@ static enum cd_err begin(struct db *db, int64_t id, const char *from, const char
 	if ((rc = db_runtime_get(db, id, out, e)) != CD_OK)
 		return rc;
 	rc = cd_fail(e, CD_CONFLICT, "state",
-		     "Runtime %" PRId64 " is %s: only a %s instance can be %s.", id, out->state,
-		     strcmp(from, "running") == 0 ? "running" : "running or stopped", verb);
+	             "Runtime %" PRId64 " is %s: only a %s instance can be %s.", id, out->state,
+	             strcmp(from, "running") == 0 ? "running" : "running or stopped", verb);
 	cd_fail_code(e, "invalid_state");
 	return rc;
 }
 
 enum cd_err runtime_stop(struct db *db, const struct config *cfg, int64_t id, const char *by,
-			 char **out, struct cd_error *e)
+                         char **out, struct cd_error *e)
 {
 	struct provider_ctx ctx = {.cfg = cfg, .db = db};
 	struct runtime_instance inst;
@@ -270,19 +281,20 @@ enum cd_err runtime_stop(struct db *db, const struct config *cfg, int64_t id, co
 	json_object_object_add(ev, "provider_id", json_object_new_string(inst.provider_id));
 	pv = provider_find(inst.provider);
 	rc = pv == NULL ? cd_fail(e, CD_UPSTREAM, inst.provider, "provider %s is not built in",
-				  inst.provider)
-			: pv->stop(&ctx, inst.provider_id, e);
+	                          inst.provider)
+	                : pv->stop(&ctx, inst.provider_id, e);
 	if (rc != CD_OK && rc != CD_UPSTREAM)
 		rc = e != NULL ? (e->err = CD_UPSTREAM) : CD_UPSTREAM;
 	if (rc != CD_OK)
 		json_object_object_add(ev, "error", json_object_new_string(e ? e->message : ""));
 	cd_error_reset(&se);
 	if (db_runtime_set_state(db, id, rc == CD_OK ? "stopped" : prev,
-				 rc == CD_OK ? "stopped on request" : (e ? e->message : "stop failed"),
-				 &se) != CD_OK)
+	                         rc == CD_OK ? "stopped on request"
+	                                     : (e ? e->message : "stop failed"),
+	                         &se) != CD_OK)
 		log_error("could not record the instance's state", "error", se.message);
 	log_info(rc == CD_OK ? "stopped" : "stop failed", "pool", inst.pool, "provider",
-		 inst.provider, "by", by);
+	         inst.provider, "by", by);
 	event_put(db, id, rc == CD_OK ? "stop" : "stop_failed", ev);
 	if (rc == CD_OK)
 		rc = db_runtime_get_json(db, id, out, e);
@@ -290,7 +302,7 @@ enum cd_err runtime_stop(struct db *db, const struct config *cfg, int64_t id, co
 }
 
 enum cd_err runtime_destroy(struct db *db, const struct config *cfg, int64_t id, const char *by,
-			    char **out, struct cd_error *e)
+                            char **out, struct cd_error *e)
 {
 	struct runtime_instance inst;
 	char prev[16];
@@ -300,7 +312,7 @@ enum cd_err runtime_destroy(struct db *db, const struct config *cfg, int64_t id,
 	if ((rc = begin(db, id, "running,stopped", "destroyed", &inst, prev, e)) != CD_OK)
 		return rc;
 	rc = runtime_teardown(db, cfg, &inst, prev, "destroyed on request",
-			      api_event(&inst, by, "destroy requested"), e);
+	                      api_event(&inst, by, "destroy requested"), e);
 	if (rc == CD_OK)
 		rc = db_runtime_get_json(db, id, out, e);
 	return rc;
@@ -309,8 +321,8 @@ enum cd_err runtime_destroy(struct db *db, const struct config *cfg, int64_t id,
 /* ---- ensure ----------------------------------------------------------------- */
 
 /* pool's policy from CONDUCTOR_POOLS into out. CD_NOT_FOUND pool_not_found. */
-static enum cd_err find_pool(const struct config *cfg, const char *pool,
-			     struct watch_policy *out, struct cd_error *e)
+static enum cd_err find_pool(const struct config *cfg, const char *pool, struct watch_policy *out,
+                             struct cd_error *e)
 {
 	struct watch_policy *pools = xcalloc(POOLS_MAX, sizeof(*pools));
 	size_t n = 0;
@@ -325,15 +337,15 @@ static enum cd_err find_pool(const struct config *cfg, const char *pool,
 	free(pools);
 	if (rc != CD_OK)
 		return rc;
-	rc = cd_fail(e, CD_NOT_FOUND, "pool",
-		     "No pool %.64s is configured (CONDUCTOR_POOLS); GET /v1/status lists the pools.",
-		     pool);
+	rc = cd_fail(
+	    e, CD_NOT_FOUND, "pool",
+	    "No pool %.64s is configured (CONDUCTOR_POOLS); GET /v1/status lists the pools.", pool);
 	cd_fail_code(e, "pool_not_found");
 	return rc;
 }
 
 enum cd_err runtime_ensure(struct db *db, const struct config *cfg, const char *pool,
-			   const char *by, char **out, bool *created, struct cd_error *e)
+                           const char *by, char **out, bool *created, struct cd_error *e)
 {
 	struct watch_policy p;
 	uint8_t rnd[6];
@@ -403,7 +415,7 @@ static struct json_object *row_of(struct json_object *rows, const char *name)
 }
 
 enum cd_err runtime_pools_status(struct db *db, const struct config *cfg, char **out,
-				 struct cd_error *e)
+                                 struct cd_error *e)
 {
 	struct watch_policy *pools = xcalloc(POOLS_MAX, sizeof(*pools));
 	struct json_object *all = NULL, *rows, *items = NULL;

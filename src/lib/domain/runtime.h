@@ -42,7 +42,7 @@
  * failed, or CD_UNAVAILABLE code no_capacity (field pool) when no provider
  * offered a machine that fits and none failed. */
 enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct watch_policy *p,
-			  int64_t id, const char *name, struct json_object *ev, struct cd_error *e);
+                          int64_t id, const char *name, struct json_object *ev, struct cd_error *e);
 
 /* Tears inst (state `stopping`) down: stop, then destroy through its own
  * provider. ev: steals it, as runtime_spawn; recorded as teardown /
@@ -50,8 +50,8 @@ enum cd_err runtime_spawn(struct db *db, const struct config *cfg, const struct 
  * done_status. Failed: back to state `back` (so it is tried again), the
  * provider's error in e (CD_UPSTREAM). */
 enum cd_err runtime_teardown(struct db *db, const struct config *cfg,
-			     const struct runtime_instance *inst, const char *back,
-			     const char *done_status, struct json_object *ev, struct cd_error *e);
+                             const struct runtime_instance *inst, const char *back,
+                             const char *done_status, struct json_object *ev, struct cd_error *e);
 
 /* POST /v1/runtimes/{id}/stop's rule: a `running` instance is stopped
  * through its own provider (`stopped`; back to `running` when the provider
@@ -59,12 +59,12 @@ enum cd_err runtime_teardown(struct db *db, const struct config *cfg,
  * (field state) when it is not running. by: who asked (the token's name).
  * out: the instance as JSON after; new string, free(). */
 enum cd_err runtime_stop(struct db *db, const struct config *cfg, int64_t id, const char *by,
-			 char **out, struct cd_error *e);
+                         char **out, struct cd_error *e);
 
 /* POST /v1/runtimes/{id}/destroy's rule: a `running` or `stopped` instance
  * is torn down (runtime_teardown). Errors as runtime_stop. */
 enum cd_err runtime_destroy(struct db *db, const struct config *cfg, int64_t id, const char *by,
-			    char **out, struct cd_error *e);
+                            char **out, struct cd_error *e);
 
 /* POST /v1/runtimes/ensure's rule: pool's live instance (starting or
  * running) when it has one (*created false), else a new one reserved and
@@ -73,7 +73,7 @@ enum cd_err runtime_destroy(struct db *db, const struct config *cfg, int64_t id,
  * instance being stopped; runtime_spawn's errors. out: the instance as
  * JSON; new string, free(). */
 enum cd_err runtime_ensure(struct db *db, const struct config *cfg, const char *pool,
-			   const char *by, char **out, bool *created, struct cd_error *e);
+                           const char *by, char **out, bool *created, struct cd_error *e);
 
 /* GET /v1/status's pools: [{pool, streams, capability, tenant, gpu_mem_gb,
  * spawn_threshold, max_instances, cooldown_s, idle_s, long_running_s,
@@ -81,6 +81,6 @@ enum cd_err runtime_ensure(struct db *db, const struct config *cfg, const char *
  * instances (live)}] for each pool of CONDUCTOR_POOLS, in its order.
  * out: new string, free(). */
 enum cd_err runtime_pools_status(struct db *db, const struct config *cfg, char **out,
-				 struct cd_error *e);
+                                 struct cd_error *e);
 
 #endif
