@@ -711,6 +711,38 @@ static void test_cooldown_holds_across_processes_then_lifts(void)
 	fx_close(&f);
 }
 
+/* A manual machine the operator removed: its instance is gone at its
+ * provider, so it is recorded destroyed, no longer holds a slot, and the
+ * demand gets another machine. */
+static void test_an_instance_gone_at_its_provider_is_forgotten(void)
+{
+	struct fx f;
+	char old[24], other[24];
+
+	if (!fx_open(&f, "vanish", "poll_s=1,max_instances=1,idle_s=3600"))
+		return;
+	machine("vanishing", "L4", 24, 0.5, old);
+	machine("spare", "L4", 24, 0.6, other);
+	running_instance(f.pool, old);
+	push(f.c, f.stream, 1);
+	CU_ASSERT_EQUAL(watcher_once("vanish.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(events_of(f.pool, "gone"), 0); /* it answers: still running */
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "DELETE FROM runtime_machines WHERE id = $1", old, NULL), 1);
+	CU_ASSERT_EQUAL(watcher_once("vanish.log", f.spec, NULL), 0);
+	CU_ASSERT_EQUAL(events_of(f.pool, "gone"), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND provider_id = $2 AND state = 'destroyed'"
+			       " AND last_status = 'provider: gone' AND stopped_at IS NOT NULL",
+			       f.pool, old, NULL),
+			1);
+	CU_ASSERT_EQUAL(live_of(f.pool), 1);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runtime_instances WHERE pool = $1"
+			       " AND provider_id = $2 AND state = 'running'",
+			       f.pool, other, NULL),
+			1);
+	fx_close(&f);
+}
+
 /* ---- demand from jobs, draining --------------------------------------------- */
 
 static void test_queued_jobs_are_demand_draining_never_spawns(void)
@@ -935,6 +967,8 @@ static CU_TestInfo TESTS[] = {
 	{"teardown_after_idle_none_while_pending", test_teardown_after_idle_none_while_pending},
 	{"cooldown_holds_across_processes_then_lifts",
 	 test_cooldown_holds_across_processes_then_lifts},
+	{"an_instance_gone_at_its_provider_is_forgotten",
+	 test_an_instance_gone_at_its_provider_is_forgotten},
 	{"queued_jobs_are_demand_draining_never_spawns",
 	 test_queued_jobs_are_demand_draining_never_spawns},
 	{"two_watchers_started_together_one_acts", test_two_watchers_started_together_one_acts},

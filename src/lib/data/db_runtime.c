@@ -124,6 +124,60 @@ enum cd_err db_runtime_sweep(struct db *db, const char *pool, long older_s, long
 	return rc;
 }
 
+static struct db_stmt SQL_RUNNING = DB_STMT(
+	"SELECT id, pool, provider, provider_id, state FROM runtime_instances"
+	" WHERE pool = $1 AND state = 'running' AND provider IS NOT NULL"
+	" ORDER BY id LIMIT $2");
+
+enum cd_err db_runtime_running(struct db *db, const char *pool, struct runtime_instance *out,
+			       size_t cap, size_t *n, struct cd_error *e)
+{
+	char lim[24];
+	const char *p[2] = {pool, lim};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*n = 0;
+	snprintf(lim, sizeof(lim), "%zu", cap);
+	rc = db_exec(db, &SQL_RUNNING, 2, p, &res, e);
+	for (int r = 0; rc == CD_OK && r < PQntuples(res) && *n < cap; r++) {
+		struct runtime_instance *it = &out[(*n)++];
+
+		it->id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		copy_field(it->pool, sizeof(it->pool), res, r, 1);
+		copy_field(it->provider, sizeof(it->provider), res, r, 2);
+		copy_field(it->provider_id, sizeof(it->provider_id), res, r, 3);
+		copy_field(it->state, sizeof(it->state), res, r, 4);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* Only a row still running: a teardown that moved it on meanwhile wins. */
+static struct db_stmt SQL_OBSERVED = DB_STMT(
+	"UPDATE runtime_instances SET"
+	"  state = CASE $2 WHEN 'gone' THEN 'destroyed' WHEN 'stopped' THEN 'stopped'"
+	"                  ELSE state END,"
+	"  stopped_at = CASE WHEN $2 IN ('gone', 'stopped') THEN now() ELSE stopped_at END,"
+	"  last_status = 'provider: ' || $2, last_status_at = now(), updated_at = now()"
+	" WHERE id = $1 AND state = 'running'"
+	" RETURNING state <> 'running'");
+
+enum cd_err db_runtime_observed(struct db *db, int64_t id, const char *provider_state,
+				bool *changed, struct cd_error *e)
+{
+	char ids[24];
+	const char *p[2] = {ids, provider_state};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	fmt_i64(ids, sizeof(ids), id);
+	rc = db_exec(db, &SQL_OBSERVED, 2, p, &res, e);
+	*changed = rc == CD_OK && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	return rc;
+}
+
 /* Conditional on the rev read and on no newer term: the row lock it takes
  * also serializes the reservation that follows. A waiting writer re-checks
  * rev on the winner's row version (READ COMMITTED) and updates nothing. */
@@ -417,6 +471,60 @@ enum cd_err db_runtime_list(struct db *db, int limit, char **out, struct cd_erro
 
 	snprintf(lim, sizeof(lim), "%d", limit);
 	return db_exec_text(db, &SQL_LIST, 1, p, out, e);
+}
+
+/* The row lock of the UPDATE serializes two callers: the second re-reads
+ * the state the first wrote and moves nothing. */
+static struct db_stmt SQL_BEGIN = DB_STMT(
+	"WITH old AS (SELECT id, state FROM runtime_instances WHERE id = $1 FOR UPDATE)"
+	" UPDATE runtime_instances i SET state = 'stopping', updated_at = now()"
+	"   FROM old WHERE i.id = old.id AND old.state = ANY (string_to_array($2, ','))"
+	"    AND i.provider_id IS NOT NULL"
+	" RETURNING i.pool, i.provider, i.provider_id, old.state");
+
+enum cd_err db_runtime_begin(struct db *db, int64_t id, const char *from, bool *changed,
+			     struct runtime_instance *out, char prev[16], struct cd_error *e)
+{
+	char ids[24];
+	const char *p[2] = {ids, from};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*changed = false;
+	prev[0] = '\0';
+	fmt_i64(ids, sizeof(ids), id);
+	rc = db_exec(db, &SQL_BEGIN, 2, p, &res, e);
+	if (rc == CD_OK && PQntuples(res) == 1) {
+		*changed = true;
+		out->id = id;
+		copy_field(out->pool, sizeof(out->pool), res, 0, 0);
+		copy_field(out->provider, sizeof(out->provider), res, 0, 1);
+		copy_field(out->provider_id, sizeof(out->provider_id), res, 0, 2);
+		snprintf(out->state, sizeof(out->state), "stopping");
+		copy_field(prev, 16, res, 0, 3);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_GET_JSON = DB_STMT(
+	"SELECT (SELECT " INSTANCE_JSON " FROM runtime_instances i WHERE i.id = $1)");
+
+enum cd_err db_runtime_get_json(struct db *db, int64_t id, char **out, struct cd_error *e)
+{
+	char ids[24];
+	const char *p[1] = {ids};
+	enum cd_err rc;
+
+	fmt_i64(ids, sizeof(ids), id);
+	rc = db_exec_text(db, &SQL_GET_JSON, 1, p, out, e);
+	if (rc == CD_OK && **out == '\0') { /* NULL: no such row */
+		free(*out);
+		*out = NULL;
+		rc = cd_fail(e, CD_NOT_FOUND, "id", "No runtime instance has id %" PRId64 ".", id);
+		cd_fail_code(e, "runtime_not_found");
+	}
+	return rc;
 }
 
 static struct db_stmt SQL_POOLS = DB_STMT(

@@ -24,6 +24,12 @@
 #include "base/err.h"
 #include "data/db.h"
 
+/* One instance as a route, a teardown or a status check needs it. */
+struct runtime_instance {
+	int64_t id;
+	char pool[64], provider[33], provider_id[129], state[16];
+};
+
 /* ---- pools: the watcher's memory ------------------------------------------ */
 
 /* A pool's row and what its instances look like now. */
@@ -49,6 +55,17 @@ enum cd_err db_runtime_pool_load(struct db *db, const char *pool, struct runtime
  * out: how many rows changed. */
 enum cd_err db_runtime_sweep(struct db *db, const char *pool, long older_s, long *out,
 			     struct cd_error *e);
+
+/* The running instances of pool (at most cap) into out; n: how many. */
+enum cd_err db_runtime_running(struct db *db, const char *pool, struct runtime_instance *out,
+			       size_t cap, size_t *n, struct cd_error *e);
+
+/* Records what the provider says of running instance id now: its state
+ * (`gone` makes it `destroyed`, `stopped` makes it `stopped`; anything
+ * else leaves it running) and last status. changed: whether the row left
+ * `running`. */
+enum cd_err db_runtime_observed(struct db *db, int64_t id, const char *provider_state,
+				bool *changed, struct cd_error *e);
 
 /* What a pass writes back, and the action it takes. */
 struct runtime_pool_write {
@@ -116,15 +133,20 @@ enum cd_err db_runtime_started(struct db *db, int64_t id, const struct runtime_s
 enum cd_err db_runtime_set_state(struct db *db, int64_t id, const char *state,
 				 const char *last_status, struct cd_error *e);
 
-/* One instance as a route or a teardown needs it. */
-struct runtime_instance {
-	int64_t id;
-	char pool[64], provider[33], provider_id[129], state[16];
-};
-
 /* out: instance id. CD_NOT_FOUND (code runtime_not_found) when there is none. */
 enum cd_err db_runtime_get(struct db *db, int64_t id, struct runtime_instance *out,
 			   struct cd_error *e);
+
+/* Moves instance id to `stopping` if its state is one of from (a comma
+ * list, e.g. "running,stopped") and it has a provider id: of two callers,
+ * one moves it. changed: whether it moved; out: the instance (after);
+ * prev: its state before. */
+enum cd_err db_runtime_begin(struct db *db, int64_t id, const char *from, bool *changed,
+			     struct runtime_instance *out, char prev[16], struct cd_error *e);
+
+/* out: instance id as JSON (as an item of db_runtime_list). CD_NOT_FOUND
+ * runtime_not_found. New string; free(). */
+enum cd_err db_runtime_get_json(struct db *db, int64_t id, char **out, struct cd_error *e);
 
 /* out: {items: [instance]} newest first, at most limit (1..500); an
  * instance is {id, pool, provider, provider_id, name, state, price_per_hour,

@@ -4,7 +4,7 @@
  * data/ because they do I/O (libcurl through httpc.c; the manual provider
  * through PostgreSQL).
  *
- * Entry points: provider_find() by name, provider_all() for the configured
+ * Entry points: provider_find() by name, provider_configured_order() for the
  * order (CONDUCTOR_PROVIDERS). The watcher and the runtime routes walk the
  * configured order, gather every offer that meets a pool's need through
  * availability(), and start the cheapest (cost packing, domain/).

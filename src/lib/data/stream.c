@@ -264,25 +264,76 @@ enum cd_err stream_len(struct stream_conn *c, const char *stream, long *out, str
 	return rc;
 }
 
-enum cd_err stream_pending_count(struct stream_conn *c, const char *stream, const char *group,
-				 long *out, struct cd_error *e)
+/* XPENDING's summary: the count and the smallest pending id (min_id "" when
+ * none); 0 when the stream or the group does not exist. */
+static enum cd_err pending_summary(struct stream_conn *c, const char *stream, const char *group,
+				   long *count, char min_id[64], struct cd_error *e)
 {
 	const char *argv[] = {"XPENDING", stream, group};
 	redisReply *r = NULL;
 	enum cd_err rc = command(c, 3, argv, &r, e);
 
-	*out = 0;
+	*count = 0;
+	min_id[0] = '\0';
 	if (rc != CD_OK)
 		return rc;
 	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOGROUP", 7) == 0)
 		; /* no stream or no group: nothing pending */
 	else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-		 r->element[0]->type == REDIS_REPLY_INTEGER)
-		*out = (long)r->element[0]->integer;
-	else
+		 r->element[0]->type == REDIS_REPLY_INTEGER) {
+		*count = (long)r->element[0]->integer;
+		if (r->elements >= 2 && r->element[1]->type == REDIS_REPLY_STRING)
+			snprintf(min_id, 64, "%s", r->element[1]->str);
+	} else {
 		rc = refused(r, "XPENDING", e);
+	}
 	freeReplyObject(r);
 	return rc;
+}
+
+enum cd_err stream_pending_count(struct stream_conn *c, const char *stream, const char *group,
+				 long *out, struct cd_error *e)
+{
+	char min_id[64];
+
+	return pending_summary(c, stream, group, out, min_id, e);
+}
+
+/* The server's clock (TIME) in ms. */
+static enum cd_err server_ms(struct stream_conn *c, long long *out, struct cd_error *e)
+{
+	const char *argv[] = {"TIME"};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 1, argv, &r, e);
+
+	*out = 0;
+	if (rc != CD_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING)
+		*out = strtoll(r->element[0]->str, NULL, 10) * 1000 +
+		       strtoll(r->element[1]->str, NULL, 10) / 1000;
+	else
+		rc = refused(r, "TIME", e);
+	freeReplyObject(r);
+	return rc;
+}
+
+enum cd_err stream_pending_age(struct stream_conn *c, const char *stream, const char *group,
+			       long *count, long *oldest_age_s, struct cd_error *e)
+{
+	char min_id[64];
+	long long now = 0, at;
+	enum cd_err rc = pending_summary(c, stream, group, count, min_id, e);
+
+	*oldest_age_s = 0;
+	if (rc != CD_OK || min_id[0] == '\0')
+		return rc;
+	if ((rc = server_ms(c, &now, e)) != CD_OK)
+		return rc;
+	at = strtoll(min_id, NULL, 10); /* an id is <ms>-<seq> */
+	*oldest_age_s = now > at ? (long)((now - at) / 1000) : 0;
+	return CD_OK;
 }
 
 /* Is key one of the keys of the (key, value, ..., NULL) list extra? */

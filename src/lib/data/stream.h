@@ -62,6 +62,12 @@ enum cd_err stream_len(struct stream_conn *c, const char *stream, long *out, str
 enum cd_err stream_pending_count(struct stream_conn *c, const char *stream, const char *group,
 				 long *out, struct cd_error *e);
 
+/* stream_pending_count, and the age in seconds of the oldest pending entry
+ * of group: the time in its id against the server's clock (TIME); 0 when
+ * nothing is pending. */
+enum cd_err stream_pending_age(struct stream_conn *c, const char *stream, const char *group,
+			       long *count, long *oldest_age_s, struct cd_error *e);
+
 /* Atomically (MULTI/EXEC): adds a copy of en to stream `to` -- its fields in
  * order, except those named in extra, then the extra pairs (key, value, ...,
  * NULL) -- acks en in group of stream `from` and deletes it there.

@@ -4,7 +4,9 @@
  * The timer runner (domain/timer.h) takes the system's `watcher` leader
  * lease before each pass; only the holder runs it. The pass, for each pool of
  * CONDUCTOR_POOLS that is due (poll_s):
- *   1. gathers its state: XLEN and the pending count of each of its streams,
+ *   1. asks each running instance's provider about it (status): one gone
+ *      there is recorded destroyed, one powered off stopped, with an event;
+ *      then gathers its state: XLEN and the pending count of each of its streams,
  *      the queued fleet jobs needing its capability, its tenant's mode, its
  *      live instances and the state kept in runtime_pools;
  *   2. decide()s (domain/decide.c, pure);
