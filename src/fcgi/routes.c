@@ -58,6 +58,12 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
 	{"GET", "/v1/status", api_status_get, R(OPERATOR) | R(READONLY), "api_status_get"},
+	{"GET", "/v1/runtimes", api_runtimes_list, R(OPERATOR) | R(READONLY), "api_runtimes_list"},
+	{"POST", "/v1/runtimes/ensure", api_runtimes_ensure, R(OPERATOR), "api_runtimes_ensure"},
+	{"POST", "/v1/runtimes/manual", api_runtimes_manual, R(OPERATOR), "api_runtimes_manual"},
+	{"POST", "/v1/runtimes/{id}/stop", api_runtimes_stop, R(OPERATOR), "api_runtimes_stop"},
+	{"POST", "/v1/runtimes/{id}/destroy", api_runtimes_destroy, R(OPERATOR), "api_runtimes_destroy"},
+	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
 	/* the status pages: roles 0 here, their session is checked by each page (fcgi/ui.h) */
 	{"GET", "/ui/login", api_ui_login_form, 0, "api_ui_login_form"},
 	{"POST", "/ui/login", api_ui_login, 0, "api_ui_login"},
@@ -68,6 +74,7 @@ const struct route ROUTES[] = {
 	{"GET", "/ui/jobs/{id}", api_ui_job, 0, "api_ui_job"},
 	{"GET", "/ui/workers", api_ui_workers, 0, "api_ui_workers"},
 	{"GET", "/ui/runtimes", api_ui_runtimes, 0, "api_ui_runtimes"},
+	{"POST", "/ui/runtimes/{id}/{action}", api_ui_runtime_action, 0, "api_ui_runtime_action"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

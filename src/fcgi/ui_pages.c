@@ -29,6 +29,7 @@
 #include "data/db_status.h"
 #include "data/db_timers.h"
 #include "data/db_ui.h"
+#include "domain/runtime.h"
 #include "domain/stages.h"
 #include "fcgi/api.h"
 #include "fcgi/handler.h"
@@ -201,6 +202,28 @@ static void lease_left(struct buf *b, const char *at)
 		buf_printf(b, "<p id=\"lease-left\" class=\"error\">Expired %ld s ago</p>", -left);
 }
 
+/* How long ago an RFC 3339 UTC time was: "3 h 12 min", "45 s". */
+static void age(struct buf *b, const char *at)
+{
+	struct tm tm;
+	long s;
+
+	memset(&tm, 0, sizeof(tm));
+	if (at == NULL || strptime(at, "%Y-%m-%dT%H:%M:%S", &tm) == NULL) {
+		buf_puts(b, "–");
+		return;
+	}
+	s = (long)(time(NULL) - timegm(&tm));
+	if (s < 120)
+		buf_printf(b, "%ld s", s);
+	else if (s < 7200)
+		buf_printf(b, "%ld min", s / 60);
+	else if (s < 172800)
+		buf_printf(b, "%ld h %ld min", s / 3600, s % 3600 / 60);
+	else
+		buf_printf(b, "%ld d", s / 86400);
+}
+
 /* ---- overview parts ----------------------------------------------------------- */
 
 static void mode_section(struct request *req, const struct ui_session *s, struct buf *b,
@@ -326,21 +349,103 @@ static const char *const WORKER_COLS[] = {"factory_id", "health", "held", "load"
 					  "capabilities", "last_heartbeat_at", "stale"};
 static const char *const RUNTIME_COLS[] = {"id", "pool", "provider", "name", "state",
 					   "price_per_hour", "gpu", "created_at", "started_at"};
+static const char *const STREAM_COLS[] = {"stream", "depth", "pending", "oldest_pending_age_s"};
+static const char *const RT_EVENT_COLS[] = {"at", "instance_id", "kind", "data"};
 static const char *const EVENT_COLS[] = {"at", "job_id", "kind", "data"};
 static const char *const JOB_COLS[] = {"id", "stage", "priority", "kind", "profile",
 				       "capabilities", "attempts", "created_at", "updated_at"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Runtime instances with their age, and stop / destroy for operators. */
+static void runtime_table(struct request *req, const struct ui_session *s, struct buf *b,
+			  struct json_object *arr)
+{
+	size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+	bool buttons = ui_can_operate(req);
+
+	buf_puts(b, "<section class=\"card wide\"><h2>Runtime instances</h2>");
+	if (n == 0) {
+		buf_puts(b, "<p class=\"muted\" id=\"runtimes\">None.</p></section>");
+		return;
+	}
+	buf_puts(b, "<div class=\"scroll\"><table id=\"runtimes\"><thead><tr>");
+	for (size_t c = 0; c < N(RUNTIME_COLS); c++)
+		buf_printf(b, "<th>%s</th>", RUNTIME_COLS[c]);
+	buf_puts(b, buttons ? "<th>age</th><th></th></tr></thead><tbody>"
+			    : "<th>age</th></tr></thead><tbody>");
+	for (size_t r = 0; r < n; r++) {
+		struct json_object *row = json_object_array_get_idx(arr, r), *v = NULL;
+		const char *state = str_of(row, "state"), *id = str_of(row, "id");
+
+		buf_puts(b, "<tr>");
+		for (size_t c = 0; c < N(RUNTIME_COLS); c++) {
+			v = NULL;
+			json_object_object_get_ex(row, RUNTIME_COLS[c], &v);
+			buf_puts(b, "<td>");
+			value_text(b, v);
+			buf_puts(b, "</td>");
+		}
+		buf_puts(b, "<td>");
+		age(b, str_of(row, "created_at"));
+		buf_puts(b, "</td>");
+		if (buttons) {
+			buf_puts(b, "<td class=\"actions\">");
+			for (size_t k = 0; k < 2 && id != NULL && state != NULL; k++) {
+				const char *act = k == 0 ? "stop" : "destroy";
+
+				if (k == 0 && strcmp(state, "running") != 0)
+					continue;
+				if (k == 1 && strcmp(state, "running") != 0 && strcmp(state, "stopped") != 0)
+					continue;
+				buf_puts(b, "<form method=\"post\" class=\"inline\" action=\"/ui/runtimes/");
+				html_text(b, id);
+				buf_printf(b, "/%s\">", act);
+				html_csrf_input(b, s->csrf);
+				buf_printf(b, "<button type=\"submit\" class=\"%s\">%s</button></form>", act,
+					   k == 0 ? "Stop" : "Destroy");
+			}
+			buf_puts(b, "</td>");
+		}
+		buf_puts(b, "</tr>");
+	}
+	buf_puts(b, "</tbody></table></div></section>");
+}
+
+/* Streams from the status section: {redis, group, items}. */
+static void streams_section(struct buf *b, struct json_object *st)
+{
+	struct json_object *items = NULL;
+
+	buf_puts(b, "<section class=\"card wide\"><h2>Streams</h2>");
+	if (st == NULL) {
+		buf_puts(b, "<p class=\"muted\">Not reported by this build.</p></section>");
+		return;
+	}
+	if (str_of(st, "redis") != NULL && strcmp(str_of(st, "redis"), "ok") != 0) {
+		buf_puts(b, "<p class=\"error\">Redis: ");
+		html_text(b, str_of(st, "message"));
+		buf_puts(b, "</p></section>");
+		return;
+	}
+	json_object_object_get_ex(st, "items", &items);
+	table(b, items, STREAM_COLS, N(STREAM_COLS), NULL, "streams");
+	buf_puts(b, "</section>");
+}
+
 /* GET /ui/   session: operator, readonly, admin */
 void api_ui_overview(struct request *req)
 {
+	/* GET /v1/status's sections this page shows, in the order of o[] */
+	static const char *const SECTIONS[] = {"system",  "timers",	    "jobs",
+					       "workers", "streams",	    "runtime_events"};
+	enum { SYSTEM, TIMERS, JOBS, WORKERS, STREAMS, RT_EVENTS, THROUGHPUT, RUNTIMES, EVENTS, NPARTS };
 	struct ui_session s;
 	struct cd_error e;
 	struct buf b;
 	struct db *db;
-	char *t[7] = {0};
-	struct json_object *o[7] = {0};
-	enum cd_err rc;
+	char *t[NPARTS] = {0};
+	struct json_object *o[NPARTS] = {0};
+	enum cd_err rc = CD_OK;
 	int64_t tenant;
 
 	cd_error_reset(&e);
@@ -348,20 +453,15 @@ void api_ui_overview(struct request *req)
 		return;
 	db = request_db(req, &e);
 	tenant = req->principal.tenant_id;
-	rc = db_control_state(db, tenant, &t[0], &e);
+	for (size_t i = 0; i < N(SECTIONS) && rc == CD_OK; i++)
+		rc = api_status_section(req, db, SECTIONS[i], &t[i], &e);
 	if (rc == CD_OK)
-		rc = db_timers_list(db, &t[1], &e);
+		rc = db_ui_throughput(db, tenant, &t[THROUGHPUT], &e);
 	if (rc == CD_OK)
-		rc = db_status_jobs(db, tenant, &t[2], &e);
+		rc = db_runtime_list(db, 50, &t[RUNTIMES], &e);
 	if (rc == CD_OK)
-		rc = db_ui_throughput(db, tenant, &t[3], &e);
-	if (rc == CD_OK)
-		rc = db_factories_list(db, tenant, req->w->cfg->factory_stale_s, &t[4], &e);
-	if (rc == CD_OK)
-		rc = db_runtime_list(db, 50, &t[5], &e);
-	if (rc == CD_OK)
-		rc = db_ui_recent_events(db, tenant, 50, &t[6], &e);
-	for (size_t i = 0; i < 7; i++)
+		rc = db_ui_recent_events(db, tenant, 50, &t[EVENTS], &e);
+	for (size_t i = 0; i < NPARTS; i++)
 		o[i] = parsed(t[i]);
 	if (rc != CD_OK) {
 		ui_reply_error(req, rc, "The status could not be read; try again shortly.");
@@ -369,21 +469,58 @@ void api_ui_overview(struct request *req)
 	}
 	ui_page_begin(req, &s, &b, "Overview", "/ui/");
 	buf_puts(&b, "<div class=\"grid\">");
-	mode_section(req, &s, &b, o[0]);
-	stage_bar(&b, o[2]);
-	sparkline(&b, o[3]);
+	mode_section(req, &s, &b, o[SYSTEM]);
+	stage_bar(&b, o[JOBS]);
+	sparkline(&b, o[THROUGHPUT]);
 	buf_puts(&b, "</div>");
-	section_table(&b, "Timers", o[1], TIMER_COLS, N(TIMER_COLS), NULL, "timers");
-	buf_puts(&b, "<section class=\"card wide\"><h2>Streams</h2><p class=\"muted\">"
-		     "Not reported by this build.</p></section>");
-	section_table(&b, "Workers", items_of(o[4]), WORKER_COLS, N(WORKER_COLS), NULL, "workers");
-	section_table(&b, "Runtime instances", items_of(o[5]), RUNTIME_COLS, N(RUNTIME_COLS), NULL,
-		      "runtimes");
-	section_table(&b, "Last 50 events", o[6], EVENT_COLS, N(EVENT_COLS), "job_id", "events");
+	section_table(&b, "Timers", o[TIMERS], TIMER_COLS, N(TIMER_COLS), NULL, "timers");
+	streams_section(&b, o[STREAMS]);
+	section_table(&b, "Workers", items_of(o[WORKERS]), WORKER_COLS, N(WORKER_COLS), NULL,
+		      "workers");
+	runtime_table(req, &s, &b, items_of(o[RUNTIMES]));
+	section_table(&b, "Last 50 events", o[EVENTS], EVENT_COLS, N(EVENT_COLS), "job_id", "events");
+	section_table(&b, "Runtime events", items_of(o[RT_EVENTS]), RT_EVENT_COLS, N(RT_EVENT_COLS),
+		      NULL, "runtime-events");
 	ui_page_end(req, &b);
 out:
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < NPARTS; i++)
 		json_object_put(o[i]);
+}
+
+/* POST /ui/runtimes/{id}/{action}   session: operator, admin; form: csrf
+ * action stop or destroy, through the same domain calls as the API's. */
+void api_ui_runtime_action(struct request *req)
+{
+	const char *action = request_param(req, "action");
+	struct ui_session s;
+	struct cd_error e;
+	char *out = NULL, *end;
+	int64_t id;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!ui_session_or_redirect(req, &s))
+		return;
+	if (!ui_can_operate(req)) {
+		ui_reply_error(req, CD_FORBIDDEN, "A readonly token may not stop or destroy runtimes.");
+		return;
+	}
+	if (!ui_csrf_or_refuse(req, &s))
+		return;
+	id = strtoll(request_param(req, "id"), &end, 10);
+	if (*end != '\0' || id <= 0 || id > ID_MAX ||
+	    (strcmp(action, "stop") != 0 && strcmp(action, "destroy") != 0)) {
+		ui_reply_error(req, CD_NOT_FOUND, "No such runtime action.");
+		return;
+	}
+	rc = (strcmp(action, "stop") == 0 ? runtime_stop : runtime_destroy)(
+		request_db(req, &e), req->w->cfg, id, req->principal.name, &out, &e);
+	free(out);
+	if (rc != CD_OK) {
+		ui_reply_error(req, rc, e.message[0] ? e.message : "The action failed.");
+		return;
+	}
+	reply_redirect(req, "/ui/");
 }
 
 /* POST /ui/system/{mode}   session: operator, admin; form: csrf, reason */
