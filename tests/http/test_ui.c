@@ -253,6 +253,15 @@ static void test_csrf_refused(void)
 	free(form);
 	mode_of(t, mode);
 	EXPECT_STR(mode, "running");
+	r = ui("POST", "/ui/runtimes/999999999/destroy", &a, (form = fmt("csrf=%s", b.csrf)), NULL);
+	EXPECT_STATUS(r, 403);
+	http_resp_free(&r);
+	free(form);
+	/* past the CSRF check, the API's own answer: no such runtime */
+	r = ui("POST", "/ui/runtimes/999999999/destroy", &a, (form = fmt("csrf=%s", a.csrf)), NULL);
+	EXPECT_STATUS(r, 404);
+	http_resp_free(&r);
+	free(form);
 	/* its own: the mode changes, with the reason and who */
 	r = ui("POST", "/ui/system/pause", &a, (form = fmt("csrf=%s&reason=disk+%%26+full", a.csrf)),
 	       NULL);
@@ -294,6 +303,10 @@ static void test_readonly_sees_no_buttons(void)
 	free(form);
 	mode_of(t, mode);
 	EXPECT_STR(mode, "running");
+	r = ui("POST", "/ui/runtimes/1/stop", &s, (form = fmt("csrf=%s", s.csrf)), NULL);
+	EXPECT_STATUS(r, 403);
+	http_resp_free(&r);
+	free(form);
 	/* an operator of the same tenant sees them */
 	EXPECT_INT(login(t->operator, &s, NULL), 303);
 	r = ui("GET", "/ui/", &s, NULL, NULL);
