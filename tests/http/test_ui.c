@@ -399,6 +399,109 @@ static void test_values_shown_as_text(void)
 	free(body);
 }
 
+/* Count of s's occurrences of what. */
+static int count_of(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = s ? strstr(s, what) : NULL; p != NULL; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+/* Every page of an empty tenant, then of a busy one: 60 jobs (two pages of
+ * 50 newest first, the cursor link to the rest), 5 of them claimed (a stage
+ * filter, the lease on the job page), a worker; bad filters are 400 pages. */
+/* The first cell of job id's row on the jobs page (a static buffer). */
+static const char *fmt_first_row(const char *id)
+{
+	static char out[96];
+
+	snprintf(out, sizeof(out), "<tr><td><a href=\"/ui/jobs/%s\">", id);
+	return out;
+}
+
+static void test_pages_empty_and_busy(void)
+{
+	static const char *const pages[] = {"/ui/", "/ui/jobs", "/ui/workers", "/ui/runtimes"};
+	struct tenant *t = tenant_new("busy");
+	struct sess s;
+	struct http_resp r;
+	char id[IDLEN], first[IDLEN] = "", *path;
+	const char *next;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	EXPECT_INT(login(t->reader, &s, NULL), 303);
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		r = ui("GET", pages[i], &s, NULL, NULL);
+		EXPECT_STATUS(r, 200);
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "</html>"));
+		http_resp_free(&r);
+	}
+	for (int i = 0; i < 60; i++) {
+		submit(t, "{\"body\":\"busy\"}", id);
+		if (i == 0)
+			snprintf(first, sizeof(first), "%s", id);
+	}
+	r = call("POST", "/v1/fleet/factories/heartbeat", t->worker, "{\"factory_id\":\"ui-w1\"}",
+		 NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	r = call("POST", "/v1/fleet/claim", t->worker, "{\"factory_id\":\"ui-w1\",\"max_jobs\":5}",
+		 NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+
+	r = ui("GET", "/ui/", &s, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "id=\"jobs-total\">60<"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "ui-w1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "class=\"s-assigned\""));
+	http_resp_free(&r);
+	r = ui("GET", "/ui/jobs", &s, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_INT(count_of(r.body, "<tr><td><a href=\"/ui/jobs/"), 50);
+	CU_ASSERT_PTR_NULL(strstr(r.body, fmt_first_row(first)));
+	next = strstr(r.body, "id=\"next\" href=\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(next);
+	path = strndup(next + strlen("id=\"next\" href=\""),
+		       strcspn(next + strlen("id=\"next\" href=\""), "\""));
+	http_resp_free(&r);
+	/* the link's &amp; is HTML's; the request's & */
+	for (char *amp; (amp = strstr(path, "&amp;")) != NULL;)
+		memmove(amp + 1, amp + 5, strlen(amp + 5) + 1);
+	r = ui("GET", path, &s, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_INT(count_of(r.body, "<tr><td><a href=\"/ui/jobs/"), 10);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, fmt_first_row(first)));
+	CU_ASSERT_PTR_NULL(strstr(r.body, "id=\"next\""));
+	http_resp_free(&r);
+	free(path);
+	r = ui("GET", "/ui/jobs?stage=assigned", &s, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	EXPECT_INT(count_of(r.body, "<tr><td><a href=\"/ui/jobs/"), 5);
+	http_resp_free(&r);
+	r = ui("GET", (path = fmt("/ui/jobs/%s", first)), &s, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "ui-w1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "id=\"lease-left\""));
+	http_resp_free(&r);
+	free(path);
+	/* bad filters: a 400 page, never a 500 */
+	r = ui("GET", "/ui/jobs?stage=nope", &s, NULL, NULL);
+	EXPECT_STATUS(r, 400);
+	http_resp_free(&r);
+	r = ui("GET", "/ui/jobs?cursor=-3", &s, NULL, NULL);
+	EXPECT_STATUS(r, 400);
+	http_resp_free(&r);
+	r = ui("GET", "/ui/jobs?cursor=%ff", &s, NULL, NULL);
+	EXPECT_STATUS(r, 400);
+	http_resp_free(&r);
+	r = ui("GET", "/ui/jobs/abc", &s, NULL, NULL);
+	EXPECT_STATUS(r, 404);
+	http_resp_free(&r);
+}
+
 static void test_security_headers(void)
 {
 	static const char *const pages[] = {"/ui/login", "/ui/", "/ui/jobs", "/ui/workers",
@@ -445,6 +548,7 @@ static CU_TestInfo TESTS[] = {
 	{"readonly_sees_no_buttons", test_readonly_sees_no_buttons},
 	{"tenant_b_never_sees_a", test_tenant_b_never_sees_a},
 	{"values_shown_as_text", test_values_shown_as_text},
+	{"pages_empty_and_busy", test_pages_empty_and_busy},
 	{"security_headers", test_security_headers},
 	CU_TEST_INFO_NULL,
 };
