@@ -133,6 +133,15 @@ def main():
         check(width <= 390, "no sideways scrolling at phone width (%s px)" % width)
         d.save_screenshot(os.path.join(SHOTS, "overview-phone.png"))
         d.set_window_size(1280, 1100)
+        # the system's dark preference: the page follows it
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+            "features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+        d.get(URL + "/ui/")
+        wait.until(EC.presence_of_element_located((By.ID, "mode")))
+        bg = d.execute_script("return getComputedStyle(document.body).backgroundColor")
+        check(bg == "rgb(17, 21, 28)", "dark mode: the background turns dark (%s)" % bg)
+        d.save_screenshot(os.path.join(SHOTS, "overview-dark.png"))
+        d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
         d.find_element(By.ID, "resume").click()
         wait.until(lambda d: d.find_element(By.ID, "mode").text.lower() == "running")
