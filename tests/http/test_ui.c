@@ -457,6 +457,11 @@ static void test_pages_empty_and_busy(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "id=\"jobs-total\">60<"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "ui-w1"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "class=\"s-assigned\""));
+	/* streams as GET /v1/status reports them (run-integration configures rt:a, rt:b) */
+	if (getenv("CONDUCTOR_STACK_DIR") != NULL) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "<table id=\"streams\">"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.body, "<td>rt:a</td>"));
+	}
 	http_resp_free(&r);
 	r = ui("GET", "/ui/jobs", &s, NULL, NULL);
 	EXPECT_STATUS(r, 200);
