@@ -148,6 +148,18 @@ static size_t offers(const struct provider_ctx *ctx, const char *name, int gpu_m
 	return rc == CD_OK ? n : 0;
 }
 
+/* An availability call of name for gpu_mem_gb whose offers are not looked
+ * at: its result, the error in e. */
+static enum cd_err availability_rc(const struct provider_ctx *ctx, const char *name, int gpu_mem_gb,
+                                   struct cd_error *e)
+{
+	struct provider_need need = {.pool = "t", .gpu_mem_gb = gpu_mem_gb, .capability = ""};
+	struct provider_offer o[PROVIDER_OFFERS_MAX];
+	size_t n = 0;
+
+	return provider_find(name)->availability(ctx, &need, o, PROVIDER_OFFERS_MAX, &n, e);
+}
+
 /* Did e name the provider (field and message) and the HTTP status? */
 static void expect_upstream(enum cd_err rc, const struct cd_error *e, const char *name,
                             const char *status_text)
@@ -158,6 +170,28 @@ static void expect_upstream(enum cd_err rc, const struct cd_error *e, const char
 	CU_ASSERT_PTR_NOT_NULL(strstr(e->message, status_text));
 	if (rc != CD_UPSTREAM || strstr(e->message, status_text) == NULL)
 		fprintf(stderr, "\n  %s: rc %d, message: %s\n", name, rc, e->message);
+}
+
+/* What a test checks of one HTTP provider p (p->name) against the fake,
+ * with cfg (which ctx reads). */
+typedef void provider_check(const struct provider *p, const struct provider_ctx *ctx,
+                            struct config *cfg);
+
+/* Resets the fake, loads the stack's configuration with sets applied
+ * (key, value pairs, NULL-terminated; or NULL) and runs check for each
+ * HTTP provider in turn, on that one configuration. */
+static void each_provider(provider_check *check, const char *const *sets)
+{
+	struct config cfg;
+	struct provider_ctx ctx = {.cfg = &cfg};
+
+	fake_reset();
+	load(&cfg);
+	for (size_t k = 0; sets != NULL && sets[k] != NULL; k += 2)
+		set(&cfg, sets[k], sets[k + 1]);
+	for (size_t i = 0; i < NPROV; i++)
+		check(provider_find(NAMES[i]), &ctx, &cfg);
+	config_free(&cfg);
 }
 
 /* ---- tests ----------------------------------------------------------------------- */
@@ -301,209 +335,180 @@ static bool wait_state(const struct provider_ctx *ctx, const struct provider *p,
 
 /* start -> starting, then running with an address; stop -> stopped; destroy
  * -> gone; destroy again is fine. */
+static void check_round_trip(const struct provider *p, const struct provider_ctx *ctx,
+                             struct config *cfg)
+{
+	struct provider_offer o[PROVIDER_OFFERS_MAX];
+	struct provider_instance inst, now;
+	struct cd_error e = {0};
+	enum cd_err rc;
+
+	CU_ASSERT_FATAL(offers(ctx, p->name, NEED_24, o) > 0);
+	rc = p->start(ctx, &o[0], "pool_rt:1", &inst, &e);
+	CU_ASSERT_EQUAL(rc, CD_OK);
+	if (rc != CD_OK) {
+		fprintf(stderr, "\n  %s start: %s\n", p->name, e.message);
+		return;
+	}
+	CU_ASSERT(inst.provider_id[0] != '\0');
+	EXPECT_STR(inst.state, "starting");
+	EXPECT_STR(inst.gpu, o[0].gpu);
+	CU_ASSERT_DOUBLE_EQUAL(inst.price_per_hour, o[0].price_per_hour, 1e-9);
+	CU_ASSERT_EQUAL(fake_instances(p->name), 1);
+	CU_ASSERT_TRUE(wait_state(ctx, p, inst.provider_id, "running", &now));
+	EXPECT_STR(now.provider_id, inst.provider_id);
+	CU_ASSERT_EQUAL(strncmp(now.address, "203.0.113.", 10), 0);
+	CU_ASSERT_EQUAL(p->stop(ctx, inst.provider_id, &e), CD_OK);
+	CU_ASSERT_TRUE(wait_state(ctx, p, inst.provider_id, "stopped", &now));
+	CU_ASSERT_EQUAL(p->destroy(ctx, inst.provider_id, &e), CD_OK);
+	CU_ASSERT_TRUE(wait_state(ctx, p, inst.provider_id, "gone", &now));
+	CU_ASSERT_EQUAL(fake_instances(p->name), 0);
+	CU_ASSERT_EQUAL(p->destroy(ctx, inst.provider_id, &e), CD_OK); /* gone already */
+	/* stopping what is gone is the provider's 404, named */
+	expect_upstream(p->stop(ctx, inst.provider_id, &e), &e, p->name, "404");
+}
+
 static void test_round_trip(void)
 {
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
-
-	fake_reset();
-	load(&cfg);
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX];
-		struct provider_instance inst, now;
-		struct cd_error e = {0};
-		enum cd_err rc;
-
-		CU_ASSERT_FATAL(offers(&ctx, NAMES[i], NEED_24, o) > 0);
-		rc = p->start(&ctx, &o[0], "pool_rt:1", &inst, &e);
-		CU_ASSERT_EQUAL(rc, CD_OK);
-		if (rc != CD_OK) {
-			fprintf(stderr, "\n  %s start: %s\n", NAMES[i], e.message);
-			continue;
-		}
-		CU_ASSERT(inst.provider_id[0] != '\0');
-		EXPECT_STR(inst.state, "starting");
-		EXPECT_STR(inst.gpu, o[0].gpu);
-		CU_ASSERT_DOUBLE_EQUAL(inst.price_per_hour, o[0].price_per_hour, 1e-9);
-		CU_ASSERT_EQUAL(fake_instances(NAMES[i]), 1);
-		CU_ASSERT_TRUE(wait_state(&ctx, p, inst.provider_id, "running", &now));
-		EXPECT_STR(now.provider_id, inst.provider_id);
-		CU_ASSERT_EQUAL(strncmp(now.address, "203.0.113.", 10), 0);
-		CU_ASSERT_EQUAL(p->stop(&ctx, inst.provider_id, &e), CD_OK);
-		CU_ASSERT_TRUE(wait_state(&ctx, p, inst.provider_id, "stopped", &now));
-		CU_ASSERT_EQUAL(p->destroy(&ctx, inst.provider_id, &e), CD_OK);
-		CU_ASSERT_TRUE(wait_state(&ctx, p, inst.provider_id, "gone", &now));
-		CU_ASSERT_EQUAL(fake_instances(NAMES[i]), 0);
-		CU_ASSERT_EQUAL(p->destroy(&ctx, inst.provider_id, &e), CD_OK); /* gone already */
-		/* stopping what is gone is the provider's 404, named */
-		expect_upstream(p->stop(&ctx, inst.provider_id, &e), &e, NAMES[i], "404");
-	}
-	config_free(&cfg);
+	each_provider(check_round_trip, NULL);
 }
 
 /* A 429 on the create, then success: one instance, two calls, Retry-After
  * (1 s) waited. */
+static void check_429_once(const struct provider *p, const struct provider_ctx *ctx,
+                           struct config *cfg)
+{
+	struct provider_offer o[PROVIDER_OFFERS_MAX];
+	struct provider_instance inst;
+	struct cd_error e = {0};
+	int64_t t0;
+	enum cd_err rc;
+
+	CU_ASSERT_FATAL(offers(ctx, p->name, NEED_24, o) > 0);
+	fake_mode(p->name, "429_once", 0);
+	t0 = ms_now();
+	rc = p->start(ctx, &o[0], "pool-429", &inst, &e);
+	CU_ASSERT_EQUAL(rc, CD_OK);
+	if (rc != CD_OK)
+		fprintf(stderr, "\n  %s start after 429: %s\n", p->name, e.message);
+	CU_ASSERT(ms_now() - t0 >= 950);
+	EXPECT_INT(fake_calls(p->name, create_route(p->name)), 2);
+	EXPECT_INT((int64_t)fake_instances(p->name), 1);
+}
+
 static void test_429_once(void)
 {
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
-
-	fake_reset();
-	load(&cfg);
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX];
-		struct provider_instance inst;
-		struct cd_error e = {0};
-		int64_t t0;
-		enum cd_err rc;
-
-		CU_ASSERT_FATAL(offers(&ctx, NAMES[i], NEED_24, o) > 0);
-		fake_mode(NAMES[i], "429_once", 0);
-		t0 = ms_now();
-		rc = p->start(&ctx, &o[0], "pool-429", &inst, &e);
-		CU_ASSERT_EQUAL(rc, CD_OK);
-		if (rc != CD_OK)
-			fprintf(stderr, "\n  %s start after 429: %s\n", NAMES[i], e.message);
-		CU_ASSERT(ms_now() - t0 >= 950);
-		EXPECT_INT(fake_calls(NAMES[i], create_route(NAMES[i])), 2);
-		EXPECT_INT((int64_t)fake_instances(NAMES[i]), 1);
-	}
-	config_free(&cfg);
+	each_provider(check_429_once, NULL);
 }
 
 /* 500 every time: CD_UPSTREAM naming the provider and 500; a query is tried
  * 1 + provider_retries times, a create once (it may have happened). */
+static void check_500_always(const struct provider *p, const struct provider_ctx *ctx,
+                             struct config *cfg)
+{
+	struct provider_offer keep[PROVIDER_OFFERS_MAX];
+	struct provider_instance inst;
+	struct cd_error e = {0};
+	int64_t before;
+
+	CU_ASSERT_FATAL(offers(ctx, p->name, NEED_24, keep) > 0);
+	fake_mode(p->name, "500", 0);
+	before = fake_calls(p->name, offers_route(p->name));
+	expect_upstream(availability_rc(ctx, p->name, NEED_24, &e), &e, p->name, "HTTP 500");
+	EXPECT_INT(fake_calls(p->name, offers_route(p->name)) - before, 1 + cfg->provider_retries);
+	expect_upstream(p->start(ctx, &keep[0], "pool-500", &inst, &e), &e, p->name, "HTTP 500");
+	EXPECT_INT(fake_calls(p->name, create_route(p->name)), 1);
+	EXPECT_INT((int64_t)fake_instances(p->name), 0);
+	set(cfg, "provider_retries", "0");
+	before = fake_calls(p->name, NULL);
+	expect_upstream(p->destroy(ctx, "abc123", &e), &e, p->name, "HTTP 500");
+	EXPECT_INT(fake_calls(p->name, NULL) - before, 1);
+	set(cfg, "provider_retries", "2");
+}
+
 static void test_500_always(void)
 {
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
-
-	fake_reset();
-	load(&cfg);
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX], keep[PROVIDER_OFFERS_MAX];
-		struct provider_need need = {.pool = "t", .gpu_mem_gb = NEED_24, .capability = ""};
-		struct provider_instance inst;
-		struct cd_error e = {0};
-		size_t n = 0;
-		int64_t before;
-
-		CU_ASSERT_FATAL(offers(&ctx, NAMES[i], NEED_24, keep) > 0);
-		fake_mode(NAMES[i], "500", 0);
-		before = fake_calls(NAMES[i], offers_route(NAMES[i]));
-		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-		                NAMES[i], "HTTP 500");
-		EXPECT_INT(fake_calls(NAMES[i], offers_route(NAMES[i])) - before,
-		           1 + cfg.provider_retries);
-		expect_upstream(p->start(&ctx, &keep[0], "pool-500", &inst, &e), &e, NAMES[i],
-		                "HTTP 500");
-		EXPECT_INT(fake_calls(NAMES[i], create_route(NAMES[i])), 1);
-		EXPECT_INT((int64_t)fake_instances(NAMES[i]), 0);
-		set(&cfg, "provider_retries", "0");
-		before = fake_calls(NAMES[i], NULL);
-		expect_upstream(p->destroy(&ctx, "abc123", &e), &e, NAMES[i], "HTTP 500");
-		EXPECT_INT(fake_calls(NAMES[i], NULL) - before, 1);
-		set(&cfg, "provider_retries", "2");
-	}
-	config_free(&cfg);
+	each_provider(check_500_always, NULL);
 }
 
 /* A provider that answers in 3 s: the call ends within provider_timeout_ms
  * (800), retries included, as CD_UPSTREAM status 0. */
+static void check_slow(const struct provider *p, const struct provider_ctx *ctx, struct config *cfg)
+{
+	struct provider_instance inst;
+	struct cd_error e = {0};
+	int64_t t0, took;
+
+	fake_mode(p->name, "slow", 3000);
+	t0 = ms_now();
+	expect_upstream(availability_rc(ctx, p->name, NEED_24, &e), &e, p->name, "HTTP status 0");
+	took = ms_now() - t0;
+	CU_ASSERT(took >= 700 && took < 1300);
+	t0 = ms_now();
+	expect_upstream(p->status(ctx, "abc123", &inst, &e), &e, p->name, "HTTP status 0");
+	took = ms_now() - t0;
+	CU_ASSERT(took >= 700 && took < 1300);
+	if (took >= 1300)
+		fprintf(stderr, "\n  %s status took %lld ms\n", p->name, (long long)took);
+	fake_mode(p->name, "ok", 0);
+}
+
 static void test_slow(void)
 {
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
+	static const char *const sets[] = {"provider_timeout_ms", "800", NULL};
 
-	fake_reset();
-	load(&cfg);
-	set(&cfg, "provider_timeout_ms", "800");
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX];
-		struct provider_need need = {.pool = "t", .gpu_mem_gb = NEED_24, .capability = ""};
-		struct provider_instance inst;
-		struct cd_error e = {0};
-		size_t n = 0;
-		int64_t t0, took;
-
-		fake_mode(NAMES[i], "slow", 3000);
-		t0 = ms_now();
-		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-		                NAMES[i], "HTTP status 0");
-		took = ms_now() - t0;
-		CU_ASSERT(took >= 700 && took < 1300);
-		t0 = ms_now();
-		expect_upstream(p->status(&ctx, "abc123", &inst, &e), &e, NAMES[i],
-		                "HTTP status 0");
-		took = ms_now() - t0;
-		CU_ASSERT(took >= 700 && took < 1300);
-		if (took >= 1300)
-			fprintf(stderr, "\n  %s status took %lld ms\n", NAMES[i], (long long)took);
-		fake_mode(NAMES[i], "ok", 0);
-	}
-	config_free(&cfg);
+	each_provider(check_slow, sets);
 }
 
 /* Nothing in stock: zero offers, no error; a create anyway is refused as the
  * service refuses it, and named. */
+static void check_no_capacity(const struct provider *p, const struct provider_ctx *ctx,
+                              struct config *cfg)
+{
+	struct provider_offer o[PROVIDER_OFFERS_MAX], keep[PROVIDER_OFFERS_MAX];
+	struct provider_instance inst;
+	struct cd_error e = {0};
+
+	CU_ASSERT_FATAL(offers(ctx, p->name, NEED_24, keep) > 0);
+	fake_mode(p->name, "no_capacity", 0);
+	EXPECT_INT((int64_t)offers(ctx, p->name, NEED_24, o), 0);
+	EXPECT_INT((int64_t)offers(ctx, p->name, 0, o), 0);
+	CU_ASSERT_EQUAL(p->start(ctx, &keep[0], "pool-full", &inst, &e), CD_UPSTREAM);
+	CU_ASSERT_STRING_EQUAL(e.field, p->name);
+	EXPECT_INT((int64_t)fake_instances(p->name), 0);
+}
+
 static void test_no_capacity(void)
 {
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
-
-	fake_reset();
-	load(&cfg);
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX], keep[PROVIDER_OFFERS_MAX];
-		struct provider_instance inst;
-		struct cd_error e = {0};
-
-		CU_ASSERT_FATAL(offers(&ctx, NAMES[i], NEED_24, keep) > 0);
-		fake_mode(NAMES[i], "no_capacity", 0);
-		EXPECT_INT((int64_t)offers(&ctx, NAMES[i], NEED_24, o), 0);
-		EXPECT_INT((int64_t)offers(&ctx, NAMES[i], 0, o), 0);
-		CU_ASSERT_EQUAL(p->start(&ctx, &keep[0], "pool-full", &inst, &e), CD_UPSTREAM);
-		CU_ASSERT_STRING_EQUAL(e.field, NAMES[i]);
-		EXPECT_INT((int64_t)fake_instances(NAMES[i]), 0);
-	}
-	config_free(&cfg);
+	each_provider(check_no_capacity, NULL);
 }
+
+#define WRONG "wrong-key-9f8e7d6c5b4a"
 
 /* A wrong key: CD_UPSTREAM 401 -- and the key the fake echoed is not in the
  * message. */
+static void check_wrong_key(const struct provider *p, const struct provider_ctx *ctx,
+                            struct config *cfg)
+{
+	struct provider_instance inst;
+	struct cd_error e = {0};
+
+	expect_upstream(availability_rc(ctx, p->name, 0, &e), &e, p->name, "HTTP 401");
+	CU_ASSERT_PTR_NULL(strstr(e.message, WRONG));
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "[redacted]"));
+	expect_upstream(p->status(ctx, "abc123", &inst, &e), &e, p->name, "HTTP 401");
+	CU_ASSERT_PTR_NULL(strstr(e.message, WRONG));
+	EXPECT_INT(fake_calls(p->name, NULL), 2); /* a 401 is not retried */
+}
+
 static void test_wrong_key(void)
 {
-	static const char WRONG[] = "wrong-key-9f8e7d6c5b4a";
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
+	static const char *const sets[] = {"runpod_api_key", WRONG, "do_api_key", WRONG, NULL};
 
-	fake_reset();
-	load(&cfg);
-	set(&cfg, "runpod_api_key", WRONG);
-	set(&cfg, "do_api_key", WRONG);
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX];
-		struct provider_need need = {.pool = "t", .gpu_mem_gb = 0, .capability = ""};
-		struct provider_instance inst;
-		struct cd_error e = {0};
-		size_t n = 0;
-
-		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-		                NAMES[i], "HTTP 401");
-		CU_ASSERT_PTR_NULL(strstr(e.message, WRONG));
-		CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "[redacted]"));
-		expect_upstream(p->status(&ctx, "abc123", &inst, &e), &e, NAMES[i], "HTTP 401");
-		CU_ASSERT_PTR_NULL(strstr(e.message, WRONG));
-		EXPECT_INT(fake_calls(NAMES[i], NULL), 2); /* a 401 is not retried */
-	}
-	config_free(&cfg);
+	each_provider(check_wrong_key, sets);
 }
+
+#undef WRONG
 
 /* Whatever fails -- 429 with retries logged, 500, slow, a wrong key -- the key
  * is in no error message and no log line. */
@@ -526,12 +531,8 @@ static void test_key_never_leaks(void)
 	for (size_t m = 0; m < sizeof(MODES) / sizeof(MODES[0]); m++) {
 		for (size_t i = 0; i < NPROV; i++) {
 			const struct provider *p = provider_find(NAMES[i]);
-			struct provider_offer o[PROVIDER_OFFERS_MAX];
-			struct provider_need need = {
-			    .pool = "t", .gpu_mem_gb = 0, .capability = ""};
 			struct provider_instance inst;
 			struct cd_error e = {0};
-			size_t n = 0;
 			char key[256];
 
 			snprintf(key, sizeof(key), "%s", key_of(&cfg, NAMES[i]));
@@ -541,9 +542,7 @@ static void test_key_never_leaks(void)
 				                                    : "do_api_key",
 				    "another-wrong-key-0a1b2c3d");
 			fake_mode(NAMES[i], MODES[m], 2000);
-			CU_ASSERT_EQUAL(
-			    p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e),
-			    CD_UPSTREAM);
+			CU_ASSERT_EQUAL(availability_rc(&ctx, NAMES[i], 0, &e), CD_UPSTREAM);
 			CU_ASSERT_PTR_NULL(strstr(e.message, key_of(&cfg, NAMES[i])));
 			CU_ASSERT_PTR_NULL(strstr(e.message, key));
 			CU_ASSERT_EQUAL(p->status(&ctx, "abc123", &inst, &e), CD_UPSTREAM);
@@ -584,26 +583,21 @@ static void test_limits(void)
 {
 	struct config cfg;
 	struct provider_ctx ctx = {.cfg = &cfg};
-	struct provider_need need = {.pool = "t", .gpu_mem_gb = 0, .capability = ""};
 
 	fake_reset();
 	load(&cfg);
 	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
-		struct provider_offer o[PROVIDER_OFFERS_MAX];
 		struct cd_error e = {0};
-		size_t n = 0;
 		int64_t t0, took, before;
 
 		fake_mode(NAMES[i], "huge", 0);
-		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-		                NAMES[i], "larger than 2097152 bytes");
+		expect_upstream(availability_rc(&ctx, NAMES[i], 0, &e), &e, NAMES[i],
+		                "larger than 2097152 bytes");
 		fake_mode(NAMES[i], "429", 0);
 		set(&cfg, "provider_timeout_ms", "500");
 		before = fake_calls(NAMES[i], NULL);
 		t0 = ms_now();
-		expect_upstream(p->availability(&ctx, &need, o, PROVIDER_OFFERS_MAX, &n, &e), &e,
-		                NAMES[i], "HTTP 429");
+		expect_upstream(availability_rc(&ctx, NAMES[i], 0, &e), &e, NAMES[i], "HTTP 429");
 		took = ms_now() - t0;
 		CU_ASSERT(took < 400); /* Retry-After: 1 does not fit in 500 ms: no wait */
 		EXPECT_INT(fake_calls(NAMES[i], NULL) - before, 1);
@@ -613,13 +607,10 @@ static void test_limits(void)
 	set(&cfg, "runpod_graphql_url", "http://127.0.0.1:1/graphql");
 	set(&cfg, "do_api_url", "http://127.0.0.1:1/v2");
 	for (size_t i = 0; i < NPROV; i++) {
-		struct provider_offer o[PROVIDER_OFFERS_MAX];
 		struct cd_error e = {0};
-		size_t n = 0;
 
-		expect_upstream(provider_find(NAMES[i])->availability(&ctx, &need, o,
-		                                                      PROVIDER_OFFERS_MAX, &n, &e),
-		                &e, NAMES[i], "HTTP status 0");
+		expect_upstream(availability_rc(&ctx, NAMES[i], 0, &e), &e, NAMES[i],
+		                "HTTP status 0");
 		CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "after 3 attempt(s)"));
 	}
 	config_free(&cfg);
@@ -668,32 +659,29 @@ static void test_threads(void)
 }
 
 /* An id that is no path segment is refused before any request. */
-static void test_bad_id(void)
+static void check_bad_id(const struct provider *p, const struct provider_ctx *ctx,
+                         struct config *cfg)
 {
 	static const char *const BAD[] = {
 	    "",    "../sizes",
 	    "a/b", "a?b=1",
 	    "a b", "0123456789012345678901234567890123456789012345678901234567890123456789"};
-	struct config cfg;
-	struct provider_ctx ctx = {.cfg = &cfg};
 
-	fake_reset();
-	load(&cfg);
-	for (size_t i = 0; i < NPROV; i++) {
-		const struct provider *p = provider_find(NAMES[i]);
+	for (size_t b = 0; b < sizeof(BAD) / sizeof(BAD[0]); b++) {
+		struct provider_instance inst;
+		struct cd_error e = {0};
 
-		for (size_t b = 0; b < sizeof(BAD) / sizeof(BAD[0]); b++) {
-			struct provider_instance inst;
-			struct cd_error e = {0};
-
-			CU_ASSERT_EQUAL(p->status(&ctx, BAD[b], &inst, &e), CD_INVALID);
-			CU_ASSERT_STRING_EQUAL(e.field, "provider_id");
-			CU_ASSERT_EQUAL(p->stop(&ctx, BAD[b], &e), CD_INVALID);
-			CU_ASSERT_EQUAL(p->destroy(&ctx, BAD[b], &e), CD_INVALID);
-		}
-		EXPECT_INT(fake_calls(NAMES[i], NULL), 0);
+		CU_ASSERT_EQUAL(p->status(ctx, BAD[b], &inst, &e), CD_INVALID);
+		CU_ASSERT_STRING_EQUAL(e.field, "provider_id");
+		CU_ASSERT_EQUAL(p->stop(ctx, BAD[b], &e), CD_INVALID);
+		CU_ASSERT_EQUAL(p->destroy(ctx, BAD[b], &e), CD_INVALID);
 	}
-	config_free(&cfg);
+	EXPECT_INT(fake_calls(p->name, NULL), 0);
+}
+
+static void test_bad_id(void)
+{
+	each_provider(check_bad_id, NULL);
 }
 
 static CU_TestInfo TESTS[] = {

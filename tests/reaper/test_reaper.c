@@ -45,24 +45,10 @@
 #include "../cutest.h"
 #include "../http/expect.h"
 #include "../http/http_client.h"
+#include "../http/procs.h"
 #include "base/config.h"
 #include "data/db.h"
 #include "data/db_reaper.h"
-
-/* logdir/log into out: the runs' logs live in the stack's directory (kept
- * with it by CONDUCTOR_KEEP=1). */
-static void log_path(char *out, size_t cap, const char *log)
-{
-	static char logdir[400];
-
-	if (logdir[0] == '\0') {
-		const char *stack = getenv("CONDUCTOR_STACK_DIR");
-
-		snprintf(logdir, sizeof(logdir), "%s/reaper-logs", stack ? stack : ".");
-		mkdir(logdir, 0755);
-	}
-	snprintf(out, cap, "%s/%s", logdir, log);
-}
 
 /* Submits body, returns the new job's id in id (IDLEN). */
 static bool submit(const struct tenant *t, const char *body, char *id)
@@ -133,59 +119,17 @@ static long long events_of(const char *id, const char *kind)
 
 /* ---- running the reaper ---------------------------------------------------- */
 
-/* Starts program (looked up in PATH unless it has a /) with argv and extra
- * environment ("KEY=value", NULL-terminated or NULL), its output into
- * log_path(log), opened with O_TRUNC or O_APPEND (how). */
-static pid_t spawn_logged(const char *log, int how, const char *program, char *const argv[],
-			  const char *const *env)
-{
-	char path[512];
-	pid_t pid;
-
-	log_path(path, sizeof(path), log);
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | how, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		for (int i = 0; env != NULL && env[i] != NULL; i++)
-			putenv((char *)env[i]);
-		execvp(program, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 /* Starts conductor-reaper with args (NULL-terminated) and extra environment
  * ("KEY=value", NULL-terminated or NULL); its output goes to log_path(log). */
 static pid_t reaper_spawn(const char *log, const char *const *env, const char *const *args)
 {
 	const char *bin = getenv("CONDUCTOR_REAPER");
-	char *argv[8];
-	int n = 0;
 
 	if (bin == NULL) {
 		CU_FAIL("CONDUCTOR_REAPER (the conductor-reaper binary) is not set");
 		return -1;
 	}
-	argv[n++] = (char *)"conductor-reaper";
-	for (int i = 0; args[i] != NULL && n < 7; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	return spawn_logged(log, O_TRUNC, bin, argv, env);
-}
-
-static int reaper_wait(pid_t pid)
-{
-	int st = 0;
-
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return spawn_logged(log, O_TRUNC, bin, args, env);
 }
 
 /* One --once pass with extra environment; returns its exit status. */
@@ -193,37 +137,7 @@ static int reaper_once(const char *log, const char *const *env)
 {
 	static const char *const once[] = {"--once", NULL};
 
-	return reaper_wait(reaper_spawn(log, env, once));
-}
-
-/* The whole log of a run (new string; "" when missing). */
-static char *log_text(const char *log)
-{
-	char path[512], *text;
-	FILE *f;
-	long n;
-
-	log_path(path, sizeof(path), log);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	text = calloc(1, (size_t)n + 1);
-	if (fread(text, 1, (size_t)n, f) != (size_t)n)
-		text[0] = '\0';
-	fclose(f);
-	return text;
-}
-
-static bool log_has(const char *log, const char *needle)
-{
-	char *text = log_text(log);
-	bool hit = strstr(text, needle) != NULL;
-
-	free(text);
-	return hit;
+	return wait_exit(reaper_spawn(log, env, once));
 }
 
 /* The sum of "key":"N" over the log's lines. */
@@ -463,8 +377,8 @@ static void test_two_reapers_at_once_reap_each_lease_once(void)
 	expire_reaper_lease();
 	a = reaper_spawn("two-a.log", NULL, once);
 	b = reaper_spawn("two-b.log", NULL, once);
-	sa = reaper_wait(a);
-	sb = reaper_wait(b);
+	sa = wait_exit(a);
+	sb = wait_exit(b);
 	CU_ASSERT_EQUAL(sa, 0);
 	CU_ASSERT_EQUAL(sb, 0);
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1"
@@ -591,7 +505,7 @@ static void test_killed_mid_pass_next_pass_finishes(void)
 		reaped = expired_count(t);
 	}
 	kill(pid, SIGKILL);
-	CU_ASSERT_EQUAL(reaper_wait(pid), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(wait_exit(pid), 128 + SIGKILL);
 	reaped = expired_count(t);
 	fprintf(stderr, "\n  killed after %lld of %d leases were reaped\n", reaped, KILL_JOBS);
 	CU_ASSERT(reaped > 0);
@@ -668,48 +582,6 @@ static void test_silent_workers_and_controllers_marked_down_once(void)
 
 /* ---- the stream janitor ---------------------------------------------------- */
 
-static redisContext *redis_open(void)
-{
-	struct redis_target rt;
-	redisContext *c;
-
-	if (config_parse_redis_url(getenv("CONDUCTOR_REDIS_URL"), &rt, NULL) != CD_OK)
-		return NULL;
-	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
-	if (c == NULL || c->err) {
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* Runs a command and returns its reply (caller frees). */
-static redisReply *rcmd(redisContext *c, const char *f, ...)
-{
-	va_list ap;
-	redisReply *r;
-
-	va_start(ap, f);
-	r = redisvCommand(c, f, ap);
-	va_end(ap);
-	return r;
-}
-
-static void rdo(redisContext *c, char *id_out, const char *f, ...)
-{
-	va_list ap;
-	redisReply *r;
-
-	va_start(ap, f);
-	r = redisvCommand(c, f, ap);
-	va_end(ap);
-	CU_ASSERT(r != NULL && r->type != REDIS_REPLY_ERROR);
-	if (r != NULL && id_out != NULL && r->type == REDIS_REPLY_STRING)
-		snprintf(id_out, 64, "%s", r->str);
-	freeReplyObject(r);
-}
-
 /* The value of field in the only entry of stream (""). */
 static void only_entry_field(redisContext *c, const char *stream, const char *field, char *out,
 			     size_t cap)
@@ -719,33 +591,12 @@ static void only_entry_field(redisContext *c, const char *stream, const char *fi
 	out[0] = '\0';
 	CU_ASSERT(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-		redisReply *f = r->element[0]->element[1];
+		const char *v = field_in(r->element[0]->element[1], field);
 
-		for (size_t i = 0; i + 1 < f->elements; i += 2)
-			if (strcmp(f->element[i]->str, field) == 0)
-				snprintf(out, cap, "%s", f->element[i + 1]->str);
+		if (v != NULL)
+			snprintf(out, cap, "%s", v);
 	}
 	freeReplyObject(r);
-}
-
-static long long xlen(redisContext *c, const char *stream)
-{
-	redisReply *r = rcmd(c, "XLEN %s", stream);
-	long long n = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-
-	freeReplyObject(r);
-	return n;
-}
-
-static long long pending(redisContext *c, const char *stream)
-{
-	redisReply *r = rcmd(c, "XPENDING %s workers", stream);
-	long long n = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
-			      ? r->element[0]->integer
-			      : -1;
-
-	freeReplyObject(r);
-	return n;
 }
 
 static void test_janitor_reclaims_and_dead_letters(void)
@@ -764,21 +615,21 @@ static void test_janitor_reclaims_and_dead_letters(void)
 	snprintf(streams, sizeof(streams), "%s,%s-missing", stream, stream);
 	streams_env = fmt("CONDUCTOR_STREAMS=%s", streams);
 	env[0] = streams_env, env[1] = idle_env, env[2] = "CONDUCTOR_MAX_DELIVERIES=3", env[3] = NULL;
-	rdo(c, NULL, "XGROUP CREATE %s workers $ MKSTREAM", stream);
-	rdo(c, ok_id, "XADD %s * body one source app-a reply_to results:app-a", stream);
-	rdo(c, bad_id, "XADD %s * body two source app-b reply_to results:app-b", stream);
+	rdo(c, "XGROUP CREATE %s workers $ MKSTREAM", stream);
+	rdo_id(c, ok_id, "XADD %s * body one source app-a reply_to results:app-a", stream);
+	rdo_id(c, bad_id, "XADD %s * body two source app-b reply_to results:app-b", stream);
 	freeReplyObject(rcmd(c, "XREADGROUP GROUP workers w1 COUNT 2 STREAMS %s >", stream));
 	/* delivered 3 times (at the limit) and 4 times (past it) */
-	rdo(c, NULL, "XCLAIM %s workers w1 0 %s RETRYCOUNT 3 JUSTID", stream, ok_id);
-	rdo(c, NULL, "XCLAIM %s workers w1 0 %s RETRYCOUNT 4 JUSTID", stream, bad_id);
+	rdo(c, "XCLAIM %s workers w1 0 %s RETRYCOUNT 3 JUSTID", stream, ok_id);
+	rdo(c, "XCLAIM %s workers w1 0 %s RETRYCOUNT 4 JUSTID", stream, bad_id);
 	nanosleep(&wait, NULL);
 	/* a third one delivered just now is not idle yet */
-	rdo(c, fresh_id, "XADD %s * body three source app-c reply_to results:app-c", stream);
+	rdo_id(c, fresh_id, "XADD %s * body three source app-c reply_to results:app-c", stream);
 	freeReplyObject(rcmd(c, "XREADGROUP GROUP workers w2 COUNT 1 STREAMS %s >", stream));
 
 	CU_ASSERT_EQUAL(reaper_once("janitor.log", env), 0);
 	/* the fresh one still pending; the reclaimed copy is new and unread */
-	CU_ASSERT_EQUAL(pending(c, stream), 1);
+	CU_ASSERT_EQUAL(pending(c, stream, "workers"), 1);
 	CU_ASSERT_EQUAL(xlen(c, stream), 2);
 	CU_ASSERT_EQUAL(xlen(c, dead), 1);
 	{
@@ -829,7 +680,7 @@ static void test_janitor_reclaims_and_dead_letters(void)
 	CU_ASSERT_EQUAL(reaper_once("janitor-2.log", env), 0);
 	CU_ASSERT_EQUAL(xlen(c, dead), 2);
 	CU_ASSERT_EQUAL(xlen(c, stream), 1);
-	CU_ASSERT_EQUAL(pending(c, stream), 0);
+	CU_ASSERT_EQUAL(pending(c, stream, "workers"), 0);
 	CU_ASSERT_EQUAL(log_sum("janitor-2.log", "stream_entries_dead"), 1);
 	CU_ASSERT_EQUAL(log_sum("janitor-2.log", "stream_entries_reclaimed"), 1);
 	free(streams_env);
@@ -931,7 +782,7 @@ static void test_standby_does_nothing_and_lease_is_given_up(void)
 			term + 1);
 	/* SIGTERM: the loop ends after its pass, exits 0, and gives the lease up */
 	kill(pid, SIGTERM);
-	CU_ASSERT_EQUAL(reaper_wait(pid), 0);
+	CU_ASSERT_EQUAL(wait_exit(pid), 0);
 	CU_ASSERT(log_has("loop.log", "\"msg\":\"stopped\""));
 	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM leader_leases WHERE tenant_id = 0"
 			       " AND name = 'reaper' AND lease_expires_at > now()",
@@ -955,44 +806,19 @@ static void test_exit_status_names_the_problem(void)
 	CU_ASSERT(log_has("no-db.log", "PostgreSQL"));
 	CU_ASSERT_EQUAL(reaper_once("no-redis.log", no_redis), 2);
 	CU_ASSERT(log_has("no-redis.log", "redis_url"));
-	CU_ASSERT_EQUAL(reaper_wait(reaper_spawn("help.log", NULL, help)), 0);
-	CU_ASSERT_EQUAL(reaper_wait(reaper_spawn("both.log", NULL, both)), 2);
+	CU_ASSERT_EQUAL(wait_exit(reaper_spawn("help.log", NULL, help)), 0);
+	CU_ASSERT_EQUAL(wait_exit(reaper_spawn("both.log", NULL, both)), 2);
 }
 
 /* ---- leader states ----------------------------------------------------------- */
-
-/* How many times needle occurs in the log. */
-static int log_count(const char *log, const char *needle)
-{
-	char *text = log_text(log);
-	int n = 0;
-
-	for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle))
-		n++;
-	free(text);
-	return n;
-}
-
-/* Waits up to s seconds for needle to occur at least n times in the log. */
-static bool log_wait(const char *log, const char *needle, int n, int s)
-{
-	struct timespec step = {0, 100 * 1000 * 1000};
-
-	for (int i = 0; i < s * 10; i++) {
-		if (log_count(log, needle) >= n)
-			return true;
-		nanosleep(&step, NULL);
-	}
-	return log_count(log, needle) >= n;
-}
 
 /* Runs script with bash, its output into log_path(log); returns its status.
  * The stack's scripts (tools/lib.sh, tools/stack) are bash. */
 static int bash(const char *log, const char *script)
 {
-	char *argv[] = {(char *)"bash", (char *)"-c", (char *)script, NULL};
+	const char *const args[] = {"-c", script, NULL};
 
-	return reaper_wait(spawn_logged(log, O_APPEND, "bash", argv, NULL));
+	return wait_exit(spawn_logged(log, O_APPEND, "bash", args, NULL));
 }
 
 /* Stops the stack's PostgreSQL (pg_ctl, as tools/stack does). */
@@ -1051,7 +877,7 @@ static void test_degraded_after_two_failed_renewals_leader_again(void)
 	CU_ASSERT_EQUAL(log_count("degraded.log", "\"msg\":\"leader: this copy holds"), 2);
 	CU_ASSERT_STRING_EQUAL(timer_state_of(state, pid), "leader");
 	kill(pid, SIGTERM);
-	CU_ASSERT_EQUAL(reaper_wait(pid), 0);
+	CU_ASSERT_EQUAL(wait_exit(pid), 0);
 	/* a copy that exits cleanly leaves no row */
 	CU_ASSERT_STRING_EQUAL(timer_state_of(state, pid), "");
 }
@@ -1085,7 +911,7 @@ static void test_failed_pass_logs_what_failed(void)
 	CU_ASSERT_EQUAL(killed, 1);
 	PQclear(PQexec(locker, "ROLLBACK"));
 	PQfinish(locker);
-	CU_ASSERT_EQUAL(reaper_wait(pid), 1);
+	CU_ASSERT_EQUAL(wait_exit(pid), 1);
 	CU_ASSERT(log_has("dropped.log", "\"msg\":\"leader: this copy holds"));
 	CU_ASSERT(log_has("dropped.log", "\"msg\":\"pass failed\",\"step\":\"expire_leases\""));
 	CU_ASSERT(log_has("dropped.log", "\"step\":\"expire_leases\",\"error\":\"The database is"
@@ -1123,11 +949,11 @@ static void test_two_loops_one_acts_standby_takes_over(void)
 	standby = leader == a ? b : a;
 	standby_log = leader == a ? "pair-b.log" : "pair-a.log";
 	kill(leader, SIGTERM);
-	CU_ASSERT_EQUAL(reaper_wait(leader), 0);
+	CU_ASSERT_EQUAL(wait_exit(leader), 0);
 	CU_ASSERT(log_wait(standby_log, "\"msg\":\"leader: this copy holds", 1, 10));
 	CU_ASSERT_STRING_EQUAL(timer_state_of(sa, standby), "leader");
 	kill(standby, SIGTERM);
-	CU_ASSERT_EQUAL(reaper_wait(standby), 0);
+	CU_ASSERT_EQUAL(wait_exit(standby), 0);
 }
 
 /* ---- the suite ------------------------------------------------------------- */
@@ -1160,5 +986,6 @@ int main(void)
 {
 	static const struct suite reaper = {"reaper", "reaper", true};
 
+	procs_logdir("reaper-logs");
 	return suite_run(&reaper, TESTS);
 }

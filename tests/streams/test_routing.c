@@ -35,84 +35,13 @@
 
 #include "../cutest.h"
 #include "../http/expect.h"
+#include "../http/procs.h"
 #include "base/config.h"
 #include "domain/routing.h"
 
 #define WAIT_S 30 /* a drain that takes longer has failed */
 
 /* ---- Redis, as the apps and workers see it -------------------------------- */
-
-static redisContext *redis_open(void)
-{
-	struct redis_target rt;
-	redisContext *c;
-
-	if (config_parse_redis_url(getenv("CONDUCTOR_REDIS_URL"), &rt, NULL) != CD_OK)
-		return NULL;
-	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
-	if (c == NULL || c->err) {
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	return c;
-}
-
-static redisReply *rcmd(redisContext *c, const char *f, ...)
-{
-	va_list ap;
-	redisReply *r;
-
-	va_start(ap, f);
-	r = redisvCommand(c, f, ap);
-	va_end(ap);
-	return r;
-}
-
-/* Runs a command that must not fail. */
-static void rdo(redisContext *c, const char *f, ...)
-{
-	va_list ap;
-	redisReply *r;
-
-	va_start(ap, f);
-	r = redisvCommand(c, f, ap);
-	va_end(ap);
-	CU_ASSERT(r != NULL && r->type != REDIS_REPLY_ERROR);
-	if (r != NULL && r->type == REDIS_REPLY_ERROR)
-		fprintf(stderr, "\n  redis: %s\n", r->str);
-	freeReplyObject(r);
-}
-
-static long long xlen(redisContext *c, const char *stream)
-{
-	redisReply *r = rcmd(c, "XLEN %s", stream);
-	long long n = r != NULL && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-
-	freeReplyObject(r);
-	return n;
-}
-
-/* Entries of group pending on stream (0 when there is no group). */
-static long long pending(redisContext *c, const char *stream, const char *group)
-{
-	redisReply *r = rcmd(c, "XPENDING %s %s", stream, group);
-	long long n = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1
-	                  ? r->element[0]->integer
-	                  : 0;
-
-	freeReplyObject(r);
-	return n;
-}
-
-/* The value of field in a stream entry's field array, or NULL. */
-static const char *field_in(const redisReply *f, const char *name)
-{
-	for (size_t i = 0; i + 1 < f->elements; i += 2)
-		if (strcmp(f->element[i]->str, name) == 0)
-			return f->element[i + 1]->str;
-	return NULL;
-}
 
 /* Counts each entry of stream in hits[seq] (seq: the entry's field, 0..n-1;
  * anything else in hits[n]); when reason is not NULL, every entry must carry
@@ -148,18 +77,11 @@ static bool drained(redisContext *c, const char *stream)
 	for (int i = 0; i < WAIT_S * 20; i++) {
 		struct timespec ts = {0, 50 * 1000 * 1000};
 
-		if (xlen(c, stream) == 0 && pending(c, stream, "router") == 0)
+		if (xlen(c, stream) == 0 && pending(c, stream, "router") <= 0)
 			return true;
 		nanosleep(&ts, NULL);
 	}
 	return false;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
-
-	nanosleep(&ts, NULL);
 }
 
 /* The configuration a router of this test runs with: the environment's
@@ -238,52 +160,6 @@ static struct routing_counts route_until_drained(const struct fixture *f, long r
 
 /* ---- processes --------------------------------------------------------------- */
 
-/* Starts bin with args (NULL-terminated) and extra environment ("K=V",
- * NULL-terminated); stdout to <stack>/routing-logs/<log>.out, stderr to .log. */
-static pid_t spawn(const char *bin, const char *log, const char *const *args,
-                   const char *const *env)
-{
-	char dir[400], out[512], err[512];
-	const char *stack = getenv("CONDUCTOR_STACK_DIR");
-	char *argv[8];
-	int n = 0;
-	pid_t pid;
-
-	snprintf(dir, sizeof(dir), "%s/routing-logs", stack ? stack : ".");
-	mkdir(dir, 0755);
-	snprintf(out, sizeof(out), "%s/%s.out", dir, log);
-	snprintf(err, sizeof(err), "%s/%s.log", dir, log);
-	argv[n++] = (char *)bin;
-	for (int i = 0; args[i] != NULL && n < 7; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (o >= 0)
-			dup2(o, 1);
-		if (e >= 0)
-			dup2(e, 2);
-		for (int i = 0; env != NULL && env[i] != NULL; i++)
-			putenv((char *)env[i]);
-		execv(bin, argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits for pid; its exit status, 128 + signal, or -1. */
-static int wait_exit(pid_t pid)
-{
-	int st = 0;
-
-	if (pid <= 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* conductor-watcher --interval 1 ($CONDUCTOR_WATCHER) with routing on over
  * results: its router thread's consumer is routing_consumer_name(NULL). */
 static pid_t watcher_routing(const char *results, const char *log)
@@ -296,7 +172,7 @@ static pid_t watcher_routing(const char *results, const char *log)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
 	snprintf(env_results, sizeof(env_results), "CONDUCTOR_RESULTS_STREAMS=%s", results);
-	return spawn(bin, log, args, env);
+	return spawn_logged(log, O_TRUNC, bin, args, env);
 }
 
 /* ---- the tests ------------------------------------------------------------------ */
@@ -449,7 +325,7 @@ static void test_router_killed_mid_stream_and_run_again(void)
 	    rcmd(f.c, "XREADGROUP GROUP router %s COUNT %d STREAMS %s >", consumer, EARLY, f.res));
 	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), EARLY);
 
-	pid = watcher_routing(f.res, "killed-1");
+	pid = watcher_routing(f.res, "killed-1.log");
 	for (int i = EARLY; i < N; i += 20) {
 		add_results(&f, i, i + 20 < N ? i + 20 : N, 1);
 		sleep_ms(1);
@@ -465,7 +341,7 @@ static void test_router_killed_mid_stream_and_run_again(void)
 	}
 	CU_ASSERT(killed_mid);           /* it was routing when it died */
 	CU_ASSERT(xlen(f.c, f.res) > 0); /* and results kept coming */
-	pid = watcher_routing(f.res, "killed-2");
+	pid = watcher_routing(f.res, "killed-2.log");
 	CU_ASSERT(drained(f.c, f.res));
 	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
 	CU_ASSERT_EQUAL(wait_exit(pid), 0);
@@ -554,7 +430,7 @@ static void test_janitor_reclaim_composes_with_routing(void)
 	add_results(&f, 0, N, 1);
 	freeReplyObject(rcmd(f.c, "XREADGROUP GROUP router gone COUNT %d STREAMS %s >", N, f.res));
 	sleep_ms(1100);
-	CU_ASSERT_EQUAL(wait_exit(spawn(reaper, "janitor", once, env)), 0);
+	CU_ASSERT_EQUAL(wait_exit(spawn_logged("janitor.log", O_TRUNC, reaper, once, env)), 0);
 	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), 0); /* requeued as fresh copies */
 	CU_ASSERT_EQUAL(xlen(f.c, f.res), N);
 	n = route_until_drained(&f, 3600, "after-janitor"); /* no take-over of its own here */
@@ -580,7 +456,7 @@ static void test_watcher_once_routes_what_is_there(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
 	snprintf(env_results, sizeof(env_results), "CONDUCTOR_RESULTS_STREAMS=%s", f.res);
 	add_results(&f, 0, N, 3);
-	CU_ASSERT_EQUAL(wait_exit(spawn(bin, "watcher-once", once, env)), 0);
+	CU_ASSERT_EQUAL(wait_exit(spawn_logged("watcher-once.log", O_TRUNC, bin, once, env)), 0);
 	CU_ASSERT_EQUAL(xlen(f.c, f.res), 0);
 	CU_ASSERT_EQUAL(pending(f.c, f.res, "router"), 0);
 	for (int a = 0; a < 3; a++)
@@ -806,5 +682,6 @@ int main(void)
 {
 	static const struct suite routing = {"routing", "routing", false};
 
+	procs_logdir("routing-logs");
 	return suite_run(&routing, TESTS);
 }

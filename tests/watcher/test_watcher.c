@@ -39,25 +39,13 @@
 
 #include "../cutest.h"
 #include "../http/expect.h"
+#include "../http/procs.h"
 #include "base/config.h"
 #include "base/pools.h"
 #include "data/db.h"
 #include "data/db_runtime.h"
 
 /* ---- running the watcher ---------------------------------------------------- */
-
-static void log_path(char *out, size_t cap, const char *log)
-{
-	static char logdir[400];
-
-	if (logdir[0] == '\0') {
-		const char *stack = getenv("CONDUCTOR_STACK_DIR");
-
-		snprintf(logdir, sizeof(logdir), "%s/watcher-logs", stack ? stack : ".");
-		mkdir(logdir, 0755);
-	}
-	snprintf(out, cap, "%s/%s", logdir, log);
-}
 
 /* "CONDUCTOR_STREAMS=" every stream of the pools spec (a pool's streams
  * must be configured streams). New string. */
@@ -86,52 +74,19 @@ static pid_t watcher_spawn(const char *log, const char *pools, const char *const
 			   const char *const *args)
 {
 	const char *bin = getenv("CONDUCTOR_WATCHER");
-	char path[512], *pv = fmt("CONDUCTOR_POOLS=%s", pools), *sv = streams_of(pools);
-	char *argv[8];
-	int n = 0;
-	pid_t pid;
+	char *pv = fmt("CONDUCTOR_POOLS=%s", pools), *sv = streams_of(pools);
+	const char *all[16] = {pv, sv, "CONDUCTOR_PROVIDERS=manual", "CONDUCTOR_LOG_LEVEL=debug"};
+	pid_t pid = -1;
 
-	if (bin == NULL) {
+	for (int i = 0, n = 4; env != NULL && env[i] != NULL && n < 15; i++)
+		all[n++] = env[i];
+	if (bin != NULL)
+		pid = spawn_logged(log, O_APPEND, bin, args, all);
+	else
 		CU_FAIL("CONDUCTOR_WATCHER (the conductor-watcher binary) is not set");
-		free(pv);
-		free(sv);
-		return -1;
-	}
-	log_path(path, sizeof(path), log);
-	argv[n++] = (char *)"conductor-watcher";
-	for (int i = 0; args[i] != NULL && n < 7; i++)
-		argv[n++] = (char *)args[i];
-	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
-		}
-		putenv(pv);
-		putenv(sv);
-		putenv((char *)"CONDUCTOR_PROVIDERS=manual");
-		putenv((char *)"CONDUCTOR_LOG_LEVEL=debug");
-		for (int i = 0; env != NULL && env[i] != NULL; i++)
-			putenv((char *)env[i]);
-		execv(bin, argv);
-		_exit(127);
-	}
 	free(pv);
 	free(sv);
 	return pid;
-}
-
-static int watcher_wait(pid_t pid)
-{
-	int st = 0;
-
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* One --once pass; returns its exit status. */
@@ -139,31 +94,7 @@ static int watcher_once(const char *log, const char *pools, const char *const *e
 {
 	static const char *const once[] = {"--once", NULL};
 
-	return watcher_wait(watcher_spawn(log, pools, env, once));
-}
-
-/* Empties log (runs append to it). */
-static void log_reset(const char *log)
-{
-	char path[512];
-
-	log_path(path, sizeof(path), log);
-	unlink(path);
-}
-
-static bool log_has(const char *log, const char *needle)
-{
-	char path[512], line[8192];
-	bool hit = false;
-	FILE *f;
-
-	log_path(path, sizeof(path), log);
-	f = fopen(path, "r");
-	while (f != NULL && !hit && fgets(line, sizeof(line), f) != NULL)
-		hit = strstr(line, needle) != NULL;
-	if (f != NULL)
-		fclose(f);
-	return hit;
+	return wait_exit(watcher_spawn(log, pools, env, once));
 }
 
 /* ---- fixtures ---------------------------------------------------------------- */
@@ -227,34 +158,6 @@ static long long events_of(const char *pool, const char *kind)
 {
 	return pg_int("SELECT count(*) FROM runtime_events WHERE data->>'pool' = $1 AND kind = $2",
 		      pool, kind, NULL);
-}
-
-static redisContext *redis_open(void)
-{
-	struct redis_target rt;
-	redisContext *c;
-
-	if (config_parse_redis_url(getenv("CONDUCTOR_REDIS_URL"), &rt, NULL) != CD_OK)
-		return NULL;
-	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
-	if (c != NULL && c->err) {
-		redisFree(c);
-		c = NULL;
-	}
-	return c;
-}
-
-/* Runs a Redis command, asserting that it did not fail. */
-static void rdo(redisContext *c, const char *f, ...)
-{
-	va_list ap;
-	redisReply *r;
-
-	va_start(ap, f);
-	r = redisvCommand(c, f, ap);
-	va_end(ap);
-	CU_ASSERT(r != NULL && r->type != REDIS_REPLY_ERROR);
-	freeReplyObject(r);
 }
 
 /* n entries onto stream. */
@@ -808,8 +711,8 @@ static void test_two_watchers_started_together_one_acts(void)
 	usleep(2500 * 1000);
 	kill(a, SIGTERM);
 	kill(b, SIGTERM);
-	CU_ASSERT_EQUAL(watcher_wait(a), 0);
-	CU_ASSERT_EQUAL(watcher_wait(b), 0);
+	CU_ASSERT_EQUAL(wait_exit(a), 0);
+	CU_ASSERT_EQUAL(wait_exit(b), 0);
 	a_stood = log_has("pair-a.log", "standing by");
 	b_stood = log_has("pair-b.log", "standing by");
 	CU_ASSERT(a_stood != b_stood); /* exactly one stood by the whole time */
@@ -986,5 +889,6 @@ int main(void)
 {
 	static const struct suite watcher = {"watcher", "watcher", false};
 
+	procs_logdir("watcher-logs");
 	return suite_run(&watcher, TESTS);
 }

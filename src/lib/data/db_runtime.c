@@ -40,6 +40,27 @@ static void copy_field(char *dst, size_t cap, const PGresult *res, int row, int 
 	snprintf(dst, cap, "%s", PQgetvalue(res, row, col));
 }
 
+/* Columns id, pool, provider, provider_id, state of row into it. */
+static void take_instance(const PGresult *res, int row, struct runtime_instance *it)
+{
+	it->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	copy_field(it->pool, sizeof(it->pool), res, row, 1);
+	copy_field(it->provider, sizeof(it->provider), res, row, 2);
+	copy_field(it->provider_id, sizeof(it->provider_id), res, row, 3);
+	copy_field(it->state, sizeof(it->state), res, row, 4);
+}
+
+/* The answer for an instance id that no row has (field id, code
+ * runtime_not_found). */
+static enum cd_err instance_not_found(int64_t id, struct cd_error *e)
+{
+	enum cd_err rc =
+	    cd_fail(e, CD_NOT_FOUND, "id", "No runtime instance has id %" PRId64 ".", id);
+
+	cd_fail_code(e, "runtime_not_found");
+	return rc;
+}
+
 /* ---- pools ------------------------------------------------------------------ */
 
 /* The row, created on first use. DO UPDATE (of nothing) rather than DO
@@ -140,15 +161,8 @@ enum cd_err db_runtime_running(struct db *db, const char *pool, struct runtime_i
 	*n = 0;
 	snprintf(lim, sizeof(lim), "%zu", cap);
 	rc = db_exec(db, &SQL_RUNNING, 2, p, &res, e);
-	for (int r = 0; rc == CD_OK && r < PQntuples(res) && *n < cap; r++) {
-		struct runtime_instance *it = &out[(*n)++];
-
-		it->id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		copy_field(it->pool, sizeof(it->pool), res, r, 1);
-		copy_field(it->provider, sizeof(it->provider), res, r, 2);
-		copy_field(it->provider_id, sizeof(it->provider_id), res, r, 3);
-		copy_field(it->state, sizeof(it->state), res, r, 4);
-	}
+	for (int r = 0; rc == CD_OK && r < PQntuples(res) && *n < cap; r++)
+		take_instance(res, r, &out[(*n)++]);
 	PQclear(res);
 	return rc;
 }
@@ -434,15 +448,10 @@ enum cd_err db_runtime_get(struct db *db, int64_t id, struct runtime_instance *o
 	if (rc != CD_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
-		rc = cd_fail(e, CD_NOT_FOUND, "id", "No runtime instance has id %" PRId64 ".", id);
-		cd_fail_code(e, "runtime_not_found");
+		rc = instance_not_found(id, e);
 		goto out;
 	}
-	out->id = id;
-	copy_field(out->pool, sizeof(out->pool), res, 0, 1);
-	copy_field(out->provider, sizeof(out->provider), res, 0, 2);
-	copy_field(out->provider_id, sizeof(out->provider_id), res, 0, 3);
-	copy_field(out->state, sizeof(out->state), res, 0, 4);
+	take_instance(res, 0, out);
 	rc = CD_OK;
 out:
 	PQclear(res);
@@ -521,8 +530,7 @@ enum cd_err db_runtime_get_json(struct db *db, int64_t id, char **out, struct cd
 	if (rc == CD_OK && **out == '\0') { /* NULL: no such row */
 		free(*out);
 		*out = NULL;
-		rc = cd_fail(e, CD_NOT_FOUND, "id", "No runtime instance has id %" PRId64 ".", id);
-		cd_fail_code(e, "runtime_not_found");
+		rc = instance_not_found(id, e);
 	}
 	return rc;
 }
