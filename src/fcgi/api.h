@@ -55,4 +55,7 @@ void api_steps_fail(struct request *req);
 /* api_status.c */
 void api_status_get(struct request *req);
 
+/* api_metrics.c */
+void api_metrics_get(struct request *req);
+
 #endif

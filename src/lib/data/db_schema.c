@@ -23,6 +23,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"007_domains",
 	"008_timers",
 	"009_runtimes",
+	"010_metrics",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
