@@ -15,11 +15,15 @@
  *                      PostgreSQL with C threads (what batch's routes call)
  *   cost N F K         claim cost with N queued and F finished rows: time
  *                      per claim over K single claims
+ *   metrics N K        GET /metrics with N queued jobs (BENCH_METRICS_TOKEN):
+ *                      K scrapes that find the job count fresh (the usual
+ *                      scrape), K that recount it (one per 10 s at most)
  *   poll C S W         C threads long-poll claims (wait_ms W) on an empty
  *                      queue for S seconds, through nginx, each honouring
  *                      the answer's Retry-After: the claim rate of clients
  *                      past CONDUCTOR_CLAIM_WAIT_MAX
- * Environment: CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, BENCH_TOKEN (worker).
+ * Environment: CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, BENCH_TOKEN (worker),
+ * BENCH_METRICS_TOKEN (metrics, for `metrics`).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -603,6 +607,40 @@ static void cost(long queued, long finished, int k)
 	printf("cost queued %ld finished %ld per_claim_ms %.4f\n", queued, finished, total * 1e3 / k);
 }
 
+/* One GET /metrics; its time in ms. */
+static double scrape_ms(struct client *cl, size_t *bytes)
+{
+	double t0 = now_s();
+
+	if (call(cl, "GET", "/metrics", "") != 200)
+		die("GET /metrics failed");
+	*bytes = strlen(cl->body);
+	return (now_s() - t0) * 1e3;
+}
+
+/* Scrape time with n queued jobs: k scrapes with a fresh job count, k that
+ * recount (the stored count made due before each). */
+static void metrics(long n, int k)
+{
+	PGconn *c = connect_db();
+	struct client cl;
+	double fresh = 0, recount = 0;
+	size_t bytes = 0;
+
+	reset_bench();
+	load(n, 0);
+	client_init(&cl);
+	for (int i = 0; i < k; i++) {
+		exec_sql(c, "UPDATE metrics_jobs_counted SET counted_at = '-infinity'");
+		recount += scrape_ms(&cl, &bytes);
+		fresh += scrape_ms(&cl, &bytes); /* the count just made is fresh */
+	}
+	client_free(&cl);
+	PQfinish(c);
+	printf("metrics queued %ld fresh_ms %.2f recount_ms %.2f bytes %zu\n", n, fresh / k,
+	       recount / k, bytes);
+}
+
 int main(int argc, char **argv)
 {
 	db_url = getenv("CONDUCTOR_DATABASE_URL");
@@ -610,7 +648,7 @@ int main(int argc, char **argv)
 	token = getenv("BENCH_TOKEN");
 	if (argc < 3 || db_url == NULL)
 		die("usage: conductor-bench load N | http C | sql C | batch C | batch-sql C | cost N F K |"
-		    " poll C S W");
+		    " poll C S W | metrics N K");
 	claim_ms = calloc(MAX_SAMPLES, sizeof(double));
 	find_tenant();
 	if (strcmp(argv[1], "load") == 0) {
@@ -631,6 +669,12 @@ int main(int argc, char **argv)
 			die("CONDUCTOR_URL and BENCH_TOKEN are required");
 		parse_base_url();
 		poll_storm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	} else if (strcmp(argv[1], "metrics") == 0 && argc >= 4) {
+		token = getenv("BENCH_METRICS_TOKEN");
+		if (base_url == NULL || token == NULL)
+			die("CONDUCTOR_URL and BENCH_METRICS_TOKEN are required");
+		parse_base_url();
+		metrics(atol(argv[2]), atoi(argv[3]));
 	} else if (strcmp(argv[1], "cost") == 0 && argc >= 5) {
 		cost(atol(argv[2]), atol(argv[3]), atoi(argv[4]));
 	} else {

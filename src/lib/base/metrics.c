@@ -72,11 +72,14 @@ void metrics_request(size_t route, int status, double seconds)
 		seconds = 0;
 	atomic_fetch_add_explicit(slot(req_base() + r * NSTATUS + (size_t)(status - METRICS_STATUS_MIN)),
 				  1, memory_order_relaxed);
-	/* cumulative: every bucket whose bound the latency does not pass */
-	for (size_t b = 0; b < NB; b++)
+	/* cumulative: every bucket whose bound the latency does not pass, from
+	 * +Inf down while metrics_take goes up, so that a take running
+	 * meanwhile never takes a lower bucket's count without the higher ones'
+	 * (the stored buckets stay cumulative) */
+	for (size_t b = NB; b-- > 0;)
 		if (b == NB - 1 || seconds <= METRICS_BUCKETS[b])
 			atomic_fetch_add_explicit(slot(bucket_base() + r * NB + b), 1,
-						  memory_order_relaxed);
+						  memory_order_seq_cst);
 	atomic_fetch_add_explicit(slot(sum_base() + r), (uint64_t)(seconds * 1e6 + 0.5),
 				  memory_order_relaxed);
 }
@@ -119,7 +122,7 @@ size_t metrics_take(struct metrics_delta *out, size_t cap)
 
 		if (atomic_load_explicit(slot(i), memory_order_relaxed) == 0)
 			continue;
-		v = atomic_exchange_explicit(slot(i), 0, memory_order_relaxed);
+		v = atomic_exchange_explicit(slot(i), 0, memory_order_seq_cst);
 		if (v != 0)
 			out[n++] = describe(i, v);
 	}
