@@ -57,5 +57,14 @@ void api_status_get(struct request *req);
 
 /* api_metrics.c */
 void api_metrics_get(struct request *req);
+/* api_runtimes.c */
+void api_runtimes_list(struct request *req);
+void api_runtimes_ensure(struct request *req);
+void api_runtimes_manual(struct request *req);
+void api_runtimes_stop(struct request *req);
+void api_runtimes_destroy(struct request *req);
+
+/* api_streams.c */
+void api_streams_add(struct request *req);
 
 #endif

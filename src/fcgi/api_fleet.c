@@ -22,24 +22,6 @@
 
 /* ---- shared readers ----------------------------------------------------- */
 
-/* ?limit= (1..500, default 50); -1 after replying 400. */
-static int limit_or_reply(struct request *req)
-{
-	char v[16];
-	char *end;
-	long n;
-	int got = request_query(req, "limit", v, sizeof(v));
-
-	if (got == 0)
-		return 50;
-	n = got > 0 ? strtol(v, &end, 10) : 0;
-	if (got < 0 || *end != '\0' || end == v || n < 1 || n > 500) {
-		reply_fail(req, CD_INVALID, "limit", "limit must be an integer from 1 to 500.");
-		return -1;
-	}
-	return (int)n;
-}
-
 /* ?cursor= (opaque: the id a page continues from); 0 when absent, -1 bad. */
 static int64_t cursor_or_reply(struct request *req)
 {

@@ -4,9 +4,8 @@
 #include "data/db.h"
 #include "data/stream.h"
 #include "fcgi/api.h"
+#include "fcgi/handler.h"
 #include "fcgi/response.h"
-
-#define REDIS_TIMEOUT_MS 1000
 
 /* GET /healthz   no auth
  * Liveness: answers without touching the database. */
@@ -44,9 +43,7 @@ void api_health_readyz(struct request *req)
 		not_ready(req, &e, "postgresql", "database_unavailable", "PostgreSQL");
 		return;
 	}
-	if (req->w->redis == NULL)
-		stream_open(req->w->cfg->redis_url, REDIS_TIMEOUT_MS, &req->w->redis, &e);
-	if (req->w->redis == NULL || stream_ping(req->w->redis, &e) != CD_OK) {
+	if (redis_or_null(req, &e) == NULL || stream_ping(req->w->redis, &e) != CD_OK) {
 		not_ready(req, &e, "redis", "redis_unavailable", "Redis");
 		return;
 	}

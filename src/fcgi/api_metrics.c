@@ -22,6 +22,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/pools.h"
 #include "data/db_metrics.h"
 #include "data/db_timers.h"
 #include "data/stream.h"
@@ -32,7 +33,6 @@
 #define METRICS_JOBS_TTL_S 10 /* the longest a job count is reused */
 #define METRICS_MAX_BYTES (8 * 1024 * 1024)
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
-#define REDIS_TIMEOUT_MS 1000
 
 /* Writes its families into b. tenant: 0 for every tenant. */
 typedef enum cd_err (*metrics_section_fn)(struct request *req, struct db *db, int64_t tenant,
@@ -176,40 +176,58 @@ static enum cd_err section_counters(struct request *req, struct db *db, int64_t 
 	return CD_OK;
 }
 
-/* conductor_stream_depth and _pending of every configured stream. Redis
- * down: the families without samples (and a warning), the rest answers. */
+/* The stream gauges: name, help, and which of a stream's three numbers. */
+static const struct {
+	const char *name, *help;
+} STREAM_GAUGES[] = {
+	{"conductor_stream_depth", "Entries in each task stream (XLEN)."},
+	{"conductor_stream_pending", "Entries delivered and not acknowledged, per task stream."},
+	{"conductor_stream_oldest_pending_age_seconds",
+	 "Age of the oldest entry delivered and not acknowledged, per task stream."},
+};
+
+#define NSTREAM_GAUGES (sizeof(STREAM_GAUGES) / sizeof(STREAM_GAUGES[0]))
+#define STREAMS_MAX 64
+
+/* The stream gauges of every configured stream (as GET /v1/status reads
+ * them). Redis down: the families without samples (and a warning); the
+ * rest of the scrape answers. */
 static enum cd_err section_streams(struct request *req, struct db *db, int64_t tenant,
 				   struct buf *b, struct cd_error *e)
 {
 	const struct config *cfg = req->w->cfg;
-	char *list = strdup(cfg->streams != NULL ? cfg->streams : ""), *save = NULL;
-	struct buf pend;
+	char names[STREAMS_MAX][POOL_STREAM_MAX];
+	long v[STREAMS_MAX][NSTREAM_GAUGES];
+	struct stream_conn *rs = NULL;
 	struct cd_error re;
+	size_t n = 0;
 
 	(void)db, (void)tenant, (void)e;
 	cd_error_reset(&re);
-	buf_init(&pend, METRICS_MAX_BYTES);
-	metrics_family(b, "conductor_stream_depth", "gauge", "Entries in each task stream (XLEN).");
-	metrics_family(&pend, "conductor_stream_pending", "gauge",
-		       "Entries delivered and not acknowledged, per task stream.");
-	if (req->w->redis == NULL && list[0] != '\0')
-		stream_open(cfg->redis_url, REDIS_TIMEOUT_MS, &req->w->redis, &re);
-	for (char *s = strtok_r(list, ",", &save); s != NULL && req->w->redis != NULL;
-	     s = strtok_r(NULL, ",", &save)) {
-		const char *l[2] = {"stream", s};
-		long len = 0, pending = 0;
+	if (cfg->streams != NULL && cfg->streams[0] != '\0')
+		rs = redis_or_null(req, &re);
+	for (const char *p = cfg->streams; rs != NULL && p != NULL && *p != '\0' && n < STREAMS_MAX;) {
+		size_t len = strcspn(p, ",");
 
-		if (stream_len(req->w->redis, s, &len, &re) != CD_OK ||
-		    stream_pending_count(req->w->redis, s, cfg->stream_group, &pending, &re) != CD_OK)
+		snprintf(names[n], sizeof(names[n]), "%.*s", (int)len, p);
+		p += len + (p[len] == ',');
+		if (stream_len(rs, names[n], &v[n][0], &re) != CD_OK ||
+		    stream_pending_age(rs, names[n], cfg->stream_group, &v[n][1], &v[n][2], &re) != CD_OK)
 			break;
-		metrics_sample(b, "conductor_stream_depth", l, 1, (double)len);
-		metrics_sample(&pend, "conductor_stream_pending", l, 1, (double)pending);
+		n++;
 	}
-	if (re.err != CD_OK)
+	if (re.err != CD_OK) {
 		log_warn("metrics: streams not read", "error", re.message);
-	buf_puts(b, buf_str(&pend));
-	buf_reset(&pend);
-	free(list);
+		n = 0;
+	}
+	for (size_t g = 0; g < NSTREAM_GAUGES; g++) {
+		metrics_family(b, STREAM_GAUGES[g].name, "gauge", STREAM_GAUGES[g].help);
+		for (size_t i = 0; i < n; i++) {
+			const char *l[2] = {"stream", names[i]};
+
+			metrics_sample(b, STREAM_GAUGES[g].name, l, 1, (double)v[i][g]);
+		}
+	}
 	return CD_OK;
 }
 

@@ -11,23 +11,35 @@
  * Sections today: system (the tenant's mode), timers (each running copy of
  * conductor-reaper / conductor-watcher with its leader state; the reading
  * rule is in data/db_timers.h), timer_leases, jobs (counts by stage), workers
- * (with `stale`). The places for streams, pools (with their runtime
- * instances) and runtime_events are marked below: until they are filled in,
- * their value is null, which reads "not reported by this build".
+ * (with `stale`), streams (depth, pending, oldest pending age of each
+ * configured stream: Redis down is said in the section, not a failure of
+ * the answer), pools (each configured pool, its policy, the watcher's
+ * memory of it and its live instances), runtime_events (the recent ones).
+ * Streams, pools and runtime events are the system's own: every tenant's
+ * operator and readonly see them.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
 
 #include "base/buf.h"
 #include "base/mem.h"
+#include "base/pools.h"
 #include "data/db_control.h"
 #include "data/db_factories.h"
+#include "data/db_runtime.h"
 #include "data/db_status.h"
 #include "data/db_timers.h"
+#include "data/stream.h"
+#include "domain/runtime.h"
 #include "fcgi/api.h"
 #include "fcgi/handler.h"
 #include "fcgi/response.h"
 
 #define STATUS_MAX_BYTES (4 * 1024 * 1024) /* the answer's cap */
+#define RUNTIME_EVENTS 20		   /* recent runtime events shown */
 
 /* A section's value. out: new JSON text the caller frees. */
 typedef enum cd_err (*section_fn)(struct request *req, struct db *db, char **out,
@@ -77,32 +89,82 @@ static enum cd_err section_workers(struct request *req, struct db *db, char **ou
 				 e);
 }
 
-/* Streams (per configured stream: depth, pending, oldest pending age):
- * to be filled in (issue 14, item 6). */
+/* {stream, depth, pending, oldest_pending_age_s} of stream name. out: a
+ * new object on CD_OK. */
+static enum cd_err stream_item(struct stream_conn *rs, const char *group, const char *name,
+			       struct json_object **out, struct cd_error *e)
+{
+	long depth = 0, pending = 0, age = 0;
+	enum cd_err rc = stream_len(rs, name, &depth, e);
+
+	if (rc == CD_OK)
+		rc = stream_pending_age(rs, name, group, &pending, &age, e);
+	if (rc != CD_OK)
+		return rc;
+	*out = json_object_new_object();
+	json_object_object_add(*out, "stream", json_object_new_string(name));
+	json_object_object_add(*out, "depth", json_object_new_int64(depth));
+	json_object_object_add(*out, "pending", json_object_new_int64(pending));
+	json_object_object_add(*out, "oldest_pending_age_s", json_object_new_int64(age));
+	return CD_OK;
+}
+
+/* {redis: "ok", group, items: [{stream, depth, pending,
+ * oldest_pending_age_s}]} for each stream of CONDUCTOR_STREAMS; system-wide.
+ * Redis down is not the answer's failure: {redis: "unavailable", message,
+ * items: null}, and the other sections still answer. */
 static enum cd_err section_streams(struct request *req, struct db *db, char **out,
 				   struct cd_error *e)
 {
-	(void)req, (void)db, (void)e;
-	*out = xstrdup("null");
+	const struct config *cfg = req->w->cfg;
+	struct json_object *o = json_object_new_object(), *items = json_object_new_array();
+	struct stream_conn *rs;
+	struct cd_error re;
+	char name[POOL_STREAM_MAX];
+	enum cd_err rc = CD_OK;
+
+	(void)db, (void)e;
+	cd_error_reset(&re);
+	rs = redis_or_null(req, &re);
+	for (const char *p = cfg->streams; rs != NULL && rc == CD_OK && *p != '\0';) {
+		size_t len = strcspn(p, ",");
+		struct json_object *it = NULL;
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if ((rc = stream_item(rs, cfg->stream_group, name, &it, &re)) == CD_OK)
+			json_object_array_add(items, it);
+		p += len + (p[len] == ',');
+	}
+	if (rs == NULL || rc != CD_OK) {
+		json_object_put(items);
+		json_object_object_add(o, "redis", json_object_new_string("unavailable"));
+		json_object_object_add(o, "message", json_object_new_string(re.message));
+		json_object_object_add(o, "items", NULL);
+	} else {
+		json_object_object_add(o, "redis", json_object_new_string("ok"));
+		json_object_object_add(o, "group", json_object_new_string(cfg->stream_group));
+		json_object_object_add(o, "items", items);
+	}
+	*out = xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
 	return CD_OK;
 }
 
-/* Pools with their runtime instances: to be filled in (issue 14, item 6). */
+/* [{pool, its policy, state, instances}] for each pool of CONDUCTOR_POOLS
+ * (domain/runtime.h); system-wide: runtimes are the system's own. */
 static enum cd_err section_pools(struct request *req, struct db *db, char **out,
 				 struct cd_error *e)
 {
-	(void)req, (void)db, (void)e;
-	*out = xstrdup("null");
-	return CD_OK;
+	return runtime_pools_status(db, req->w->cfg, out, e);
 }
 
-/* Recent runtime events: to be filled in (issue 14, item 6). */
+/* {items: [{id, instance_id, kind, at, data}]}: the last RUNTIME_EVENTS
+ * runtime events, newest first; system-wide. */
 static enum cd_err section_runtime_events(struct request *req, struct db *db, char **out,
 					  struct cd_error *e)
 {
-	(void)req, (void)db, (void)e;
-	*out = xstrdup("null");
-	return CD_OK;
+	(void)req;
+	return db_runtime_events_recent(db, RUNTIME_EVENTS, out, e);
 }
 
 /* ---- the answer ------------------------------------------------------------ */

@@ -11,6 +11,9 @@
 #include "fcgi/request.h"
 
 struct db;
+struct stream_conn;
+
+#define REDIS_TIMEOUT_MS 1000
 
 #define ID_MAX INT64_C(999999999999999999)
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -30,6 +33,15 @@ struct db *db_or_reply(struct request *req);
 /* The {id} of the path as an id of `thing` ("job", "task", "step"); false
  * after replying 404 <thing>_not_found. */
 bool id_or_reply(struct request *req, const char *thing, int64_t *out);
+
+/* The thread's Redis connection (the task streams), opened on first use
+ * with a timeout of REDIS_TIMEOUT_MS; NULL (e filled, CD_UNAVAILABLE) when
+ * Redis does not answer. Replies nothing: a caller decides what Redis down
+ * means for its answer. */
+struct stream_conn *redis_or_null(struct request *req, struct cd_error *e);
+
+/* ?limit= (1..500, default 50); -1 after replying 400 naming limit. */
+int limit_or_reply(struct request *req);
 
 /* 200 with text (JSON from the database) when rc is CD_OK, else e's
  * envelope. Frees text (steals it). */

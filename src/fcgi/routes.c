@@ -60,6 +60,12 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
 	{"GET", "/v1/status", api_status_get, R(OPERATOR) | R(READONLY), "api_status_get"},
 	{"GET", "/metrics", api_metrics_get, R(READONLY) | R(METRICS), "api_metrics_get"},
+	{"GET", "/v1/runtimes", api_runtimes_list, R(OPERATOR) | R(READONLY), "api_runtimes_list"},
+	{"POST", "/v1/runtimes/ensure", api_runtimes_ensure, R(OPERATOR), "api_runtimes_ensure"},
+	{"POST", "/v1/runtimes/manual", api_runtimes_manual, R(OPERATOR), "api_runtimes_manual"},
+	{"POST", "/v1/runtimes/{id}/stop", api_runtimes_stop, R(OPERATOR), "api_runtimes_stop"},
+	{"POST", "/v1/runtimes/{id}/destroy", api_runtimes_destroy, R(OPERATOR), "api_runtimes_destroy"},
+	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);

@@ -22,8 +22,12 @@
  *                      queue for S seconds, through nginx, each honouring
  *                      the answer's Retry-After: the claim rate of clients
  *                      past CONDUCTOR_CLAIM_WAIT_MAX
+ *   routing R S        result routing latency: R results a second for S
+ *                      seconds through a router thread (domain/routing.c),
+ *                      each timed from its XADD to its arrival in its app's
+ *                      stream; needs CONDUCTOR_REDIS_URL only
  * Environment: CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, BENCH_TOKEN (worker),
- * BENCH_METRICS_TOKEN (metrics, for `metrics`).
+ * CONDUCTOR_REDIS_URL (routing), BENCH_METRICS_TOKEN (metrics).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -41,13 +45,17 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "base/config.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "data/db.h"
 #include "data/db_jobs.h"
 #include "domain/jobs.h"
+#include "domain/routing.h"
 
 #define MAX_SAMPLES 2000000
 
@@ -607,6 +615,121 @@ static void cost(long queued, long finished, int k)
 	printf("cost queued %ld finished %ld per_claim_ms %.4f\n", queued, finished, total * 1e3 / k);
 }
 
+/* ---- routing latency ----------------------------------------------------- */
+
+/* A results stream and an app stream of this run's own (deleted at the end):
+ * the producer XADDs to the first on a fixed schedule, a router thread moves
+ * each entry to the second, a reader blocked in XREAD there records each
+ * entry's age (its t field: CLOCK_MONOTONIC ns when added; one machine). */
+static char route_res[64], route_app[64];
+static atomic_long route_seen;
+
+static redisContext *redis_connect(void)
+{
+	const char *url = getenv("CONDUCTOR_REDIS_URL");
+	struct redis_target rt;
+	redisContext *c;
+
+	if (url == NULL || config_parse_redis_url(url, &rt, NULL) != CD_OK)
+		die("CONDUCTOR_REDIS_URL is missing or wrong");
+	c = rt.path[0] ? redisConnectUnix(rt.path) : redisConnect(rt.host, rt.port);
+	if (c == NULL || c->err)
+		die("Redis does not answer");
+	return c;
+}
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Reads route_app until `*(long *)want` entries came or 5 s pass without one. */
+static void *route_reader(void *arg)
+{
+	long want = *(long *)arg;
+	redisContext *c = redis_connect();
+	char last[64] = "0-0";
+	double idle_since = now_s();
+
+	while (atomic_load(&route_seen) < want && now_s() - idle_since < 5) {
+		redisReply *r = redisCommand(c, "XREAD COUNT 100 BLOCK 100 STREAMS %s %s", route_app, last);
+
+		if (r == NULL)
+			die("XREAD failed");
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+			const redisReply *list = r->element[0]->element[1];
+			long long now = mono_ns();
+
+			for (size_t i = 0; i < list->elements; i++) {
+				const redisReply *en = list->element[i], *f = en->element[1];
+
+				for (size_t k = 0; k + 1 < f->elements; k += 2)
+					if (strcmp(f->element[k]->str, "t") == 0)
+						record((double)(now - atoll(f->element[k + 1]->str)) / 1e6);
+				snprintf(last, sizeof(last), "%s", en->element[0]->str);
+				atomic_fetch_add(&route_seen, 1);
+			}
+			idle_since = now_s();
+		}
+		freeReplyObject(r);
+	}
+	redisFree(c);
+	return NULL;
+}
+
+static void routing_latency(long rate, long secs)
+{
+	long n = rate * secs;
+	redisContext *c = redis_connect();
+	struct routing_thread *router = NULL;
+	struct routing_counts counts = {0};
+	struct config cfg;
+	struct cd_error e;
+	pthread_t reader;
+	long long t0;
+	double began;
+
+	snprintf(route_res, sizeof(route_res), "bench-results-%d", (int)getpid());
+	snprintf(route_app, sizeof(route_app), "results:bench-%d", (int)getpid());
+	if (config_load(&cfg, NULL, &e) != CD_OK ||
+	    config_set(&cfg, "results_streams", route_res, &e) != CD_OK)
+		die(e.message);
+	log_set_level(LOG_WARN);
+	if (routing_start_thread(&cfg, "bench", &router, &e) != CD_OK)
+		die(e.message);
+	pthread_create(&reader, NULL, route_reader, &n);
+	usleep(300 * 1000); /* the router has made its group and blocks */
+	t0 = mono_ns();
+	began = now_s();
+	for (long i = 0; i < n; i++) {
+		long long due = t0 + i * 1000000000LL / rate;
+		struct timespec at = {(time_t)(due / 1000000000LL), (long)(due % 1000000000LL)};
+		char t[32];
+		redisReply *r;
+
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+		snprintf(t, sizeof(t), "%lld", mono_ns());
+		r = redisCommand(c, "XADD %s * t %s source bench reply_to %s", route_res, t, route_app);
+		if (r == NULL || r->type != REDIS_REPLY_STRING)
+			die("XADD failed");
+		freeReplyObject(r);
+	}
+	pthread_join(reader, NULL);
+	routing_stop_thread(router, &counts);
+	freeReplyObject(redisCommand(c, "DEL %s %s", route_res, route_app));
+	redisFree(c);
+	config_free(&cfg);
+	n = atomic_load(&nsamples);
+	qsort(claim_ms, (size_t)(n > MAX_SAMPLES ? MAX_SAMPLES : n), sizeof(double), cmp_double);
+	printf("routing results %ld arrived %ld secs %.1f rate %ld routed %ld errors %ld"
+	       " p50_ms %.3f p99_ms %.3f p999_ms %.3f max_ms %.3f\n",
+	       rate * secs, atomic_load(&route_seen), now_s() - began, rate, counts.routed,
+	       counts.errors, pct(0.5), pct(0.99), pct(0.999), pct(1.0));
+}
+
 /* One GET /metrics; its time in ms. */
 static double scrape_ms(struct client *cl, size_t *bytes)
 {
@@ -646,9 +769,15 @@ int main(int argc, char **argv)
 	db_url = getenv("CONDUCTOR_DATABASE_URL");
 	base_url = getenv("CONDUCTOR_URL");
 	token = getenv("BENCH_TOKEN");
+	if (argc >= 4 && strcmp(argv[1], "routing") == 0) {
+		claim_ms = calloc(MAX_SAMPLES, sizeof(double));
+		routing_latency(atol(argv[2]), atol(argv[3]));
+		free(claim_ms);
+		return 0;
+	}
 	if (argc < 3 || db_url == NULL)
 		die("usage: conductor-bench load N | http C | sql C | batch C | batch-sql C | cost N F K |"
-		    " poll C S W | metrics N K");
+		    " poll C S W | routing R S | metrics N K");
 	claim_ms = calloc(MAX_SAMPLES, sizeof(double));
 	find_tenant();
 	if (strcmp(argv[1], "load") == 0) {

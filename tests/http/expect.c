@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <libpq-fe.h>
 
+#include "base/json.h"
 #include "expect.h"
 
 #define MAX_TENANTS 48
@@ -478,4 +479,52 @@ int suite_run(const struct suite *s, CU_TestInfo *tests)
 	rc = cutest_run_with(s->name, tests, suite_init, suite_clean);
 	curl_global_cleanup();
 	return rc;
+}
+
+/* ---- the fake provider ------------------------------------------------------ */
+
+struct fake_sink {
+	char data[1 << 20];
+	size_t len;
+};
+
+static size_t fake_on_data(char *p, size_t size, size_t n, void *userdata)
+{
+	struct fake_sink *s = userdata;
+	size_t len = size * n;
+
+	if (s->len + len >= sizeof(s->data))
+		return 0;
+	memcpy(s->data + s->len, p, len);
+	s->len += len;
+	s->data[s->len] = '\0';
+	return len;
+}
+
+struct json_object *fake_call(const char *method, const char *path, const char *body)
+{
+	static struct fake_sink s;
+	const char *base = getenv("CONDUCTOR_RUNPOD_API_URL"), *end;
+	struct json_object *out = NULL;
+	char url[512];
+	CURL *c = curl_easy_init();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
+	end = strstr(base, "/runpod/v1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+	snprintf(url, sizeof(url), "%.*s%s", (int)(end - base), base, path);
+	s.len = 0;
+	s.data[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fake_on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	CU_ASSERT_EQUAL(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	if (s.len > 0)
+		json_parse_strict(s.data, s.len, &out, NULL);
+	return out;
 }

@@ -170,4 +170,12 @@ struct suite {
  * the tests, frees the tenants and disconnects; returns cutest's result. */
 int suite_run(const struct suite *s, CU_TestInfo *tests);
 
+/* ---- the fake provider (tools/fake-provider) ------------------------------ */
+
+/* method <the fake's root>/path with body (NULL: none): its control routes
+ * (/_fake/mode, /_fake/state, /_fake/reset). The root is
+ * $CONDUCTOR_RUNPOD_API_URL without its /runpod/v1. Returns the answer's
+ * JSON (the caller puts it), NULL when there was none. Not thread-safe. */
+struct json_object *fake_call(const char *method, const char *path, const char *body);
+
 #endif

@@ -12,7 +12,9 @@
  * (per route pattern, never a raw id; unmatched paths under one label);
  * counts of another process (rows as its flush would add) summed; the
  * metrics role reads /metrics and nothing else; readonly sees its tenant's
- * jobs only, a metrics token every tenant's; the job count's age.
+ * jobs only, a metrics token every tenant's; the job count's age; timers'
+ * leader states (a silent copy degraded); the stream gauges equal to what
+ * GET /v1/status reads.
  *
  * METRICS_ONLY=name[,name] runs only those tests.
  */
@@ -620,6 +622,35 @@ static void test_leader_states_of_timers(void)
 	pg_cmd(NULL, "DELETE FROM timers WHERE name = 'metrics-t'", NULL);
 }
 
+/* The stream gauges say what GET /v1/status says of each configured stream
+ * (run-integration gives conductor-fcgi two). */
+static void test_streams_as_status_reads_them(void)
+{
+	struct tenant *t = tenant_new("streams");
+	struct json_object *items;
+	struct exposition x;
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	r = call("GET", "/v1/status", t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	items = obj_at(obj_at(data_of(&r), "streams"), "items");
+	CU_ASSERT(len_of(items) >= 2);
+	SCRAPE(metrics_token, &x);
+	for (size_t i = 0; i < len_of(items); i++) {
+		struct json_object *it = item_at(items, i);
+		char *want = fmt("stream=%s", str_at(it, "stream"));
+
+		EXPECT_INT((int64_t)value_of(&x, "conductor_stream_depth", want), int_at(it, "depth"));
+		EXPECT_INT((int64_t)value_of(&x, "conductor_stream_pending", want),
+			   int_at(it, "pending"));
+		CU_ASSERT(value_of(&x, "conductor_stream_oldest_pending_age_seconds", want) >= 0);
+		free(want);
+	}
+	done(&x);
+	http_resp_free(&r);
+}
+
 static CU_TestInfo TESTS[] = {
 	{"parser_refuses_what_is_not_the_format", test_parser_refuses_what_is_not_the_format},
 	{"scrape_parses_with_every_family", test_scrape_parses_with_every_family},
@@ -629,6 +660,7 @@ static CU_TestInfo TESTS[] = {
 	{"metrics_role_reads_metrics_only", test_metrics_role_reads_metrics_only},
 	{"jobs_by_tenant_and_stage", test_jobs_by_tenant_and_stage},
 	{"leader_states_of_timers", test_leader_states_of_timers},
+	{"streams_as_status_reads_them", test_streams_as_status_reads_them},
 	CU_TEST_INFO_NULL,
 };
 

@@ -44,58 +44,9 @@
 
 /* ---- the fake's control endpoint ------------------------------------------ */
 
-struct sink {
-	char data[1 << 20];
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *userdata)
-{
-	struct sink *s = userdata;
-	size_t len = size * n;
-
-	if (s->len + len >= sizeof(s->data))
-		return 0;
-	memcpy(s->data + s->len, p, len);
-	s->len += len;
-	s->data[s->len] = '\0';
-	return len;
-}
-
-/* method <the fake's root>/path with body; the answer's JSON (the caller
- * puts it), NULL when there was none. The root is $CONDUCTOR_RUNPOD_API_URL
- * without its /runpod/v1. */
-static struct json_object *fake(const char *method, const char *path, const char *body)
-{
-	static struct sink s;
-	const char *base = getenv("CONDUCTOR_RUNPOD_API_URL"), *end;
-	struct json_object *out = NULL;
-	char url[512];
-	CURL *c = curl_easy_init();
-
-	CU_ASSERT_PTR_NOT_NULL_FATAL(base);
-	end = strstr(base, "/runpod/v1");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(end);
-	snprintf(url, sizeof(url), "%.*s%s", (int)(end - base), base, path);
-	s.len = 0;
-	s.data[0] = '\0';
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	CU_ASSERT_EQUAL(curl_easy_perform(c), CURLE_OK);
-	curl_easy_cleanup(c);
-	if (s.len > 0)
-		json_parse_strict(s.data, s.len, &out, NULL);
-	return out;
-}
-
 static void fake_reset(void)
 {
-	json_object_put(fake("POST", "/_fake/reset", NULL));
+	json_object_put(fake_call("POST", "/_fake/reset", NULL));
 }
 
 /* Sets the fake's mode for provider (and slow_ms when > 0). */
@@ -109,7 +60,7 @@ static void fake_mode(const char *provider, const char *mode, int slow_ms)
 		         slow_ms);
 	else
 		snprintf(body, sizeof(body), "{\"%s\": \"%s\"}", provider, mode);
-	r = fake("POST", "/_fake/mode", body);
+	r = fake_call("POST", "/_fake/mode", body);
 	CU_ASSERT_STRING_EQUAL(str_at(obj_at(r, "modes"), provider), mode);
 	json_object_put(r);
 }
@@ -118,7 +69,7 @@ static void fake_mode(const char *provider, const char *mode, int slow_ms)
  * provider; with route NULL, on every route. */
 static int64_t fake_calls(const char *provider, const char *route)
 {
-	struct json_object *st = fake("GET", "/_fake/state", NULL);
+	struct json_object *st = fake_call("GET", "/_fake/state", NULL);
 	struct json_object *p = obj_at(st, provider);
 	int64_t n = route ? int_at(obj_at(p, "calls"), route) : int_at(p, "total_calls");
 
@@ -129,7 +80,7 @@ static int64_t fake_calls(const char *provider, const char *route)
 /* How many instances the fake holds for provider. */
 static size_t fake_instances(const char *provider)
 {
-	struct json_object *st = fake("GET", "/_fake/state", NULL);
+	struct json_object *st = fake_call("GET", "/_fake/state", NULL);
 	size_t n = len_of(
 	    obj_at(obj_at(st, provider), strcmp(provider, "runpod") == 0 ? "pods" : "droplets"));
 

@@ -15,8 +15,17 @@
 #include "base/pools.h"
 
 enum key_type {
-	KEY_STRING, KEY_INT, KEY_LEVEL, KEY_REDIS_URL, KEY_LIST, KEY_HTTP_URL, KEY_CLOUD_TYPE,
-	KEY_POOLS, KEY_PROVIDERS
+	KEY_STRING,
+	KEY_INT,
+	KEY_LEVEL,
+	KEY_REDIS_URL,
+	KEY_LIST,
+	KEY_SWITCH,	/* on/off (true/false, yes/no, 1/0), stored as a long 1/0 */
+	KEY_HTTP_URL,
+	KEY_CLOUD_TYPE,
+	KEY_POOLS,
+	KEY_PROVIDERS,
+	KEY_PATTERNS,	/* comma-separated glob patterns of stream names */
 };
 
 struct config_key {
@@ -89,6 +98,16 @@ static const struct config_key CONFIG_KEYS[] = {
 	 "spawn_threshold, max_instances, cooldown_s, idle_s, long_running_s, poll_s)"},
 	{"providers", KEY_PROVIDERS, S(providers), "manual", 0, 0,
 	 "watcher: GPU providers in the order they are asked (runpod, digitalocean, manual)"},
+	{"result_routing", KEY_SWITCH, S(result_routing), "off", 0, 1,
+	 "watcher: route each entry of the results streams to the stream its reply_to names (on/off)"},
+	{"results_streams", KEY_LIST, S(results_streams), "results", 0, 0,
+	 "routing: the results streams to route (comma-separated)"},
+	{"results_group", KEY_STRING, S(results_group), "router", 0, 0,
+	 "routing: the routers' consumer group on the results streams"},
+	{"reply_to_allow", KEY_PATTERNS, S(reply_to_allow), "results:*", 0, 0,
+	 "routing: reply_to must match one of these glob patterns (comma-separated)"},
+	{"routing_reclaim_s", KEY_INT, S(routing_reclaim_s), "60", 1, 86400,
+	 "routing: a result another router left pending this long is taken over"},
 };
 
 #define NKEYS (sizeof(CONFIG_KEYS) / sizeof(CONFIG_KEYS[0]))
@@ -124,6 +143,29 @@ static enum cd_err bad(struct cd_error *e, const struct config_key *k, const cha
 	for (size_t j = 10; var[j]; j++)
 		var[j] = (char)toupper((unsigned char)var[j]);
 	return cd_fail(e, CD_CONFIG, k->name, "configuration key %s (%s): %s", k->name, var, why);
+}
+
+/* on/off and their usual spellings: 1, 0, -1 when s is none of them. */
+static int parse_switch(const char *s)
+{
+	static const char *const ON[] = {"on", "true", "yes", "1"}, *const OFF[] = {"off", "false", "no", "0"};
+
+	for (size_t i = 0; i < sizeof(ON) / sizeof(ON[0]); i++) {
+		if (strcasecmp(s, ON[i]) == 0)
+			return 1;
+		if (strcasecmp(s, OFF[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static enum cd_err validate_patterns(const struct config_key *k, const char *v,
+				     struct cd_error *e)
+{
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && strchr(",:_-.*?", *p) == NULL)
+			return bad(e, k, "patterns may hold letters, digits, : _ - . and the wildcards * ?, separated by commas.");
+	return CD_OK;
 }
 
 static enum cd_err validate_list(const struct config_key *k, const char *v, struct cd_error *e)
@@ -187,6 +229,15 @@ enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 		}
 		*long_slot(cfg, k) = v;
 		return CD_OK;
+	case KEY_SWITCH:
+		if (parse_switch(value) < 0)
+			return bad(e, k, "must be on or off.");
+		*long_slot(cfg, k) = parse_switch(value);
+		return CD_OK;
+	case KEY_PATTERNS:
+		if (validate_patterns(k, value, e) != CD_OK)
+			return CD_CONFIG;
+		break;
 	case KEY_LEVEL:
 		if (log_level_parse(value) < 0)
 			return bad(e, k, "must be debug, info, warn or error.");
@@ -332,7 +383,7 @@ enum cd_err config_require(const struct config *cfg, const char *key, struct cd_
 	if (k == NULL)
 		return cd_fail(e, CD_INTERNAL, key, "no configuration key %s", key);
 	slot = (char *const *)(const void *)((const char *)cfg + k->offset);
-	if (k->type == KEY_INT || (*slot != NULL && (*slot)[0] != '\0'))
+	if (k->type == KEY_INT || k->type == KEY_SWITCH || (*slot != NULL && (*slot)[0] != '\0'))
 		return CD_OK;
 	return bad(e, k, "is required; set it in the environment or the --config file.");
 }
@@ -342,11 +393,25 @@ void config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (CONFIG_KEYS[i].type == KEY_INT)
+		if (CONFIG_KEYS[i].type == KEY_INT || CONFIG_KEYS[i].type == KEY_SWITCH)
 			continue;
 		free(*string_slot(cfg, &CONFIG_KEYS[i]));
 		*string_slot(cfg, &CONFIG_KEYS[i]) = NULL;
 	}
+}
+
+bool config_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; n > 0 && p != NULL && *p != '\0';) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p = p[len] == ',' ? p + len + 1 : NULL;
+	}
+	return false;
 }
 
 void config_print_help(FILE *out)

@@ -12,6 +12,7 @@
 #ifndef CD_CONFIG_H
 #define CD_CONFIG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -47,6 +48,11 @@ struct config {
 	long provider_retries;	  /* attempts after the first */
 	char *pools;		/* watcher: the pool spec (base/pools.h), "" = none */
 	char *providers;	/* watcher: provider names in the order they are asked */
+	long result_routing;	/* watcher: 1 = route results by reply_to (on), 0 = off */
+	char *results_streams;	/* routing: comma-separated results streams to route */
+	char *results_group;	/* routing: the routers' consumer group on them */
+	char *reply_to_allow;	/* routing: comma-separated glob patterns reply_to must match */
+	long routing_reclaim_s;	/* routing: another router's entry idle this long is taken over */
 };
 
 /* Fills cfg from defaults, then file (may be NULL), then the environment.
@@ -63,6 +69,9 @@ enum cd_err config_set(struct config *cfg, const char *key, const char *value,
 
 /* Frees every string of cfg. NULL-safe. */
 void config_free(struct config *cfg);
+
+/* Is name one of the comma-separated names of list (a KEY_LIST value)? */
+bool config_list_has(const char *list, const char *name);
 
 /* Writes the key table (name, variable, default, help) for --help. */
 void config_print_help(FILE *out);

@@ -473,6 +473,60 @@ enum cd_err db_runtime_list(struct db *db, int limit, char **out, struct cd_erro
 	return db_exec_text(db, &SQL_LIST, 1, p, out, e);
 }
 
+/* The row lock of the UPDATE serializes two callers: the second re-reads
+ * the state the first wrote and moves nothing. */
+static struct db_stmt SQL_BEGIN = DB_STMT(
+	"WITH old AS (SELECT id, state FROM runtime_instances WHERE id = $1 FOR UPDATE)"
+	" UPDATE runtime_instances i SET state = 'stopping', updated_at = now()"
+	"   FROM old WHERE i.id = old.id AND old.state = ANY (string_to_array($2, ','))"
+	"    AND i.provider_id IS NOT NULL"
+	" RETURNING i.pool, i.provider, i.provider_id, old.state");
+
+enum cd_err db_runtime_begin(struct db *db, int64_t id, const char *from, bool *changed,
+			     struct runtime_instance *out, char prev[16], struct cd_error *e)
+{
+	char ids[24];
+	const char *p[2] = {ids, from};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*changed = false;
+	prev[0] = '\0';
+	fmt_i64(ids, sizeof(ids), id);
+	rc = db_exec(db, &SQL_BEGIN, 2, p, &res, e);
+	if (rc == CD_OK && PQntuples(res) == 1) {
+		*changed = true;
+		out->id = id;
+		copy_field(out->pool, sizeof(out->pool), res, 0, 0);
+		copy_field(out->provider, sizeof(out->provider), res, 0, 1);
+		copy_field(out->provider_id, sizeof(out->provider_id), res, 0, 2);
+		snprintf(out->state, sizeof(out->state), "stopping");
+		copy_field(prev, 16, res, 0, 3);
+	}
+	PQclear(res);
+	return rc;
+}
+
+static struct db_stmt SQL_GET_JSON = DB_STMT(
+	"SELECT (SELECT " INSTANCE_JSON " FROM runtime_instances i WHERE i.id = $1)");
+
+enum cd_err db_runtime_get_json(struct db *db, int64_t id, char **out, struct cd_error *e)
+{
+	char ids[24];
+	const char *p[1] = {ids};
+	enum cd_err rc;
+
+	fmt_i64(ids, sizeof(ids), id);
+	rc = db_exec_text(db, &SQL_GET_JSON, 1, p, out, e);
+	if (rc == CD_OK && **out == '\0') { /* NULL: no such row */
+		free(*out);
+		*out = NULL;
+		rc = cd_fail(e, CD_NOT_FOUND, "id", "No runtime instance has id %" PRId64 ".", id);
+		cd_fail_code(e, "runtime_not_found");
+	}
+	return rc;
+}
+
 static struct db_stmt SQL_POOLS = DB_STMT(
 	"SELECT json_build_object('items', coalesce(json_agg(json_build_object("
 	"         'pool', p.pool, 'over_polls', p.over_polls, 'idle_since', rfc3339(p.idle_since),"

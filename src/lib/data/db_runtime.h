@@ -137,6 +137,17 @@ enum cd_err db_runtime_set_state(struct db *db, int64_t id, const char *state,
 enum cd_err db_runtime_get(struct db *db, int64_t id, struct runtime_instance *out,
 			   struct cd_error *e);
 
+/* Moves instance id to `stopping` if its state is one of from (a comma
+ * list, e.g. "running,stopped") and it has a provider id: of two callers,
+ * one moves it. changed: whether it moved; out: the instance (after);
+ * prev: its state before. */
+enum cd_err db_runtime_begin(struct db *db, int64_t id, const char *from, bool *changed,
+			     struct runtime_instance *out, char prev[16], struct cd_error *e);
+
+/* out: instance id as JSON (as an item of db_runtime_list). CD_NOT_FOUND
+ * runtime_not_found. New string; free(). */
+enum cd_err db_runtime_get_json(struct db *db, int64_t id, char **out, struct cd_error *e);
+
 /* out: {items: [instance]} newest first, at most limit (1..500); an
  * instance is {id, pool, provider, provider_id, name, state, price_per_hour,
  * gpu, gpu_mem_gb, region, address, term, requested_by, created_at,

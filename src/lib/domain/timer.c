@@ -139,6 +139,8 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* a write to a connection Redis closed fails with EPIPE, not the process */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* Sleeps s seconds in short steps, returning early once a signal came. */
@@ -307,6 +309,7 @@ static int run(const struct timer *t, const struct config *cfg, long interval)
 {
 	char host[256] = "localhost", holder[300];
 	struct runner r = {.t = t, .interval = interval};
+	void *beside;
 	struct cd_error e;
 	enum cd_err rc = CD_OK;
 
@@ -327,11 +330,14 @@ static int run(const struct timer *t, const struct config *cfg, long interval)
 	}
 	r.report = xcalloc(1, t->report_size > 0 ? t->report_size : 1);
 	log_info("started", "holder", holder, "mode", interval > 0 ? "interval" : "once");
+	beside = t->beside_start != NULL ? t->beside_start(cfg, interval == 0) : NULL;
 	do {
 		rc = run_pass(&r);
 		if (interval > 0)
 			nap(interval);
 	} while (interval > 0 && !stopping);
+	if (t->beside_stop != NULL)
+		t->beside_stop(beside);
 	stand_down(&r);
 	stream_close(r.ctx.rs);
 	db_close(r.ctx.db);

@@ -87,6 +87,13 @@ struct timer {
 	 * runner has logged the failure and this logs what was done before it).
 	 * ms: the pass's duration. */
 	void (*report)(const struct timer_ctx *ctx, const void *report, bool ok, double ms);
+	/* Work beside the passes, on every copy whatever its leader state
+	 * (conductor-watcher: result routing); NULL: none. beside_start runs once
+	 * the database answered, before the first pass (once: --once); what it
+	 * returns goes to beside_stop, which runs after the last pass, before the
+	 * configuration is freed. */
+	void *(*beside_start)(const struct config *cfg, bool once);
+	void (*beside_stop)(void *beside);
 };
 
 /* The whole life of a timer binary; returns the process's exit status.

@@ -13,15 +13,13 @@
 #include "data/db_runtime.h"
 #include "data/provider.h"
 #include "domain/decide.h"
-#include "domain/packing.h"
+#include "domain/runtime.h"
 #include "domain/watch.h"
 
-#define PROVIDERS_MAX 8
 /* A start or a teardown left half done this long ago was interrupted: every
  * provider call is bounded far below it. */
 #define ABANDONED_AFTER_S 600
 #define OBSERVE_MAX 1000	/* running instances of a pool asked about per poll */
-#define OFFERS_MAX (PROVIDERS_MAX * PROVIDER_OFFERS_MAX)
 
 /* ---- events ----------------------------------------------------------------- */
 
@@ -39,182 +37,29 @@ static struct json_object *event_new(const struct watch_policy *p, int64_t term,
 	return o;
 }
 
-/* Records o (and puts it) as kind for instance id; a failure is logged,
- * not fatal: the action happened whether or not its record did. */
-static void event_put(struct db *db, int64_t id, const char *kind, struct json_object *o)
-{
-	struct cd_error e;
+/* ---- acting: the rules live in runtime.c ----------------------------------- */
 
-	cd_error_reset(&e);
-	if (db_runtime_event(db, id, kind,
-			     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &e) != CD_OK)
-		log_error("could not record a runtime event", "kind", kind, "error", e.message);
-	json_object_put(o);
-}
-
-/* {provider, error} into the tried list. */
-static void tried_add(struct json_object *tried, const char *provider, const struct cd_error *e)
-{
-	struct json_object *t = json_object_new_object();
-
-	json_object_object_add(t, "provider", json_object_new_string(provider));
-	json_object_object_add(t, "error", json_object_new_string(e->message));
-	json_object_array_add(tried, t);
-}
-
-/* ---- spawn ------------------------------------------------------------------ */
-
-/* Every configured provider's offers for need, in provider order. Failures
- * go to tried; a provider without capacity simply offers nothing. */
-static size_t gather_offers(const struct provider_ctx *ctx, const struct provider_need *need,
-			    struct provider_offer *offers, struct json_object *tried)
-{
-	const struct provider *pv[PROVIDERS_MAX];
-	size_t npv = 0, n = 0;
-
-	provider_configured_order(ctx->cfg, pv, PROVIDERS_MAX, &npv);
-	for (size_t i = 0; i < npv; i++) {
-		struct cd_error e;
-		size_t k = 0;
-
-		cd_error_reset(&e);
-		if (!pv[i]->configured(ctx))
-			continue;
-		if (pv[i]->availability(ctx, need, offers + n, PROVIDER_OFFERS_MAX, &k, &e) != CD_OK) {
-			log_warn("provider availability failed", "provider", pv[i]->name, "error",
-				 e.message);
-			tried_add(tried, pv[i]->name, &e);
-			continue;
-		}
-		n += k;
-	}
-	return n;
-}
-
-/* Starts reserved instance id at the cheapest offer that fits, then the next
- * one on failure. Returns whether one started. */
+/* Starts reserved instance id for the decision d. Returns whether it started. */
 static bool spawn(struct db *db, const struct config *cfg, const struct watch_policy *p,
 		  int64_t term, const struct decision *d, int64_t id, const char *name)
 {
-	struct provider_ctx ctx = {.cfg = cfg, .db = db};
-	struct provider_need need = {.pool = p->name, .gpu_mem_gb = (int)p->gpu_mem_gb,
-				     .capability = p->capability};
-	struct provider_offer *offers = xcalloc(OFFERS_MAX, sizeof(*offers));
-	size_t *rank = xcalloc(OFFERS_MAX, sizeof(*rank));
-	struct json_object *ev = event_new(p, term, d), *tried = json_object_new_array();
-	size_t n = gather_offers(&ctx, &need, offers, tried);
-	size_t m = packing_rank(offers, n, need.gpu_mem_gb, rank);
-	bool started = false;
-
-	json_object_object_add(ev, "name", json_object_new_string(name));
-	json_object_object_add(ev, "gpu_mem_gb", json_object_new_int64(p->gpu_mem_gb));
-	json_object_object_add(ev, "offers", packing_offers_json(offers, n, need.gpu_mem_gb));
-	for (size_t i = 0; i < m && !started; i++) {
-		const struct provider_offer *o = &offers[rank[i]];
-		const struct provider *pv = provider_find(o->provider);
-		struct provider_instance inst;
-		struct cd_error e;
-
-		cd_error_reset(&e);
-		if (pv == NULL || pv->start(&ctx, o, name, &inst, &e) != CD_OK) {
-			if (pv == NULL)
-				cd_fail(&e, CD_UPSTREAM, o->provider, "%s is not built in", o->provider);
-			log_warn("provider start failed: trying the next offer", "provider",
-				 o->provider, "error", e.message);
-			tried_add(tried, o->provider, &e);
-			continue;
-		}
-		struct runtime_started s = {.provider = o->provider, .provider_id = inst.provider_id,
-					    .gpu = o->gpu, .region = o->region,
-					    .address = inst.address, .gpu_mem_gb = o->gpu_mem_gb,
-					    .price_per_hour = o->price_per_hour, .status = inst.state};
-		cd_error_reset(&e);
-		if (db_runtime_started(db, id, &s, &e) != CD_OK) {
-			/* an instance nobody knows of would bill forever: give it back */
-			struct cd_error de;
-
-			log_error("instance started but not recorded: destroying it", "provider",
-				  o->provider, "provider_id", inst.provider_id, "error", e.message);
-			cd_error_reset(&de);
-			if (pv->destroy(&ctx, inst.provider_id, &de) != CD_OK)
-				log_error("could not destroy the unrecorded instance", "provider",
-					  o->provider, "provider_id", inst.provider_id, "error",
-					  de.message);
-			tried_add(tried, o->provider, &e);
-			break;
-		}
-		json_object_object_add(ev, "provider", json_object_new_string(o->provider));
-		json_object_object_add(ev, "provider_id", json_object_new_string(inst.provider_id));
-		json_object_object_add(ev, "gpu", json_object_new_string(o->gpu));
-		json_object_object_add(ev, "price_per_hour", packing_price_json(o->price_per_hour));
-		started = true;
-	}
-	json_object_object_add(ev, "tried", tried);
-	if (!started) {
-		struct cd_error e;
-		char why[200];
-
-		snprintf(why, sizeof(why), "%s", m == 0 ? "no provider offered a machine that fits"
-						      : "every offer that fits failed to start");
-		json_object_object_add(ev, "error", json_object_new_string(why));
-		cd_error_reset(&e);
-		if (db_runtime_set_state(db, id, "failed", why, &e) != CD_OK)
-			log_error("could not mark the instance failed", "error", e.message);
-		log_warn("spawn failed", "pool", p->name, "reason", why);
-	} else {
-		log_info("spawned", "pool", p->name, "provider",
-			 json_object_get_string(json_object_object_get(ev, "provider")), "reason",
-			 d->reason);
-	}
-	event_put(db, id, started ? "spawn" : "spawn_failed", ev);
-	free(rank);
-	free(offers);
-	return started;
+	return runtime_spawn(db, cfg, p, id, name, event_new(p, term, d), NULL) == CD_OK;
 }
 
-/* ---- teardown --------------------------------------------------------------- */
-
-/* Stops and destroys the instance through its own provider. A stop that
- * fails does not stop the destroy (an instance that is gone cannot be
- * stopped); a destroy that fails puts it back to running, so the next idle
- * decision tries again. Returns whether it is destroyed. */
+/* Tears down the instance the commit moved to `stopping`; a destroy that
+ * fails puts it back to running, so the next idle decision tries again.
+ * Returns whether it is destroyed. */
 static bool teardown(struct db *db, const struct config *cfg, const struct watch_policy *p,
 		     int64_t term, const struct decision *d,
 		     const struct runtime_pool_outcome *c)
 {
-	struct provider_ctx ctx = {.cfg = cfg, .db = db};
-	const struct provider *pv = provider_find(c->provider);
-	struct json_object *ev = event_new(p, term, d);
-	struct cd_error e, se;
-	bool done = false;
+	struct runtime_instance inst = {.id = c->instance_id};
 
-	cd_error_reset(&e);
-	cd_error_reset(&se);
-	json_object_object_add(ev, "provider", json_object_new_string(c->provider));
-	json_object_object_add(ev, "provider_id", json_object_new_string(c->provider_id));
-	if (pv == NULL) {
-		cd_fail(&e, CD_UPSTREAM, c->provider, "provider %s is not built in", c->provider);
-	} else {
-		if (pv->stop(&ctx, c->provider_id, &se) != CD_OK) {
-			log_warn("provider stop failed: destroying anyway", "provider", c->provider,
-				 "error", se.message);
-			json_object_object_add(ev, "stop_error", json_object_new_string(se.message));
-		}
-		done = pv->destroy(&ctx, c->provider_id, &e) == CD_OK;
-	}
-	if (!done)
-		json_object_object_add(ev, "error", json_object_new_string(e.message));
-	cd_error_reset(&se);
-	if (db_runtime_set_state(db, c->instance_id, done ? "destroyed" : "running",
-				 done ? "destroyed by the watcher" : e.message, &se) != CD_OK)
-		log_error("could not record the instance's state", "error", se.message);
-	if (done)
-		log_info("torn down", "pool", p->name, "provider", c->provider, "reason", d->reason);
-	else
-		log_warn("teardown failed", "pool", p->name, "provider", c->provider, "error",
-			 e.message);
-	event_put(db, c->instance_id, done ? "teardown" : "teardown_failed", ev);
-	return done;
+	snprintf(inst.pool, sizeof(inst.pool), "%s", p->name);
+	snprintf(inst.provider, sizeof(inst.provider), "%s", c->provider);
+	snprintf(inst.provider_id, sizeof(inst.provider_id), "%s", c->provider_id);
+	return runtime_teardown(db, cfg, &inst, "running", "destroyed by the watcher",
+				event_new(p, term, d), NULL) == CD_OK;
 }
 
 /* ---- one pool --------------------------------------------------------------- */
@@ -298,7 +143,7 @@ static enum cd_err observe(struct db *db, const struct config *cfg, const struct
 								  : "stopped at the provider"));
 		log_warn("instance no longer running at its provider", "pool", p->name, "provider",
 			 run[i].provider, "state", now.state);
-		event_put(db, run[i].id, strcmp(now.state, "gone") == 0 ? "gone" : "stopped", ev);
+		runtime_event_put(db, run[i].id, strcmp(now.state, "gone") == 0 ? "gone" : "stopped", ev);
 	}
 	free(run);
 	return rc;
