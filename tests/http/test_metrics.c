@@ -14,11 +14,13 @@
  * metrics role reads /metrics and nothing else; readonly sees its tenant's
  * jobs only, a metrics token every tenant's; the job count's age; timers'
  * leader states (a silent copy degraded); the stream gauges equal to what
- * GET /v1/status reads.
+ * GET /v1/status reads; no counter goes down when the worker is killed and
+ * started again.
  *
  * METRICS_ONLY=name[,name] runs only those tests.
  */
 #include <ctype.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -622,6 +624,67 @@ static void test_leader_states_of_timers(void)
 	pg_cmd(NULL, "DELETE FROM timers WHERE name = 'metrics-t'", NULL);
 }
 
+/* The pid in the stack's run/fcgi-worker.pid; 0 when none. */
+static long worker_pid(void)
+{
+	char *path = fmt("%s/run/fcgi-worker.pid", getenv("CONDUCTOR_STACK_DIR"));
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+
+	if (f == NULL || fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	if (f != NULL)
+		fclose(f);
+	free(path);
+	return pid;
+}
+
+/* Counters are sums in PostgreSQL: a worker killed (SIGKILL) and started
+ * again by its supervisor starts counting from zero, and no counter of the
+ * scrape goes down. */
+static void test_counters_survive_a_restart(void)
+{
+	struct exposition a, b;
+	long old = worker_pid();
+	int compared = 0;
+
+	CU_ASSERT_FATAL(getenv("CONDUCTOR_STACK_DIR") != NULL && old > 0);
+	SCRAPE(metrics_token, &a); /* this process's counts flushed */
+	CU_ASSERT_EQUAL_FATAL(kill((pid_t)old, SIGKILL), 0);
+	for (int i = 0; i < 250 && (worker_pid() == old || worker_pid() == 0); i++)
+		usleep(20000);
+	for (int i = 0; i < 250; i++) {
+		struct http_resp r = call("GET", "/healthz", NULL, NULL, NULL);
+		bool up = r.status == 200;
+
+		http_resp_free(&r);
+		if (up)
+			break;
+		usleep(20000);
+	}
+	CU_ASSERT_NOT_EQUAL(worker_pid(), old);
+	SCRAPE(metrics_token, &b);
+	for (size_t i = 0; i < a.n; i++) {
+		int f = sample_family(&a, a.s[i].name);
+		double after = -1;
+
+		if (strcmp(a.type[f], "counter") != 0 && strcmp(a.type[f], "histogram") != 0)
+			continue;
+		for (size_t k = 0; k < b.n; k++)
+			if (strcmp(b.s[k].name, a.s[i].name) == 0 &&
+			    strcmp(b.s[k].labels, a.s[i].labels) == 0)
+				after = b.s[k].value;
+		if (after < a.s[i].value)
+			fprintf(stderr, "\n  %s{%s}: %g before the restart, %g after\n", a.s[i].name,
+				a.s[i].labels, a.s[i].value, after);
+		CU_ASSERT(after >= a.s[i].value);
+		compared++;
+	}
+	CU_ASSERT(compared > 10);
+	done(&a);
+	done(&b);
+}
+
 /* The stream gauges say what GET /v1/status says of each configured stream
  * (run-integration gives conductor-fcgi two). */
 static void test_streams_as_status_reads_them(void)
@@ -661,6 +724,7 @@ static CU_TestInfo TESTS[] = {
 	{"jobs_by_tenant_and_stage", test_jobs_by_tenant_and_stage},
 	{"leader_states_of_timers", test_leader_states_of_timers},
 	{"streams_as_status_reads_them", test_streams_as_status_reads_them},
+	{"counters_survive_a_restart", test_counters_survive_a_restart},
 	CU_TEST_INFO_NULL,
 };
 
