@@ -624,6 +624,43 @@ static void test_leader_states_of_timers(void)
 	pg_cmd(NULL, "DELETE FROM timers WHERE name = 'metrics-t'", NULL);
 }
 
+/* A conductor-reaper pass (another process) counts the leases it expires:
+ * its counts reach the scrape through PostgreSQL. */
+static void test_leases_reaped_counted_by_the_reaper(void)
+{
+	struct tenant *t = tenant_new("reaped");
+	const char *reaper = getenv("CONDUCTOR_REAPER");
+	struct exposition x;
+	struct claimed c;
+	struct http_resp r;
+	double before;
+	char *cmd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reaper);
+	r = call("POST", "/v1/fleet/jobs", t->submitter, "{\"body\":\"m\"}", NULL);
+	EXPECT_STATUS(r, 201);
+	http_resp_free(&r);
+	r = call("POST", "/v1/fleet/claim", t->worker,
+		 "{\"factory_id\":\"f-r\",\"max_jobs\":1,\"lease_ttl_s\":600}", NULL);
+	CU_ASSERT_EQUAL_FATAL(claimed_of(&r, "f-r", &c, __FILE__, __LINE__), 1);
+	http_resp_free(&r);
+	SCRAPE(metrics_token, &x);
+	before = value_of(&x, "conductor_leases_reaped_total", "");
+	done(&x);
+	CU_ASSERT_EQUAL(pg_cmd(NULL, "UPDATE jobs SET lease_expires_at = now() - interval '1 minute'"
+				     " WHERE id = $1", c.id[0], NULL), 1);
+	/* a reaper of an earlier suite may still hold the lease: this pass leads */
+	pg_cmd(NULL, "UPDATE leader_leases SET lease_expires_at = now() - interval '1 second'"
+		     " WHERE tenant_id = 0 AND name = 'reaper'", NULL);
+	cmd = fmt("'%s' --once >/dev/null 2>&1", reaper);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	free(cmd);
+	SCRAPE(metrics_token, &x);
+	CU_ASSERT(value_of(&x, "conductor_leases_reaped_total", "") >= before + 1);
+	done(&x);
+}
+
 /* The pid in the stack's run/fcgi-worker.pid; 0 when none. */
 static long worker_pid(void)
 {
@@ -725,6 +762,7 @@ static CU_TestInfo TESTS[] = {
 	{"leader_states_of_timers", test_leader_states_of_timers},
 	{"streams_as_status_reads_them", test_streams_as_status_reads_them},
 	{"counters_survive_a_restart", test_counters_survive_a_restart},
+	{"leases_reaped_counted_by_the_reaper", test_leases_reaped_counted_by_the_reaper},
 	CU_TEST_INFO_NULL,
 };
 
