@@ -13,7 +13,6 @@
  * readonly token its own tenant's. Counters, streams, runtimes and timers are
  * the system's own and the same for every caller.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

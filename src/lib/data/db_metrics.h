@@ -12,9 +12,10 @@
 #include "data/db.h"
 
 /* Adds every count this process made since its last flush to
- * metrics_counters, in one statement per 4096 samples (none when nothing was
- * counted). On failure the counts are given back for the next flush. Call
- * outside a transaction. Thread-safe (each thread its own db). */
+ * metrics_counters: one transaction of one statement per 256 samples (none
+ * when nothing was counted), committed without waiting for the disk. On
+ * failure the counts are given back for the next flush. Call outside a
+ * transaction. Thread-safe (each thread its own db). */
 enum cd_err db_metrics_flush(struct db *db, struct cd_error *e);
 
 /* out: [[name, route, status, le, value]] of every stored counter, ordered
