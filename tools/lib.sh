@@ -4,6 +4,9 @@
 #   say / warn / die        one-line messages on stderr, prefixed with the tool's name
 #   ensure_deps             installs the Debian packages the build and the stack need,
 #                           only when something is missing
+#   ensure_test_deps        installs what only the tests need (the browser test's
+#                           Chromium), only when something is missing; tools/check
+#                           calls it, tools/up does not
 #   build_tree DIR [ARGS]   autoreconf when needed, configure DIR out of tree (again when
 #                           ARGS change), make
 #   pg_bindir               the newest PostgreSQL server bin directory
@@ -25,6 +28,10 @@ CD_PACKAGES=(build-essential autoconf automake libtool pkg-config libpq-dev libh
 CD_PKG_MODULES=(libpq hiredis json-c libcurl cunit)
 CD_COMMANDS=(autoreconf aclocal automake make cc pkg-config psql redis-server redis-cli nginx curl
 	python3)
+
+# Debian packages only the tests need: the status pages' browser test
+# (tests/browser/) drives headless Chromium with python3-selenium.
+CD_TEST_PACKAGES=(chromium chromium-driver python3-selenium)
 
 say() { printf '%s: %s\n' "$CD_TOOL" "$*" >&2; }
 warn() { printf '%s: warning: %s\n' "$CD_TOOL" "$*" >&2; }
@@ -115,6 +122,33 @@ ensure_deps() {
 		--no-install-recommends "${CD_PACKAGES[@]}" "$(nginx_package)"
 	hash -r
 	missing=$(missing_deps)
+	[ -z "$missing" ] || die "still missing after apt-get install: $(printf '%s' "$missing" | paste -sd ',')"
+}
+
+# Prints one line per missing test-only tool.
+missing_test_deps() {
+	local py ok=""
+	have_cmd chromium || echo "command chromium"
+	have_cmd chromedriver || echo "command chromedriver"
+	for py in python3 /usr/bin/python3; do
+		have_cmd "$py" && "$py" -c 'import selenium' 2>/dev/null && ok=1
+	done
+	[ -n "$ok" ] || echo "python3 module selenium"
+	return 0
+}
+
+# Installs the test-only packages when one is missing.
+ensure_test_deps() {
+	local missing
+	missing=$(missing_test_deps)
+	[ -n "$missing" ] || return 0
+	say "missing for the tests: $(printf '%s' "$missing" | paste -sd ',' | sed 's/,/, /g')"
+	have_cmd apt-get || die "no apt-get here: install ${CD_TEST_PACKAGES[*]} by hand (see README.md)"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q update
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q install -y \
+		--no-install-recommends "${CD_TEST_PACKAGES[@]}"
+	hash -r
+	missing=$(missing_test_deps)
 	[ -z "$missing" ] || die "still missing after apt-get install: $(printf '%s' "$missing" | paste -sd ',')"
 }
 

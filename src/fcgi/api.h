@@ -66,5 +66,23 @@ void api_runtimes_destroy(struct request *req);
 
 /* api_streams.c */
 void api_streams_add(struct request *req);
+/* The JSON text (new, the caller frees it) of GET /v1/status's section key
+ * ("system", "streams", ...) for req's principal: the status pages render
+ * the very values the API answers (api_status.c). */
+struct db;
+enum cd_err api_status_section(struct request *req, struct db *db, const char *key, char **out,
+			       struct cd_error *e);
+
+/* ui_session.c, ui_pages.c: the status pages (HTML; a session, not a bearer) */
+void api_ui_login_form(struct request *req);
+void api_ui_login(struct request *req);
+void api_ui_logout(struct request *req);
+void api_ui_overview(struct request *req);
+void api_ui_system_mode(struct request *req);
+void api_ui_jobs(struct request *req);
+void api_ui_job(struct request *req);
+void api_ui_workers(struct request *req);
+void api_ui_runtimes(struct request *req);
+void api_ui_runtime_action(struct request *req);
 
 #endif

@@ -188,6 +188,16 @@ static const struct status_section SECTIONS[] = {
 
 #define NSECTIONS (sizeof(SECTIONS) / sizeof(SECTIONS[0]))
 
+enum cd_err api_status_section(struct request *req, struct db *db, const char *key, char **out,
+			       struct cd_error *e)
+{
+	*out = NULL;
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (strcmp(SECTIONS[i].key, key) == 0)
+			return SECTIONS[i].fn(req, db, out, e);
+	return cd_fail(e, CD_INTERNAL, NULL, "no status section %s", key);
+}
+
 /* GET /v1/status   role: readonly, operator
  * {system, timers, timer_leases, jobs: {total, by_stage}, workers, streams,
  *  pools, runtime_events}. The first section that fails answers its error

@@ -50,6 +50,8 @@ struct request {
 	const char *authorization;	/* NULL when absent */
 	const char *if_match;	/* NULL when absent */
 	const char *tenant_header;	/* X-Conductor-Tenant, NULL when absent */
+	const char *cookie;	/* Cookie, NULL when absent (the status pages' session) */
+	bool https;		/* the client reached nginx over HTTPS (HTTPS or X-Forwarded-Proto) */
 	const char *body;
 	size_t body_len;
 	char request_id[129];

@@ -49,6 +49,7 @@ const char *response_reason(int status)
 	case 200: return "OK";
 	case 201: return "Created";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -167,4 +168,34 @@ void reply_header(struct request *req, const char *name, const char *value)
 	if (strpbrk(name, "\r\n") || strpbrk(value, "\r\n"))
 		return;
 	buf_printf(&req->out_headers, "%s: %s\r\n", name, value);
+}
+
+/* The status pages' headers: scripts from nowhere, styles from us only, no
+ * framing, no type sniffing (Cache-Control: no-store is on every answer). */
+static void html_headers(struct request *req)
+{
+	reply_header(req, "Content-Security-Policy",
+		     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+		     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+	reply_header(req, "X-Content-Type-Options", "nosniff");
+	reply_header(req, "X-Frame-Options", "DENY");
+	reply_header(req, "Referrer-Policy", "same-origin");
+}
+
+void reply_html(struct request *req, enum cd_err err, const char *html)
+{
+	req->status = response_status(err);
+	req->out_type = "text/html; charset=utf-8";
+	html_headers(req);
+	buf_reset(&req->out);
+	buf_puts(&req->out, html);
+}
+
+void reply_redirect(struct request *req, const char *location)
+{
+	req->status = 303;
+	req->out_type = "text/html; charset=utf-8";
+	html_headers(req);
+	reply_header(req, "Location", location);
+	buf_reset(&req->out);
 }

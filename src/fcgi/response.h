@@ -27,6 +27,13 @@ void reply_error(struct request *req, const struct cd_error *e);
 void reply_fail(struct request *req, enum cd_err err, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* An HTML page (the status pages, fcgi/ui*.c): the status of err (CD_OK:
+ * 200), text/html, and the pages' security headers (CSP without inline
+ * script, nosniff, no framing). html is borrowed. */
+void reply_html(struct request *req, enum cd_err err, const char *html);
+/* 303 See Other to location (a path of ours), with the same headers. */
+void reply_redirect(struct request *req, const char *location);
+
 /* Adds a response header line; name and value must not hold CR or LF. */
 void reply_header(struct request *req, const char *name, const char *value);
 

@@ -66,6 +66,17 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/runtimes/{id}/stop", api_runtimes_stop, R(OPERATOR), "api_runtimes_stop"},
 	{"POST", "/v1/runtimes/{id}/destroy", api_runtimes_destroy, R(OPERATOR), "api_runtimes_destroy"},
 	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
+	/* the status pages: roles 0 here, their session is checked by each page (fcgi/ui.h) */
+	{"GET", "/ui/login", api_ui_login_form, 0, "api_ui_login_form"},
+	{"POST", "/ui/login", api_ui_login, 0, "api_ui_login"},
+	{"POST", "/ui/logout", api_ui_logout, 0, "api_ui_logout"},
+	{"GET", "/ui/", api_ui_overview, 0, "api_ui_overview"},
+	{"POST", "/ui/system/{mode}", api_ui_system_mode, 0, "api_ui_system_mode"},
+	{"GET", "/ui/jobs", api_ui_jobs, 0, "api_ui_jobs"},
+	{"GET", "/ui/jobs/{id}", api_ui_job, 0, "api_ui_job"},
+	{"GET", "/ui/workers", api_ui_workers, 0, "api_ui_workers"},
+	{"GET", "/ui/runtimes", api_ui_runtimes, 0, "api_ui_runtimes"},
+	{"POST", "/ui/runtimes/{id}/{action}", api_ui_runtime_action, 0, "api_ui_runtime_action"},
 };
 
 const size_t ROUTES_COUNT = sizeof(ROUTES) / sizeof(ROUTES[0]);
@@ -96,7 +107,8 @@ void routes_dispatch(struct request *req)
 	}
 	if (req->route->roles != 0 && !auth_or_reply(req))
 		return;
-	if (req->body_len > 0 && !json_media(req->content_type)) {
+	/* the status pages' forms are form-encoded, and each page reads its own */
+	if (req->body_len > 0 && !json_media(req->content_type) && strncmp(req->path, "/ui/", 4) != 0) {
 		reply_fail(req, CD_UNSUPPORTED_MEDIA, "Content-Type",
 			   "Send the body as JSON with Content-Type: application/json.");
 		return;

@@ -136,6 +136,11 @@ static bool read_request(FCGX_Request *fr, struct request *req, struct buf *body
 	req->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
 	req->if_match = FCGX_GetParam("HTTP_IF_MATCH", env);
 	req->tenant_header = FCGX_GetParam("HTTP_X_CONDUCTOR_TENANT", env);
+	req->cookie = FCGX_GetParam("HTTP_COOKIE", env);
+	req->https = (FCGX_GetParam("HTTPS", env) != NULL &&
+		      strcmp(FCGX_GetParam("HTTPS", env), "on") == 0) ||
+		     (FCGX_GetParam("HTTP_X_FORWARDED_PROTO", env) != NULL &&
+		      strcmp(FCGX_GetParam("HTTP_X_FORWARDED_PROTO", env), "https") == 0);
 	request_set_id(req, FCGX_GetParam("HTTP_X_REQUEST_ID", env));
 	log_set_request_id(req->request_id);
 

@@ -47,6 +47,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	header_value(p, size * n, "Content-Type", r->content_type, sizeof(r->content_type));
 	header_value(p, size * n, "Allow", r->allow, sizeof(r->allow));
 	header_value(p, size * n, "Retry-After", r->retry_after, sizeof(r->retry_after));
+	/* the status pages' (test_ui) */
+	header_value(p, size * n, "Location", r->location, sizeof(r->location));
+	header_value(p, size * n, "Set-Cookie", r->set_cookie, sizeof(r->set_cookie));
+	header_value(p, size * n, "Content-Security-Policy", r->csp, sizeof(r->csp));
+	header_value(p, size * n, "X-Content-Type-Options", r->nosniff, sizeof(r->nosniff));
+	header_value(p, size * n, "X-Frame-Options", r->frame_options, sizeof(r->frame_options));
+	header_value(p, size * n, "Cache-Control", r->cache_control, sizeof(r->cache_control));
 	return size * n;
 }
 

@@ -16,6 +16,13 @@ struct http_resp {
 	char allow[128];	/* the Allow response header */
 	char retry_after[32];	/* the Retry-After response header */
 	long long content_length; /* the Content-Length header; -1 when absent */
+	/* headers the status pages' tests read (test_ui) */
+	char location[256];
+	char set_cookie[512];
+	char csp[512];
+	char nosniff[32];	/* X-Content-Type-Options */
+	char frame_options[32];	/* X-Frame-Options */
+	char cache_control[64];
 	struct json_object *json; /* owned; NULL when the body is not JSON */
 };
 

@@ -880,6 +880,7 @@ static void test_nginx_upstream_errors_are_envelopes(void)
 	fclose(f);
 	conf = fmt("pid %s/nginx.pid;\nevents { worker_connections 64; }\nhttp {\n"
 		   "access_log off;\n%s\nupstream conductor_fcgi { server unix:%s/nobody.sock; }\n"
+		   "map $host $cd_ui_root { default \"%s/nginx\"; }\n"
 		   "include %s/nginx/conductor.conf;\n"
 		   "server {\n listen 127.0.0.1:%d;\n include errors.conf;\n"
 		   " location = /slow { fastcgi_pass unix:%s/silent.sock; include fastcgi_params;"
@@ -887,7 +888,7 @@ static void test_nginx_upstream_errors_are_envelopes(void)
 		   " location = /411 { return 411; }\n"
 		   " location = /429 { return 429; }\n location = /500 { return 500; }\n"
 		   " location = /503 { return 503; }\n}\n}\n",
-		   dir, temp, dir, top, port_b, dir);
+		   dir, temp, dir, top, top, port_b, dir);
 	p = fmt("%s/nginx.conf", dir);
 	f = fopen(p, "w");
 	fputs(conf, f);

@@ -21,14 +21,14 @@ static struct db_stmt SQL_TOKEN_BY_HASH = DB_STMT(
 	" WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
 	"   AND (t.expires_at IS NULL OR t.expires_at > now())");
 
-enum cd_err db_auth_lookup(struct db *db, const char *hash_hex, struct db_token *out,
-			   struct cd_error *e)
+enum cd_err db_auth_token_query(struct db *db, struct db_stmt *st, const char *hash_hex,
+				struct db_token *out, struct cd_error *e)
 {
 	const char *params[1] = {hash_hex};
 	PGresult *res = NULL;
 	enum cd_err rc;
 
-	rc = db_exec(db, &SQL_TOKEN_BY_HASH, 1, params, &res, e);
+	rc = db_exec(db, st, 1, params, &res, e);
 	if (rc != CD_OK)
 		goto out;
 	if (PQntuples(res) != 1) {
@@ -46,6 +46,12 @@ enum cd_err db_auth_lookup(struct db *db, const char *hash_hex, struct db_token 
 out:
 	PQclear(res);
 	return rc;
+}
+
+enum cd_err db_auth_lookup(struct db *db, const char *hash_hex, struct db_token *out,
+			   struct cd_error *e)
+{
+	return db_auth_token_query(db, &SQL_TOKEN_BY_HASH, hash_hex, out, e);
 }
 
 static struct db_stmt SQL_ANY_LIVE = DB_STMT(

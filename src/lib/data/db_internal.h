@@ -75,4 +75,12 @@ void fmt_i64(char *out, size_t cap, int64_t v);
 PGconn *db_conn(struct db *db);
 
 
+/* Runs st with $1 = hash_hex: a statement that answers one token row (id,
+ * tenant id or 0, tenant name or '', role, name, hash), as data/db_auth.c
+ * (by the token's hash) and data/db_ui.c (by a session's) select it.
+ * out: filled on CD_OK; CD_NOT_FOUND when there is no row. */
+struct db_token;
+enum cd_err db_auth_token_query(struct db *db, struct db_stmt *st, const char *hash_hex,
+				struct db_token *out, struct cd_error *e);
+
 #endif

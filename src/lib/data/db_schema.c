@@ -24,6 +24,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"008_timers",
 	"009_runtimes",
 	"010_metrics",
+	"011_ui_sessions",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
