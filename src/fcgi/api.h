@@ -55,6 +55,8 @@ void api_steps_fail(struct request *req);
 /* api_status.c */
 void api_status_get(struct request *req);
 
+/* api_metrics.c */
+void api_metrics_get(struct request *req);
 /* api_runtimes.c */
 void api_runtimes_list(struct request *req);
 void api_runtimes_ensure(struct request *req);

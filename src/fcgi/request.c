@@ -117,8 +117,11 @@ int request_query(const struct request *req, const char *name, char *out, size_t
 
 struct db *request_db(struct request *req, struct cd_error *e)
 {
-	struct worker *w = req->w;
+	return worker_db(req->w, e);
+}
 
+struct db *worker_db(struct worker *w, struct cd_error *e)
+{
 	if (w->db == NULL && (db_open(w->cfg->database_url, &w->db, e) != CD_OK ||
 			      db_use_generic_plans(w->db, e) != CD_OK)) {
 		log_error("database connection failed", "error", e ? e->message : "");

@@ -92,5 +92,7 @@ int request_decode(const char *src, size_t n, char *out, size_t cap);
 /* The worker's database connection, opened on first use.
  * NULL (and e filled, CD_UNAVAILABLE) when PostgreSQL does not answer. */
 struct db *request_db(struct request *req, struct cd_error *e);
+/* request_db for a thread between requests (its metrics flush). */
+struct db *worker_db(struct worker *w, struct cd_error *e);
 
 #endif

@@ -13,7 +13,8 @@
 #include "fcgi/routes.h"
 
 #define R(role) ROLE_BIT(ROLE_##role)
-#define ANY_ROLE ROLES_ALL
+/* Every role but metrics, which reads GET /metrics and nothing else. */
+#define ANY_ROLE (ROLES_ALL & ~R(METRICS))
 /* Who may read jobs: operators read everything in their tenant, submitters
  * read the jobs they submit, readonly reads. */
 #define READERS (R(OPERATOR) | R(SUBMITTER) | R(READONLY))
@@ -58,6 +59,7 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/steps/{id}/complete", api_steps_complete, R(WORKER), "api_steps_complete"},
 	{"POST", "/v1/steps/{id}/fail", api_steps_fail, R(WORKER), "api_steps_fail"},
 	{"GET", "/v1/status", api_status_get, R(OPERATOR) | R(READONLY), "api_status_get"},
+	{"GET", "/metrics", api_metrics_get, R(READONLY) | R(METRICS), "api_metrics_get"},
 	{"GET", "/v1/runtimes", api_runtimes_list, R(OPERATOR) | R(READONLY), "api_runtimes_list"},
 	{"POST", "/v1/runtimes/ensure", api_runtimes_ensure, R(OPERATOR), "api_runtimes_ensure"},
 	{"POST", "/v1/runtimes/manual", api_runtimes_manual, R(OPERATOR), "api_runtimes_manual"},

@@ -32,7 +32,9 @@
 
 #include "base/log.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "data/db.h"
+#include "data/db_metrics.h"
 #include "data/stream.h"
 #include "fcgi/request.h"
 #include "fcgi/response.h"
@@ -196,6 +198,9 @@ static void serve(struct worker *w, FCGX_Request *fr)
 	if (read_request(fr, &req, &body))
 		routes_dispatch(&req);
 	write_response(fr, &req);
+	/* counted under the route's pattern (never the raw path) */
+	metrics_request(req.route != NULL ? (size_t)(req.route - ROUTES) : ROUTES_COUNT, req.status,
+			elapsed_ms(&t0) / 1e3);
 	snprintf(status, sizeof(status), "%d", req.status);
 	snprintf(ms, sizeof(ms), "%.3f", elapsed_ms(&t0));
 	log_write(req.status >= 500 ? LOG_WARN : req.status >= 400 ? LOG_INFO : LOG_DEBUG, "request", "method", req.method, "path",
@@ -204,6 +209,40 @@ static void serve(struct worker *w, FCGX_Request *fr)
 	log_set_request_id(NULL);
 	buf_reset(&body);
 	request_reset(&req);
+}
+
+/* Every METRICS_FLUSH_MS one thread (the one that wins the swap) adds this
+ * process's counts to PostgreSQL, so a scrape on any host sees them; the
+ * threads poll with that timeout so an idle process flushes too. */
+#define METRICS_FLUSH_MS 5000
+static atomic_llong metrics_flushed_ms;
+
+static void flush_metrics(struct worker *w, bool now)
+{
+	struct timespec t;
+	long long ms, last = atomic_load(&metrics_flushed_ms);
+	struct cd_error e;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	ms = (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	if (!now && (ms - last < METRICS_FLUSH_MS ||
+		     !atomic_compare_exchange_strong(&metrics_flushed_ms, &last, ms)))
+		return;
+	cd_error_reset(&e);
+	if (worker_db(w, &e) == NULL || db_metrics_flush(w->db, &e) != CD_OK)
+		log_warn("metrics flush failed; the counts wait for the next one", "error",
+			 e.message);
+}
+
+/* The route slots of the request counters: the table's patterns. */
+static void metrics_init_routes(void)
+{
+	static const char **patterns;
+
+	patterns = xcalloc(ROUTES_COUNT, sizeof(*patterns));
+	for (size_t i = 0; i < ROUTES_COUNT; i++)
+		patterns[i] = ROUTES[i].pattern;
+	metrics_init(patterns, ROUTES_COUNT);
 }
 
 static void *thread_main(void *p)
@@ -219,7 +258,12 @@ static void *thread_main(void *p)
 			{.fd = stop_pipe[0], .events = POLLIN},
 		};
 
-		if (poll(pf, 2, -1) < 0) {
+		int ready = poll(pf, 2, METRICS_FLUSH_MS);
+
+		flush_metrics(&w, false);
+		if (ready == 0)
+			continue;
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll failed", "error", strerror(errno));
@@ -239,6 +283,7 @@ static void *thread_main(void *p)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
+	flush_metrics(&w, true); /* what this process counted last */
 	db_close(w.db);
 	stream_close(w.redis);
 	return NULL;
@@ -267,6 +312,7 @@ int server_run(const struct config *cfg, int listen_fd, int threads)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	metrics_init_routes();
 	for (int i = 0; i < threads; i++) {
 		args[i] = (struct thread_arg){.cfg = cfg, .listen_fd = listen_fd, .index = i};
 		if (pthread_create(&tids[i], NULL, thread_main, &args[i]) != 0)

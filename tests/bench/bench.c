@@ -15,6 +15,9 @@
  *                      PostgreSQL with C threads (what batch's routes call)
  *   cost N F K         claim cost with N queued and F finished rows: time
  *                      per claim over K single claims
+ *   metrics N K        GET /metrics with N queued jobs (BENCH_METRICS_TOKEN):
+ *                      K scrapes that find the job count fresh (the usual
+ *                      scrape), K that recount it (one per 10 s at most)
  *   poll C S W         C threads long-poll claims (wait_ms W) on an empty
  *                      queue for S seconds, through nginx, each honouring
  *                      the answer's Retry-After: the claim rate of clients
@@ -24,7 +27,7 @@
  *                      each timed from its XADD to its arrival in its app's
  *                      stream; needs CONDUCTOR_REDIS_URL only
  * Environment: CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, BENCH_TOKEN (worker),
- * CONDUCTOR_REDIS_URL (routing).
+ * CONDUCTOR_REDIS_URL (routing), BENCH_METRICS_TOKEN (metrics).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -727,6 +730,40 @@ static void routing_latency(long rate, long secs)
 	       counts.errors, pct(0.5), pct(0.99), pct(0.999), pct(1.0));
 }
 
+/* One GET /metrics; its time in ms. */
+static double scrape_ms(struct client *cl, size_t *bytes)
+{
+	double t0 = now_s();
+
+	if (call(cl, "GET", "/metrics", "") != 200)
+		die("GET /metrics failed");
+	*bytes = strlen(cl->body);
+	return (now_s() - t0) * 1e3;
+}
+
+/* Scrape time with n queued jobs: k scrapes with a fresh job count, k that
+ * recount (the stored count made due before each). */
+static void metrics(long n, int k)
+{
+	PGconn *c = connect_db();
+	struct client cl;
+	double fresh = 0, recount = 0;
+	size_t bytes = 0;
+
+	reset_bench();
+	load(n, 0);
+	client_init(&cl);
+	for (int i = 0; i < k; i++) {
+		exec_sql(c, "UPDATE metrics_jobs_counted SET counted_at = '-infinity'");
+		recount += scrape_ms(&cl, &bytes);
+		fresh += scrape_ms(&cl, &bytes); /* the count just made is fresh */
+	}
+	client_free(&cl);
+	PQfinish(c);
+	printf("metrics queued %ld fresh_ms %.2f recount_ms %.2f bytes %zu\n", n, fresh / k,
+	       recount / k, bytes);
+}
+
 int main(int argc, char **argv)
 {
 	db_url = getenv("CONDUCTOR_DATABASE_URL");
@@ -740,7 +777,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3 || db_url == NULL)
 		die("usage: conductor-bench load N | http C | sql C | batch C | batch-sql C | cost N F K |"
-		    " poll C S W | routing R S");
+		    " poll C S W | routing R S | metrics N K");
 	claim_ms = calloc(MAX_SAMPLES, sizeof(double));
 	find_tenant();
 	if (strcmp(argv[1], "load") == 0) {
@@ -761,6 +798,12 @@ int main(int argc, char **argv)
 			die("CONDUCTOR_URL and BENCH_TOKEN are required");
 		parse_base_url();
 		poll_storm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	} else if (strcmp(argv[1], "metrics") == 0 && argc >= 4) {
+		token = getenv("BENCH_METRICS_TOKEN");
+		if (base_url == NULL || token == NULL)
+			die("CONDUCTOR_URL and BENCH_METRICS_TOKEN are required");
+		parse_base_url();
+		metrics(atol(argv[2]), atoi(argv[3]));
 	} else if (strcmp(argv[1], "cost") == 0 && argc >= 5) {
 		cost(atol(argv[2]), atol(argv[3]), atoi(argv[4]));
 	} else {

@@ -220,7 +220,7 @@ static void test_roles_column_encoding(void)
 	roles_column(ROLE_BIT(ROLE_ADMIN), s, sizeof(s));
 	CU_ASSERT_STRING_EQUAL(s, "admin");
 	roles_column(ROLES_ALL, s, sizeof(s));
-	CU_ASSERT_STRING_EQUAL(s, "operator,submitter,worker,controller,readonly");
+	CU_ASSERT_STRING_EQUAL(s, "operator,submitter,worker,controller,readonly,metrics");
 	roles_column(ROLE_BIT(ROLE_READONLY) | ROLE_BIT(ROLE_OPERATOR), s, sizeof(s));
 	CU_ASSERT_STRING_EQUAL(s, "operator,readonly");
 	roles_column(ROLE_BIT(ROLE_WORKER) | ROLE_BIT(ROLE_ADMIN), s, sizeof(s));

@@ -124,10 +124,10 @@ static void test_hash_uses_length(void)
 static void test_role_round_trip(void)
 {
 	static const char *const NAMES[ROLE_COUNT] = {
-		"admin", "operator", "submitter", "worker", "controller", "readonly",
+		"admin", "operator", "submitter", "worker", "controller", "readonly", "metrics",
 	};
 
-	CU_ASSERT_EQUAL(ROLE_COUNT, 6);
+	CU_ASSERT_EQUAL(ROLE_COUNT, 7);
 	for (int r = 0; r < ROLE_COUNT; r++) {
 		CU_ASSERT_STRING_EQUAL(tokens_role_name((enum role)r), NAMES[r]);
 		CU_ASSERT_EQUAL(tokens_role_parse(NAMES[r]), r);
@@ -153,7 +153,8 @@ static void test_role_bits(void)
 {
 	CU_ASSERT_EQUAL(ROLE_BIT(ROLE_ADMIN), 1u);
 	CU_ASSERT_EQUAL(ROLE_BIT(ROLE_READONLY), 32u);
-	CU_ASSERT_EQUAL(ROLES_ALL, 63u);
+	CU_ASSERT_EQUAL(ROLE_BIT(ROLE_METRICS), 64u);
+	CU_ASSERT_EQUAL(ROLES_ALL, 127u);
 }
 
 static CU_TestInfo TESTS[] = {

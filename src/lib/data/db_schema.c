@@ -23,6 +23,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"007_domains",
 	"008_timers",
 	"009_runtimes",
+	"010_metrics",
 	"011_ui_sessions",
 };
 

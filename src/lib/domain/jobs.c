@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/mem.h"
+#include "base/metrics.h"
 #include "domain/deps.h"
 #include "domain/jobs.h"
 #include "domain/stages.h"
@@ -260,6 +261,8 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 		db_wait_notify(db, (int)(left > 1000 ? 1000 : left)); /* re-check at least each second */
 		waited += now_ms() - t0;
 	}
+	if (rc == CD_OK && *count > 0)
+		metrics_count(METRICS_CLAIMS, (uint64_t)*count);
 	if (took)
 		atomic_fetch_add(&wait_slots_free, 1);
 	if (w != NULL) {
@@ -371,6 +374,9 @@ static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_ob
 	c.items = json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN);
 	rc = db_run_tx(db, transition_step, &c, e);
 	for (size_t i = 0; rc == CD_OK && i < n; i++) {
+		/* committed: a ship counts once, whatever the retries before */
+		if (pre[i] == CD_OK && t[i].rc == CD_OK && strcmp(t[i].ended, "shipped") == 0)
+			metrics_count(METRICS_SHIPPED, 1);
 		if (pre[i] != CD_OK) {
 			free(t[i].state);
 			t[i].state = NULL;

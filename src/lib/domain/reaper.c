@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
+#include "data/db_metrics.h"
 #include "domain/reaper.h"
 
 /* Renews the lease during a long pass (every RENEW_EVERY batches). */
@@ -18,6 +20,8 @@ static enum cd_err expire_all(struct timer_ctx *ctx, struct reaper_report *out,
 	ctx->step = "expire_leases";
 	do {
 		rc = db_reaper_expire_leases(ctx->db, REAPER_BATCH, ctx->term, &b, e);
+		if (rc == CD_OK) /* its own committed transaction */
+			metrics_count(METRICS_LEASES_REAPED, (uint64_t)b.reaped);
 		out->leases.reaped += b.reaped;
 		out->leases.requeued += b.requeued;
 		out->leases.blocked += b.blocked;
@@ -76,6 +80,9 @@ enum cd_err reaper_pass(struct timer_ctx *ctx, void *report, struct cd_error *e)
 
 	cd_error_reset(&js);
 	rc = expire_all(ctx, out, e);
+	if (db_metrics_flush(ctx->db, &js) != CD_OK) /* a failed flush keeps its counts */
+		log_warn("metrics flush failed", "error", js.message);
+	cd_error_reset(&js);
 	if (rc != CD_OK || out->lost_lease)
 		return rc;
 	ctx->step = "mark_silent";

@@ -19,6 +19,7 @@ static const char *const ROLE_NAMES[ROLE_COUNT] = {
 	[ROLE_WORKER] = "worker",
 	[ROLE_CONTROLLER] = "controller",
 	[ROLE_READONLY] = "readonly",
+	[ROLE_METRICS] = "metrics",
 };
 
 const char *tokens_role_name(enum role role)

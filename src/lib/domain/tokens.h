@@ -22,6 +22,7 @@ enum role {
 	ROLE_WORKER,	/* claim, renew, release, PATCH, heartbeat */
 	ROLE_CONTROLLER, /* controller heartbeat, leader lease */
 	ROLE_READONLY,	/* GET only */
+	ROLE_METRICS,	/* GET /metrics only (a Prometheus server's token) */
 	ROLE_COUNT
 };
 
