@@ -37,6 +37,7 @@
 #include "../http/expect.h"
 #include "../http/procs.h"
 #include "base/config.h"
+#include "data/stream.h"
 #include "domain/routing.h"
 
 #define WAIT_S 30 /* a drain that takes longer has failed */
@@ -386,6 +387,62 @@ static void test_router_survives_lost_connections(void)
 	redisFree(f.c);
 }
 
+/* The reads and adds that must not run twice are sent once: on a connection
+ * Redis closed, XREADGROUP > and XADD fail (the caller then reads its own
+ * pending entries again; an app retries knowingly) instead of being sent
+ * again on a new connection -- where a second XREADGROUP would skip the
+ * entries a lost answer had delivered, leaving them pending unseen, and a
+ * second XADD would add a copy. An idempotent command still reconnects.
+ * Fails when stream_read_group or stream_add go through the retrying
+ * command() (the race it guards, an answer lost after Redis ran the command,
+ * made router_survives_lost_connections lose a result now and then). */
+static void test_unsafe_commands_not_sent_again(void)
+{
+	struct fixture f;
+	struct stream_conn *rs = NULL;
+	struct stream_entry *v = NULL;
+	const char *streams[1], *news[] = {">"};
+	const char *fields[] = {"seq", "1", NULL};
+	char id[64];
+	size_t n = 0;
+	bool nogroup = false;
+	struct cd_error e;
+
+	/* as every conductor binary does (a write to a closed socket) */
+	signal(SIGPIPE, SIG_IGN);
+	fixture_init(&f);
+	streams[0] = f.res;
+	cd_error_reset(&e);
+	CU_ASSERT_EQUAL_FATAL(stream_open(getenv("CONDUCTOR_REDIS_URL"), 5000, &rs, &e), CD_OK);
+	CU_ASSERT_EQUAL(stream_group_ensure(rs, f.res, "router", &e), CD_OK);
+	add_results(&f, 0, 1, 1);
+	/* XREADGROUP > on a connection Redis closed: an error, not a read */
+	rdo(f.c, "CLIENT KILL TYPE normal SKIPME yes");
+	CU_ASSERT_EQUAL(stream_read_group(rs, "router", "once", streams, news, 1, 10, 0, &v, &n,
+	                                  &nogroup, &e),
+	                CD_UNAVAILABLE);
+	stream_entries_free(v, n);
+	v = NULL;
+	n = 0;
+	/* the next call connects again and reads the entry */
+	CU_ASSERT_EQUAL(stream_read_group(rs, "router", "once", streams, news, 1, 10, 0, &v, &n,
+	                                  &nogroup, &e),
+	                CD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	stream_entries_free(v, n);
+	/* XADD likewise: one entry in the stream, not two */
+	rdo(f.c, "CLIENT KILL TYPE normal SKIPME yes");
+	CU_ASSERT_EQUAL(stream_add(rs, f.app[0], fields, id, &e), CD_UNAVAILABLE);
+	CU_ASSERT_EQUAL(xlen(f.c, f.app[0]), 0);
+	CU_ASSERT_EQUAL(stream_add(rs, f.app[0], fields, id, &e), CD_OK);
+	CU_ASSERT_EQUAL(xlen(f.c, f.app[0]), 1);
+	/* an idempotent command reconnects by itself */
+	rdo(f.c, "CLIENT KILL TYPE normal SKIPME yes");
+	CU_ASSERT_EQUAL(stream_ping(rs, &e), CD_OK);
+	stream_close(rs);
+	redisFree(f.c);
+}
+
 /* Entries a router that never comes back left pending: another router takes
  * them over once they are idle for routing_reclaim_s. */
 static void test_dead_routers_entries_taken_over(void)
@@ -668,6 +725,7 @@ static CU_TestInfo TESTS[] = {
     {"two_routers_route_each_once", test_two_routers_route_each_once},
     {"router_killed_mid_stream_and_run_again", test_router_killed_mid_stream_and_run_again},
     {"router_survives_lost_connections", test_router_survives_lost_connections},
+    {"unsafe_commands_not_sent_again", test_unsafe_commands_not_sent_again},
     {"dead_routers_entries_taken_over", test_dead_routers_entries_taken_over},
     {"janitor_reclaim_composes_with_routing", test_janitor_reclaim_composes_with_routing},
     {"watcher_once_routes_what_is_there", test_watcher_once_routes_what_is_there},

@@ -89,17 +89,18 @@ static enum cd_err ensure_connected(struct stream_conn *c, struct cd_error *e)
 	return c->ctx == NULL || c->ctx->err ? connect_ctx(c, e) : CD_OK;
 }
 
-/* Sends one command (binary-safe arguments), reconnecting once when the
- * connection had broken. out: the reply, which may be an error reply (the
- * caller reads it); CD_UNAVAILABLE only when Redis did not answer. */
-static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
-			   redisReply **out, struct cd_error *e)
+/* Sends one command (binary-safe arguments) up to tries times, on a new
+ * connection when the last one broke. out: the reply, which may be an error
+ * reply (the caller reads it); CD_UNAVAILABLE only when Redis did not
+ * answer. */
+static enum cd_err send_command(struct stream_conn *c, int argc, const char **argv, int tries,
+				redisReply **out, struct cd_error *e)
 {
 	redisReply *r = NULL;
 	enum cd_err rc;
 
 	*out = NULL;
-	for (int attempt = 0; attempt < 2 && r == NULL; attempt++) {
+	for (int attempt = 0; attempt < tries && r == NULL; attempt++) {
 		rc = ensure_connected(c, e);
 		if (rc != CD_OK)
 			return rc;
@@ -110,6 +111,26 @@ static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
 			       c->ctx->errstr);
 	*out = r;
 	return CD_OK;
+}
+
+/* An idempotent command (a read, XACK, XGROUP CREATE...): sent again on a
+ * new connection when the first one broke. */
+static enum cd_err command(struct stream_conn *c, int argc, const char **argv,
+			   redisReply **out, struct cd_error *e)
+{
+	return send_command(c, argc, argv, 2, out, e);
+}
+
+/* A command that is not idempotent (XADD, XREADGROUP >): sent once. When the
+ * connection breaks, Redis may have run it and its answer is lost; sent
+ * again, an XADD would add a second copy, and an XREADGROUP would leave the
+ * entries the lost answer carried pending with nobody knowing of them. The
+ * caller learns of the failure instead (a router then reads its own pending
+ * entries first). */
+static enum cd_err command_once(struct stream_conn *c, int argc, const char **argv,
+				redisReply **out, struct cd_error *e)
+{
+	return send_command(c, argc, argv, 1, out, e);
 }
 
 /* CD_UNAVAILABLE naming the command when r is an error reply. */
@@ -531,7 +552,7 @@ enum cd_err stream_read_group(struct stream_conn *c, const char *group, const ch
 		argv[argc++] = streams[i];
 	for (size_t i = 0; i < nstreams; i++)
 		argv[argc++] = ids[i];
-	rc = command(c, argc, argv, &r, e);
+	rc = command_once(c, argc, argv, &r, e);
 	free(argv);
 	if (rc != CD_OK)
 		return rc;
@@ -556,7 +577,7 @@ enum cd_err stream_add(struct stream_conn *c, const char *stream, const char *co
 
 	new_id[0] = '\0';
 	argv = xadd_argv(&none, stream, fields, &argc);
-	rc = command(c, argc, argv, &r, e);
+	rc = command_once(c, argc, argv, &r, e);
 	free(argv);
 	if (rc != CD_OK)
 		return rc;

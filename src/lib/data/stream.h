@@ -90,14 +90,19 @@ enum cd_err stream_group_ensure(struct stream_conn *c, const char *stream, const
  * in order, each with .stream set (caller frees with stream_entries_free);
  * a pending entry deleted under the group comes back with nfields 0 (XADD
  * never makes one). nogroup: set when a stream or the group is missing (out
- * is empty; not an error). */
+ * is empty; not an error). Sent once: when the connection breaks, the lost
+ * answer may have carried entries now pending for consumer, so the caller
+ * gets CD_UNAVAILABLE and must read its own pending entries again, rather
+ * than a silent second read on a new connection that would skip them. */
 enum cd_err stream_read_group(struct stream_conn *c, const char *group, const char *consumer,
 			      const char *const *streams, const char *const *ids, size_t nstreams,
 			      int count, int block_ms, struct stream_entry **out, size_t *n,
 			      bool *nogroup, struct cd_error *e);
 
 /* XADD stream * k v ... for fields (key, value, ..., NULL; at least one
- * pair). new_id: the entry's id. */
+ * pair). new_id: the entry's id. Sent once, never again on a new
+ * connection (a lost answer must not add a second copy): CD_UNAVAILABLE
+ * when the connection broke, whether or not Redis added it. */
 enum cd_err stream_add(struct stream_conn *c, const char *stream, const char *const *fields,
 		       char new_id[64], struct cd_error *e);
 

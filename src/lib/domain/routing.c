@@ -106,7 +106,11 @@ enum cd_err routing_enqueue(struct stream_conn *rs, const struct config *cfg, co
 		all[k++] = "reply_to";
 		all[k++] = reply_to;
 	}
-	rc = stream_add(rs, stream, all, new_id, e);
+	/* XADD is sent once (a lost answer must not add a second copy): a PING,
+	 * which may be sent again, first finds a connection Redis closed */
+	rc = stream_ping(rs, e);
+	if (rc == CD_OK)
+		rc = stream_add(rs, stream, all, new_id, e);
 	free(all);
 	return rc;
 }
