@@ -19,6 +19,7 @@ import sys
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -79,7 +80,9 @@ def main():
 
     os.makedirs(SHOTS, exist_ok=True)
     d = browser()
-    wait = WebDriverWait(d, 10)
+    # a form's POST answers 303 to the overview: an element found just
+    # before that navigation goes stale -- look again rather than fail
+    wait = WebDriverWait(d, 10, ignored_exceptions=[StaleElementReferenceException])
     try:
         d.get(URL + "/ui/")
         check(d.current_url.endswith("/ui/login"), "without a session /ui/ leads to the login page")
@@ -111,6 +114,8 @@ def main():
               == second["job"]["id"], "the job links the job that needs it")
         d.save_screenshot(os.path.join(SHOTS, "job.png"))
         d.find_element(By.ID, "dependents").find_element(By.TAG_NAME, "a").click()
+        # the job page being left has a #deps too: wait for the new address first
+        wait.until(EC.url_contains("/ui/jobs/" + second["job"]["id"]))
         wait.until(EC.presence_of_element_located((By.ID, "deps")))
         check(d.find_element(By.ID, "deps").find_element(By.TAG_NAME, "a").text == first,
               "the dependent links back to its dependency")
