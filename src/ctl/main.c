@@ -258,7 +258,11 @@ int main(int argc, char **argv)
 	if (help_asked(argc - optind, argv + optind))
 		return 0;
 	if (argc - optind < 2) {
-		usage(stderr);
+		/* the whole usage is 50 lines: name the problem, point at --help */
+		fprintf(stderr, PROGRAM ": %s%s; a command is a noun and a verb (tenant list, "
+				"token create ...); see --help\n",
+			argc - optind == 0 ? "no command" : "unknown command ",
+			argc - optind == 0 ? "" : argv[optind]);
 		return 2;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {

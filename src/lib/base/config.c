@@ -416,6 +416,12 @@ bool config_list_has(const char *list, const char *name)
 
 void config_print_help(FILE *out)
 {
+	int width = 0;
+
+	/* the variables' column as wide as the longest: CONDUCTOR_ + its name */
+	for (size_t i = 0; i < NKEYS; i++)
+		if ((int)strlen(CONFIG_KEYS[i].name) + 10 > width)
+			width = (int)strlen(CONFIG_KEYS[i].name) + 10;
 	fprintf(out, "\nConfiguration (environment variable, or key=value in --config FILE):\n");
 	for (size_t i = 0; i < NKEYS; i++) {
 		char var[64];
@@ -424,7 +430,7 @@ void config_print_help(FILE *out)
 		snprintf(var, sizeof(var), "CONDUCTOR_%s", CONFIG_KEYS[i].name);
 		for (j = 10; var[j]; j++)
 			var[j] = (char)toupper((unsigned char)var[j]);
-		fprintf(out, "  %-28s %s", var, CONFIG_KEYS[i].help);
+		fprintf(out, "  %-*s %s", width, var, CONFIG_KEYS[i].help);
 		if (CONFIG_KEYS[i].dflt[0] != '\0')
 			fprintf(out, " [default: %s]", CONFIG_KEYS[i].dflt);
 		fputc('\n', out);
