@@ -1,290 +1,232 @@
-/* main.c -- conductorctl: the admin CLI. Commands are rows of COMMANDS; each
- * opens the database through the same data layer the routes use.
+/* main.c -- conductorctl: the operator's CLI. The commands live in one file
+ * per family (admin.c: tenants and tokens on the database; the others over
+ * the HTTP API through client.c), each exporting its table; this file lists
+ * the tables, takes the global flags wherever they stand, prints the usage,
+ * opens what a command needs and runs it.
  *
- *   conductorctl tenant create NAME | tenant list
- *   conductorctl token create --role ROLE --name NAME [--tenant T] [--expires-in S]
- *   conductorctl token list | token revoke --name NAME
  * `--help` anywhere prints the usage of what it follows, with no configuration.
+ * The global flags (--config, --url, --token, --json) may come before or after
+ * the command; nothing after a `--` is looked at (`work -- COMMAND ARGS`).
  */
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "base/cli.h"
-#include "base/json.h"
-#include "base/log.h"
+#include "ctl/client.h"
+#include "ctl/ctl.h"
 #include "data/db.h"
-#include "data/db_auth.h"
-#include "domain/tokens.h"
 
-#define PROGRAM "conductorctl"
-
-struct ctl {
-	struct config cfg;
-	struct db *db;
-	int argc;
-	char **argv;	/* the command's own arguments, after "token create" */
+/* THE list of command tables, in the order --help lists them. */
+static const struct {
+	const struct ctl_command *rows;
+	const size_t *n;
+} FAMILIES[] = {
+	{CTL_ADMIN_COMMANDS, &CTL_ADMIN_NCOMMANDS},
 };
+#define NFAMILIES (sizeof(FAMILIES) / sizeof(FAMILIES[0]))
+
+#define FOR_EACH_COMMAND(cmd)                                                              \
+	for (size_t f_ = 0; f_ < NFAMILIES; f_++)                                          \
+		for (const struct ctl_command *cmd = FAMILIES[f_].rows;                    \
+		     cmd < FAMILIES[f_].rows + *FAMILIES[f_].n; cmd++)
+
+/* "NOUN VERB ARGS" of cmd into out. */
+static void command_line(const struct ctl_command *cmd, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s%s%s%s", cmd->noun, cmd->verb ? " " : "", cmd->verb ? cmd->verb : "",
+		 cmd->args[0] ? " " : "", cmd->args);
+}
 
 static void usage(FILE *out)
 {
+	char line[256];
+
+	fprintf(out, "Usage: " PROGRAM " [GLOBAL FLAGS] COMMAND ...\n\nCommands:\n");
+	FOR_EACH_COMMAND(cmd) {
+		command_line(cmd, line, sizeof(line));
+		if (strlen(line) <= 34)
+			fprintf(out, "  %-34s %s\n", line, cmd->summary);
+		else
+			fprintf(out, "  %s\n  %-34s %s\n", line, "", cmd->summary);
+	}
 	fprintf(out,
-		"Usage: " PROGRAM " [--config FILE] COMMAND ...\n"
 		"\n"
-		"Commands:\n"
-		"  tenant create NAME                 create a tenant\n"
-		"  tenant list                        list tenants\n"
-		"  token create --role ROLE --name NAME [--tenant T] [--expires-in SECONDS]\n"
-		"                                     create a token and print it once, alone on\n"
-		"                                     the last line of stdout. ROLE: admin, operator,\n"
-		"                                     submitter, worker, controller, readonly,\n"
-		"                                     metrics (GET /metrics only).\n"
-		"                                     Without --tenant: every tenant for admin,\n"
-		"                                     tenant \"default\" for the other roles.\n"
-		"  token list                         list tokens (never their secrets)\n"
-		"  token revoke --name NAME           revoke a token; seen on the next request\n"
+		"Global flags (before or after the command):\n"
+		"  --config FILE   read key=value lines (see the configuration below)\n"
+		"  --url URL       the API's base URL (else CONDUCTOR_URL)\n"
+		"  --token TOKEN   the bearer token (else CONDUCTOR_TOKEN, then CONDUCTOR_ADMIN_TOKEN)\n"
+		"  --json          print the API's data as JSON, for scripts\n"
+		"  --help, --version\n"
 		"\n"
-		"  --help, --version\n");
+		"Exit status: 0 ok, 1 the API (or the database) said no -- its message is\n"
+		"printed as it gave it --, 2 usage or configuration, 3 the server cannot be reached.\n"
+		"Colour only on a terminal, never with NO_COLOR set.\n\n");
 	config_print_help(out);
 }
 
-/* Reports e on stderr and returns the exit status for it. */
-static int fail(const struct cd_error *e)
+/* Does argv[i] (before any `--`) ask for help? */
+static bool asks_help(int argc, char **argv)
 {
-	fprintf(stderr, PROGRAM ": %s\n", e->message);
-	return e->err == CD_INVALID || e->err == CD_CONFIG ? 2 : 1;
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
 }
 
-static int cmd_tenant_create(struct ctl *ctl)
+/* Does cmd match the words of argv? *words: how many it took (1 or 2). */
+static bool matches(const struct ctl_command *cmd, int argc, char **argv, int *words)
 {
-	struct cd_error e;
-
-	cd_error_reset(&e);
-	if (ctl->argc != 1) {
-		fprintf(stderr, PROGRAM ": usage: tenant create NAME\n");
-		return 2;
-	}
-	if (db_tenants_create(ctl->db, ctl->argv[0], &e) != CD_OK)
-		return fail(&e);
-	printf("created tenant %s\n", ctl->argv[0]);
-	return 0;
-}
-
-static int cmd_tenant_list(struct ctl *ctl)
-{
-	struct json_object *rows = NULL;
-	struct cd_error e;
-
-	cd_error_reset(&e);
-	if (db_tenants_list(ctl->db, &rows, &e) != CD_OK)
-		return fail(&e);
-	printf("%-32s %s\n", "NAME", "CREATED");
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		struct json_object *r = json_object_array_get_idx(rows, i);
-
-		printf("%-32s %s\n", json_get_string(r, "name", "-"), json_get_string(r, "created_at", "-"));
-	}
-	json_object_put(rows);
-	return 0;
-}
-
-/* Parses --name/--role/--tenant/--expires-in from the command's arguments. */
-struct token_flags {
-	const char *name, *role, *tenant;
-	int64_t expires_in;
-};
-
-static int parse_token_flags(struct ctl *ctl, struct token_flags *f)
-{
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},
-		{"role", required_argument, NULL, 'r'},
-		{"tenant", required_argument, NULL, 't'},
-		{"expires-in", required_argument, NULL, 'e'},
-		{NULL, 0, NULL, 0},
-	};
-	char *end;
-	int c;
-
-	memset(f, 0, sizeof(*f));
-	optind = 0;
-	while ((c = getopt_long(ctl->argc + 1, ctl->argv - 1, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'n': f->name = optarg; break;
-		case 'r': f->role = optarg; break;
-		case 't': f->tenant = optarg; break;
-		case 'e':
-			f->expires_in = strtoll(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || f->expires_in <= 0) {
-				fprintf(stderr, PROGRAM ": --expires-in takes a positive number of seconds\n");
-				return 2;
-			}
-			break;
-		default: return 2;
-		}
-	}
-	return 0;
-}
-
-static int cmd_token_create(struct ctl *ctl)
-{
-	struct token_flags f;
-	struct cd_error e;
-	char token[TOKEN_LEN + 1];
-
-	cd_error_reset(&e);
-	if (parse_token_flags(ctl, &f) != 0)
-		return 2;
-	if (f.role == NULL || f.name == NULL) {
-		fprintf(stderr, PROGRAM ": usage: token create --role ROLE --name NAME "
-				"[--tenant T] [--expires-in SECONDS]\n");
-		return 2;
-	}
-	if (tokens_create(ctl->db, f.tenant, f.role, f.name, f.expires_in, token, &e) != CD_OK)
-		return fail(&e);
-	fprintf(stderr, "created %s token %s for tenant %s; it is shown once:\n", f.role, f.name,
-		f.tenant ? f.tenant : (strcmp(f.role, "admin") == 0 ? "*" : "default"));
-	printf("%s\n", token);
-	return 0;
-}
-
-static int cmd_token_list(struct ctl *ctl)
-{
-	struct json_object *rows = NULL;
-	struct cd_error e;
-
-	cd_error_reset(&e);
-	if (db_auth_list(ctl->db, &rows, &e) != CD_OK)
-		return fail(&e);
-	printf("%-24s %-16s %-10s %-20s %-20s %s\n", "NAME", "TENANT", "ROLE", "CREATED", "EXPIRES",
-	       "REVOKED");
-	for (size_t i = 0; i < json_object_array_length(rows); i++) {
-		struct json_object *r = json_object_array_get_idx(rows, i);
-
-		printf("%-24s %-16s %-10s %-20s %-20s %s\n", json_get_string(r, "name", "-"),
-		       json_get_string(r, "tenant", "-"), json_get_string(r, "role", "-"),
-		       json_get_string(r, "created_at", "-"), json_get_string(r, "expires_at", "-"),
-		       json_get_string(r, "revoked_at", "-"));
-	}
-	json_object_put(rows);
-	return 0;
-}
-
-static int cmd_token_revoke(struct ctl *ctl)
-{
-	struct token_flags f;
-	struct cd_error e;
-
-	cd_error_reset(&e);
-	if (parse_token_flags(ctl, &f) != 0)
-		return 2;
-	if (f.name == NULL) {
-		fprintf(stderr, PROGRAM ": usage: token revoke --name NAME\n");
-		return 2;
-	}
-	if (db_auth_revoke(ctl->db, f.name, &e) != CD_OK)
-		return fail(&e);
-	printf("revoked token %s\n", f.name);
-	return 0;
-}
-
-/* THE command table. */
-static const struct {
-	const char *noun, *verb;
-	int (*run)(struct ctl *ctl);
-	const char *usage;	/* the arguments, for `NOUN VERB --help` */
-} COMMANDS[] = {
-	{"tenant", "create", cmd_tenant_create, "tenant create NAME"},
-	{"tenant", "list", cmd_tenant_list, "tenant list"},
-	{"token", "create", cmd_token_create,
-	 "token create --role ROLE --name NAME [--tenant T] [--expires-in SECONDS]"},
-	{"token", "list", cmd_token_list, "token list"},
-	{"token", "revoke", cmd_token_revoke, "token revoke --name NAME"},
-};
-#define NCOMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
-
-/* `conductorctl NOUN [VERB] ... --help`: the usage of the commands named,
- * printed before any configuration is read (none is needed to ask). False
- * when no argument is --help or -h. */
-static bool help_asked(int argc, char **argv)
-{
-	bool asked = false;
-	size_t shown = 0;
-
-	for (int i = 0; i < argc; i++)
-		asked |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
-	if (!asked)
+	if (argc < 1 || strcmp(argv[0], cmd->noun) != 0)
 		return false;
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (argc < 1 || strcmp(argv[0], COMMANDS[i].noun) != 0 ||
-		    (argc >= 2 && argv[1][0] != '-' && strcmp(argv[1], COMMANDS[i].verb) != 0))
+	if (cmd->verb == NULL) {
+		*words = 1;
+		return true;
+	}
+	*words = 2;
+	return argc >= 2 && strcmp(argv[1], cmd->verb) == 0;
+}
+
+/* `conductorctl NOUN [VERB] ... --help`: the usage and help of the commands
+ * named (every verb of NOUN when the verb is missing), or the whole usage. */
+static void print_help(int argc, char **argv)
+{
+	size_t shown = 0;
+	char line[256];
+	int words;
+
+	FOR_EACH_COMMAND(cmd) {
+		bool noun_only = argc >= 1 && strcmp(argv[0], cmd->noun) == 0 &&
+				 (argc < 2 || argv[1][0] == '-');
+
+		if (!matches(cmd, argc, argv, &words) && !noun_only)
 			continue;
-		printf("%s" PROGRAM " %s\n", shown++ ? "       " : "Usage: ", COMMANDS[i].usage);
+		command_line(cmd, line, sizeof(line));
+		printf("%sUsage: " PROGRAM " %s\n  %s\n", shown++ ? "\n" : "", line, cmd->summary);
+		if (cmd->help != NULL)
+			printf("\n%s\n", cmd->help);
 	}
 	if (shown == 0)
 		usage(stdout);
 	else
-		printf("\nSee " PROGRAM " --help for every command and the configuration.\n");
+		printf("\nSee " PROGRAM " --help for every command, the global flags and the "
+		       "configuration.\n");
+}
+
+/* Removes the global flags from argv[0..*argc) (up to a `--`) into ctl.
+ * Returns false after printing what is wrong. */
+static bool take_global_flags(struct ctl *ctl, int *argc, char **argv)
+{
+	static const char *const WITH_VALUE[] = {"--config", "--url", "--token"};
+	const char **slot[] = {&ctl->config_file, &ctl->url, &ctl->token};
+	int out = 0, i;
+
+	for (i = 0; i < *argc && strcmp(argv[i], "--") != 0; i++) {
+		bool taken = false;
+
+		if (strcmp(argv[i], "--json") == 0) {
+			ctl->json = true;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(WITH_VALUE) / sizeof(WITH_VALUE[0]) && !taken; k++) {
+			size_t n = strlen(WITH_VALUE[k]);
+
+			if (strncmp(argv[i], WITH_VALUE[k], n) != 0)
+				continue;
+			if (argv[i][n] == '=') {
+				*slot[k] = argv[i] + n + 1;
+				taken = true;
+			} else if (argv[i][n] == '\0') {
+				if (i + 1 >= *argc) {
+					fprintf(stderr, PROGRAM ": %s needs a value\n", WITH_VALUE[k]);
+					return false;
+				}
+				*slot[k] = argv[++i];
+				taken = true;
+			}
+		}
+		if (!taken)
+			argv[out++] = argv[i];
+	}
+	for (; i < *argc; i++)
+		argv[out++] = argv[i];
+	*argc = out;
 	return true;
+}
+
+/* Opens what cmd needs into ctl; returns an exit status (0: go on). */
+static int open_needs(struct ctl *ctl, const struct ctl_command *cmd, struct client *api)
+{
+	struct cd_error e;
+
+	cd_error_reset(&e);
+	if (cmd->needs == CTL_NEEDS_NOTHING)
+		return CTL_EXIT_OK;
+	cli_load_config(&ctl->cfg, PROGRAM, ctl->config_file);
+	if (cmd->needs == CTL_NEEDS_DB) {
+		if (config_require(&ctl->cfg, "database_url", &e) != CD_OK)
+			cli_die_config(PROGRAM, &e);
+		if (db_open(ctl->cfg.database_url, &ctl->db, &e) != CD_OK)
+			return ctl_fail(&e);
+		return CTL_EXIT_OK;
+	}
+	if (client_open(api, ctl, &e) != CD_OK)
+		return ctl_fail(&e);
+	ctl->api = api;
+	return CTL_EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *config_file = NULL;
+	struct client api;
 	struct ctl ctl;
-	struct cd_error e;
-	int c, status;
+	int c, status, words, rest;
+	char **args;
 
 	memset(&ctl, 0, sizeof(ctl));
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	rest = argc - 1;
+	args = argv + 1;
+	if (!take_global_flags(&ctl, &rest, args))
+		return CTL_EXIT_USAGE;
+	/* --help / --version before any command word */
+	optind = 0;
+	while (rest > 0 && args[0][0] == '-' && strcmp(args[0], "--") != 0 &&
+	       (c = getopt_long(rest + 1, args - 1, "+", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_file = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': cli_print_version(PROGRAM); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); return CTL_EXIT_OK;
+		case 'V': cli_print_version(PROGRAM); return CTL_EXIT_OK;
+		default: fprintf(stderr, PROGRAM ": see --help\n"); return CTL_EXIT_USAGE;
 		}
 	}
-	if (help_asked(argc - optind, argv + optind))
-		return 0;
-	if (argc - optind < 2) {
-		/* the whole usage is 50 lines: name the problem, point at --help */
-		fprintf(stderr, PROGRAM ": %s%s; a command is a noun and a verb (tenant list, "
-				"token create ...); see --help\n",
-			argc - optind == 0 ? "no command" : "unknown command ",
-			argc - optind == 0 ? "" : argv[optind]);
-		return 2;
+	if (asks_help(rest, args)) {
+		print_help(rest, args);
+		return CTL_EXIT_OK;
 	}
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (strcmp(argv[optind], COMMANDS[i].noun) != 0 ||
-		    strcmp(argv[optind + 1], COMMANDS[i].verb) != 0)
+	FOR_EACH_COMMAND(cmd) {
+		if (!matches(cmd, rest, args, &words))
 			continue;
-		cli_load_config(&ctl.cfg, PROGRAM, config_file);
-		cd_error_reset(&e);
-		if (config_require(&ctl.cfg, "database_url", &e) != CD_OK)
-			cli_die_config(PROGRAM, &e);
-		if (db_open(ctl.cfg.database_url, &ctl.db, &e) != CD_OK) {
-			config_free(&ctl.cfg);
-			return fail(&e);
-		}
-		ctl.argc = argc - optind - 2;
-		ctl.argv = argv + optind + 2;
-		status = COMMANDS[i].run(&ctl);
+		ctl.argc = rest - words;
+		ctl.argv = args + words;
+		status = open_needs(&ctl, cmd, &api);
+		if (status == CTL_EXIT_OK)
+			status = cmd->run(&ctl);
 		db_close(ctl.db);
-		config_free(&ctl.cfg);
+		if (cmd->needs != CTL_NEEDS_NOTHING)
+			config_free(&ctl.cfg);
 		return status;
 	}
-	fprintf(stderr, PROGRAM ": unknown command %s %s; see --help\n", argv[optind],
-		argv[optind + 1]);
-	return 2;
+	/* the whole usage is long: name the problem, point at --help */
+	if (rest == 0)
+		fprintf(stderr, PROGRAM ": no command; see --help\n");
+	else
+		fprintf(stderr, PROGRAM ": unknown command %s%s%s; see --help\n", args[0],
+			rest > 1 ? " " : "", rest > 1 ? args[1] : "");
+	return CTL_EXIT_USAGE;
 }

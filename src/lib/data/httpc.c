@@ -170,6 +170,7 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 	CURL *h = NULL;
 
 	memset(out, 0, sizeof(*out));
+	out->retry_after_s = -1;
 	buf_init(&out->body, HTTPC_BODY_MAX);
 	pthread_once(&global_once, global_init);
 	if (global_rc != CURLE_OK || (h = curl_easy_init()) == NULL) {
@@ -215,6 +216,7 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 		}
 		sleep_ms(wait);
 	}
+	out->retry_after_s = a.retry_after_s;
 	if (a.too_large) {
 		rc = cd_fail(e, CD_UPSTREAM, req->who,
 		             "%s answered %s with a body larger than %u bytes; refused.", req->who,

@@ -61,6 +61,7 @@ struct httpc_resp {
 	int attempts;             /* requests sent (1 + retries taken) */
 	struct buf body;          /* owned; free with httpc_resp_free() */
 	struct json_object *json; /* owned; the body parsed, NULL when empty or not JSON */
+	long retry_after_s;       /* the last answer's Retry-After in seconds; -1: none */
 };
 
 /* The limits of cfg (provider_timeout_ms, provider_connect_timeout_ms,
