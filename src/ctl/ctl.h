@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "base/config.h"
 #include "base/err.h"
@@ -71,6 +73,14 @@ int ctl_fail(const struct cd_error *e);
 
 /* Prints "conductorctl: usage: conductorctl <args>" on stderr; returns 2. */
 int ctl_usage(const char *args);
+
+/* Colour on f? Only when f is a terminal and NO_COLOR is unset or empty. */
+bool ctl_colour(FILE *f);
+
+/* "3 min ago", "in 6 days", "just now" for an API timestamp
+ * ("2026-12-03T19:22:54.178Z") against now (time(NULL) when 0); "-" for NULL
+ * or unparseable text. Writes at most cap bytes into out; returns out. */
+char *ctl_relative_time(const char *ts, time_t now, char *out, size_t cap);
 
 /* A command parses its own flags with getopt_long(ctl->argc + 1,
  * ctl->argv - 1, ...) after setting optind = 0. */
