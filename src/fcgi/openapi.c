@@ -40,9 +40,9 @@ static const struct {
 	const struct openapi_part *parts;
 	const size_t *count;
 } FILES[] = {
-	{API_CONTROL_PARTS, &API_CONTROL_PARTS_COUNT},	 {API_FLEET_PARTS, &API_FLEET_PARTS_COUNT},
-	{API_RUNTIMES_PARTS, &API_RUNTIMES_PARTS_COUNT}, {API_STREAMS_PARTS, &API_STREAMS_PARTS_COUNT},
-	{API_TASKS_PARTS, &API_TASKS_PARTS_COUNT},	 {API_TENANTS_PARTS, &API_TENANTS_PARTS_COUNT},
+    {API_CONTROL_PARTS, &API_CONTROL_PARTS_COUNT},   {API_FLEET_PARTS, &API_FLEET_PARTS_COUNT},
+    {API_RUNTIMES_PARTS, &API_RUNTIMES_PARTS_COUNT}, {API_STREAMS_PARTS, &API_STREAMS_PARTS_COUNT},
+    {API_TASKS_PARTS, &API_TASKS_PARTS_COUNT},       {API_TENANTS_PARTS, &API_TENANTS_PARTS_COUNT},
 };
 
 const struct openapi_part *openapi_part_at(size_t i)
@@ -77,19 +77,19 @@ static const struct openapi_part *part_find(const char *route, const char *path,
  * (ui_pages.c, ui_session.c), with these same limits. */
 static const struct param {
 	const char *name;
-	const char *in;	/* "query" or "header" */
-	const char *type;	/* a JSON Schema type */
-	int64_t min, max;	/* integer: the range (min < max) */
-	bool stages;		/* the value is a stage's name (domain/stages.c) */
+	const char *in;   /* "query" or "header" */
+	const char *type; /* a JSON Schema type */
+	int64_t min, max; /* integer: the range (min < max) */
+	bool stages;      /* the value is a stage's name (domain/stages.c) */
 	const char *description;
 } PARAMS[] = {
-	{"limit", "query", "integer", 1, 500, false, "Items per page, 1 to 500 (default 50)."},
-	{"cursor", "query", "string", 0, 0, false,
-	 "The next_cursor of the previous page; absent for the first page."},
-	{"stage", "query", "string", 0, 0, true, "Only jobs in this stage."},
-	{"If-Match", "header", "string", 0, 0, false,
-	 "\"<rev>\": the write happens only while the job's rev is this one (else 412)."},
-	{"refresh", "query", "string", 0, 0, false, "Reload the page every few seconds."},
+    {"limit", "query", "integer", 1, 500, false, "Items per page, 1 to 500 (default 50)."},
+    {"cursor", "query", "string", 0, 0, false,
+     "The next_cursor of the previous page; absent for the first page."},
+    {"stage", "query", "string", 0, 0, true, "Only jobs in this stage."},
+    {"If-Match", "header", "string", 0, 0, false,
+     "\"<rev>\": the write happens only while the job's rev is this one (else 412)."},
+    {"refresh", "query", "string", 0, 0, false, "Reload the page every few seconds."},
 };
 
 static const struct param *param_find(const char *name)
@@ -126,106 +126,102 @@ static const struct param *param_find(const char *name)
 #define SYSTEM                                                                                     \
 	"mode:string,reason:string?,requested_by:string?,updated_at:string?,holder_id:string?,"    \
 	"term:integer?,lease_expires_at:string?"
-#define HTML "html"	/* a status page: text/html, no envelope */
+#define HTML "html" /* a status page: text/html, no envelope */
 
 static const struct op {
-	const char *route;	/* the handler's name, as in ROUTES */
+	const char *route; /* the handler's name, as in ROUTES */
 	const char *summary;
-	const char *ok;		/* the success statuses: "200", "201,200" */
-	const char *data;	/* the data's shape (see above), HTML, or NULL (none) */
-	const char *params;	/* of PARAMS, comma-separated */
-	const char *errors;	/* statuses beyond the common ones (openapi.c: errors_of) */
+	const char *ok;     /* the success statuses: "200", "201,200" */
+	const char *data;   /* the data's shape (see above), HTML, or NULL (none) */
+	const char *params; /* of PARAMS, comma-separated */
+	const char *errors; /* statuses beyond those operation() derives */
 } OPS[] = {
-	{"api_health_healthz", "Liveness: answers without the database", "200", "status:string", "",
-	 ""},
-	{"api_health_readyz", "Readiness: PostgreSQL (schema) and Redis answer", "200",
-	 "status:string,postgresql:string,redis:string,schema:string", "", "503"},
-	{"api_health_whoami", "The caller's tenant, role and token name", "200",
-	 "tenant:string,role:string,name:string", "", ""},
-	{"api_openapi_get", "This document", "200", NULL, "", ""},
-	{"api_tenants_create", "Create a tenant", "201", "name:string", "", "409"},
-	{"api_tenants_list", "List tenants", "200", "items:array", "", ""},
-	{"api_fleet_submit", "Submit one job (idempotent by idempotency_key)", "201,200",
-	 "job:object,outcome:string,replayed:boolean", "", "409"},
-	{"api_fleet_submit_batch", "Submit up to 1000 jobs in one transaction", "201",
-	 "jobs:array", "", "409,422"},
-	{"api_fleet_transition", "Up to 100 fenced transitions in one transaction", "200",
-	 "items:array", "", ""},
-	{"api_fleet_list", "List jobs, newest first (summaries)", "200", PAGE, "stage,limit,cursor",
-	 ""},
-	{"api_fleet_get", "One job, whole", "200", JOB, "", ""},
-	{"api_fleet_patch", "A fenced transition of a job the caller holds", "200", JOB_STATE,
-	 "If-Match", "409,412"},
-	{"api_fleet_cancel", "Cancel a job; its worker is fenced out", "200", JOB_STATE, "", "409"},
-	{"api_fleet_renew", "Renew a lease", "200", JOB_STATE, "", "409"},
-	{"api_fleet_release", "Release a lease (requeue by default)", "200", JOB_STATE, "", "409"},
-	{"api_fleet_runs", "A job's runs, one per attempt, with insights", "200",
-	 "[attempt:integer,factory_id:string?,engine:string?,lease_epoch:integer,started_at:string,"
-	 "ended_at:string?,exit:string?,result:object?,insights:object?]",
-	 "", ""},
-	{"api_fleet_events", "A job's events, oldest first", "200", PAGE, "limit,cursor", ""},
-	{"api_fleet_artifact_add", "Record a pointer to a blob stored elsewhere", "201",
-	 "id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string", "",
-	 ""},
-	{"api_fleet_artifacts", "A job's artifacts", "200",
-	 "[id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string]", "",
-	 ""},
-	{"api_fleet_claim", "Claim queued jobs (long-poll with wait_ms)", "200",
-	 "jobs:array,waited_ms:integer", "", ""},
-	{"api_fleet_heartbeat", "A worker's heartbeat", "200", FACTORY, "", ""},
-	{"api_fleet_factories", "Workers, stale when silent", "200", "[" FACTORY "]", "", ""},
-	{"api_control_heartbeat", "A controller's heartbeat", "200",
-	 "controller_id:string,host:string?,role:string?,priority:integer?,status:string?,"
-	 "version:string?,metadata:object?,stale:boolean",
-	 "", ""},
-	{"api_control_list", "Controllers", "200", "items:array", "", ""},
-	{"api_control_acquire", "Take or renew a leader lease", "200",
-	 "lease:string,holder_id:string?,holder_host:string?,term:integer,"
-	 "lease_expires_at:string?,is_leader:boolean,operation:string",
-	 "", ""},
-	{"api_control_state", "The system mode and the leader", "200", SYSTEM, "", ""},
-	{"api_control_mode_events", "The mode's changes, newest first", "200", "items:array", "", ""},
-	{"api_control_pause", "Pause: no claims", "200", SYSTEM, "", ""},
-	{"api_control_resume", "Resume claims", "200", SYSTEM, "", ""},
-	{"api_control_drain", "Drain: no claims, no new runtimes", "200", SYSTEM, "", ""},
-	{"api_tasks_create", "Create a task (a composite job)", "201", TASK, "", ""},
-	{"api_tasks_get", "A task with its steps", "200", TASK, "", ""},
-	{"api_tasks_plan", "Plan a task's steps", "200", TASK, "", "409"},
-	{"api_tasks_cancel", "Cancel a task and its unfinished steps", "200", TASK, "", "409"},
-	{"api_steps_heartbeat", "Renew a step's lease", "200", JOB_STATE, "", "409"},
-	{"api_steps_checkpoint", "Save a step's checkpoint", "200", JOB_STATE, "", "409"},
-	{"api_steps_complete", "A step shipped", "200", JOB_STATE, "", "409"},
-	{"api_steps_fail", "A step failed (retried per its policy)", "200", JOB_STATE, "", "409"},
-	{"api_status_get", "The whole system at a glance", "200",
-	 "system:object,timers:array,timer_leases:array,jobs:object,workers:object,streams:array,"
-	 "pools:array,runtime_events:array",
-	 "", ""},
-	{"api_metrics_get", "Prometheus text exposition (not an envelope)", "200", NULL, "", ""},
-	{"api_runtimes_list", "Runtime instances, newest first", "200", "items:array", "limit", ""},
-	{"api_runtimes_ensure", "A live instance of a pool: the one running, or a new one",
-	 "201,200", INSTANCE, "", "409,502"},
-	{"api_runtimes_manual", "Register a machine for the manual provider", "201",
-	 "id:string,name:string,gpu:string,gpu_mem_gb:integer,price_per_hour:number,"
-	 "address:string?,state:string,registered_at:string",
-	 "", ""},
-	{"api_runtimes_stop", "Stop an instance through its provider", "200", INSTANCE, "",
-	 "409,502"},
-	{"api_runtimes_destroy", "Destroy an instance through its provider", "200", INSTANCE, "",
-	 "409,502"},
-	{"api_streams_add", "Add an entry to a configured Redis stream", "201",
-	 "id:string,stream:string,source:string,reply_to:string?", "", "404"},
-	{"api_ui_login_form", "Status pages: the login form", "200", HTML, "", ""},
-	{"api_ui_login", "Status pages: log in with a token (form field token)", "303", HTML, "",
-	 ""},
-	{"api_ui_logout", "Status pages: log out", "303", HTML, "", ""},
-	{"api_ui_overview", "Status pages: the overview", "200", HTML, "refresh", ""},
-	{"api_ui_system_mode", "Status pages: pause, resume or drain (form)", "303", HTML, "", ""},
-	{"api_ui_jobs", "Status pages: jobs", "200", HTML, "stage,cursor", ""},
-	{"api_ui_job", "Status pages: one job", "200", HTML, "", ""},
-	{"api_ui_workers", "Status pages: workers", "200", HTML, "", ""},
-	{"api_ui_runtimes", "Status pages: runtimes", "200", HTML, "", ""},
-	{"api_ui_runtime_action", "Status pages: stop or destroy a runtime (form)", "303", HTML, "",
-	 ""},
+    {"api_health_healthz", "Liveness: answers without the database", "200", "status:string", "",
+     ""},
+    {"api_health_readyz", "Readiness: PostgreSQL (schema) and Redis answer", "200",
+     "status:string,postgresql:string,redis:string,schema:string", "", "503"},
+    {"api_health_whoami", "The caller's tenant, role and token name", "200",
+     "tenant:string,role:string,name:string", "", ""},
+    {"api_openapi_get", "This document", "200", NULL, "", ""},
+    {"api_tenants_create", "Create a tenant", "201", "name:string", "", "409"},
+    {"api_tenants_list", "List tenants", "200", "items:array", "", ""},
+    {"api_fleet_submit", "Submit one job (idempotent by idempotency_key)", "201,200",
+     "job:object,outcome:string,replayed:boolean", "", "409"},
+    {"api_fleet_submit_batch", "Submit up to 1000 jobs in one transaction", "201", "jobs:array", "",
+     "409,422"},
+    {"api_fleet_transition", "Up to 100 fenced transitions in one transaction", "200",
+     "items:array", "", ""},
+    {"api_fleet_list", "List jobs, newest first (summaries)", "200", PAGE, "stage,limit,cursor",
+     ""},
+    {"api_fleet_get", "One job, whole", "200", JOB, "", ""},
+    {"api_fleet_patch", "A fenced transition of a job the caller holds", "200", JOB_STATE,
+     "If-Match", "409,412"},
+    {"api_fleet_cancel", "Cancel a job; its worker is fenced out", "200", JOB_STATE, "", "409"},
+    {"api_fleet_renew", "Renew a lease", "200", JOB_STATE, "", "409"},
+    {"api_fleet_release", "Release a lease (requeue by default)", "200", JOB_STATE, "", "409"},
+    {"api_fleet_runs", "A job's runs, one per attempt, with insights", "200",
+     "[attempt:integer,factory_id:string,engine:string?,lease_epoch:integer,started_at:string,"
+     "ended_at:string?,exit:string?,result:object?,insights:object?]",
+     "", ""},
+    {"api_fleet_events", "A job's events, oldest first", "200", PAGE, "limit,cursor", ""},
+    {"api_fleet_artifact_add", "Record a pointer to a blob stored elsewhere", "201",
+     "id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string", "", ""},
+    {"api_fleet_artifacts", "A job's artifacts", "200",
+     "[id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string]", "", ""},
+    {"api_fleet_claim", "Claim queued jobs (long-poll with wait_ms)", "200",
+     "jobs:array,waited_ms:integer", "", ""},
+    {"api_fleet_heartbeat", "A worker's heartbeat", "200", FACTORY, "", ""},
+    {"api_fleet_factories", "Workers, stale when silent", "200", "[" FACTORY "]", "", ""},
+    {"api_control_heartbeat", "A controller's heartbeat", "200",
+     "controller_id:string,host:string?,role:string?,priority:integer?,status:string?,"
+     "version:string?,metadata:object?,stale:boolean",
+     "", ""},
+    {"api_control_list", "Controllers", "200", "items:array", "", ""},
+    {"api_control_acquire", "Take or renew a leader lease", "200",
+     "lease:string,holder_id:string?,holder_host:string?,term:integer,"
+     "lease_expires_at:string?,is_leader:boolean,operation:string",
+     "", ""},
+    {"api_control_state", "The system mode and the leader", "200", SYSTEM, "", ""},
+    {"api_control_mode_events", "The mode's changes, newest first", "200", "items:array", "", ""},
+    {"api_control_pause", "Pause: no claims", "200", SYSTEM, "", ""},
+    {"api_control_resume", "Resume claims", "200", SYSTEM, "", ""},
+    {"api_control_drain", "Drain: no claims, no new runtimes", "200", SYSTEM, "", ""},
+    {"api_tasks_create", "Create a task (a composite job)", "201", TASK, "", ""},
+    {"api_tasks_get", "A task with its steps", "200", TASK, "", ""},
+    {"api_tasks_plan", "Plan a task's steps", "200", TASK, "", "409"},
+    {"api_tasks_cancel", "Cancel a task and its unfinished steps", "200", TASK, "", "409"},
+    {"api_steps_heartbeat", "Renew a step's lease", "200", JOB_STATE, "", "409"},
+    {"api_steps_checkpoint", "Save a step's checkpoint", "200", JOB_STATE, "", "409"},
+    {"api_steps_complete", "A step shipped", "200", JOB_STATE, "", "409"},
+    {"api_steps_fail", "A step failed (retried per its policy)", "200", JOB_STATE, "", "409"},
+    {"api_status_get", "The whole system at a glance", "200",
+     "system:object,timers:array,timer_leases:array,jobs:object,workers:object,streams:array,"
+     "pools:array,runtime_events:array",
+     "", ""},
+    {"api_metrics_get", "Prometheus text exposition (not an envelope)", "200", NULL, "", ""},
+    {"api_runtimes_list", "Runtime instances, newest first", "200", "items:array", "limit", ""},
+    {"api_runtimes_ensure", "A live instance of a pool: the one running, or a new one", "201,200",
+     INSTANCE, "", "409,502"},
+    {"api_runtimes_manual", "Register a machine for the manual provider", "201",
+     "id:string,name:string,gpu:string,gpu_mem_gb:integer,price_per_hour:number,"
+     "address:string?,state:string,registered_at:string",
+     "", ""},
+    {"api_runtimes_stop", "Stop an instance through its provider", "200", INSTANCE, "", "409,502"},
+    {"api_runtimes_destroy", "Destroy an instance through its provider", "200", INSTANCE, "",
+     "409,502"},
+    {"api_streams_add", "Add an entry to a configured Redis stream", "201",
+     "id:string,stream:string,source:string,reply_to:string?", "", "404"},
+    {"api_ui_login_form", "Status pages: the login form", "200", HTML, "", ""},
+    {"api_ui_login", "Status pages: log in with a token (form field token)", "303", HTML, "", ""},
+    {"api_ui_logout", "Status pages: log out", "303", HTML, "", ""},
+    {"api_ui_overview", "Status pages: the overview", "200", HTML, "refresh", ""},
+    {"api_ui_system_mode", "Status pages: pause, resume or drain (form)", "303", HTML, "", ""},
+    {"api_ui_jobs", "Status pages: jobs", "200", HTML, "stage,cursor", ""},
+    {"api_ui_job", "Status pages: one job", "200", HTML, "", ""},
+    {"api_ui_workers", "Status pages: workers", "200", HTML, "", ""},
+    {"api_ui_runtimes", "Status pages: runtimes", "200", HTML, "", ""},
+    {"api_ui_runtime_action", "Status pages: stop or destroy a runtime (form)", "303", HTML, "",
+     ""},
 };
 
 static const struct op *op_find(const char *route)
@@ -293,7 +289,8 @@ static struct json_object *stage_targets(void)
 
 	for (int i = 0; i < STAGE_COUNT; i++)
 		if (stages_check_target(stages_name((enum stage)i), &s, &e) == CD_OK)
-			json_object_array_add(a, json_object_new_string(stages_name((enum stage)i)));
+			json_object_array_add(a,
+			                      json_object_new_string(stages_name((enum stage)i)));
 	return a;
 }
 
@@ -309,16 +306,16 @@ static struct json_object *all_stages(void)
 /* ---- request bodies from the field tables ------------------------------------ */
 
 static struct json_object *table_schema(const char *route, const char *path,
-					const struct openapi_part *p);
+                                        const struct openapi_part *p);
 
 /* The schema of field f of route's body at path (its full name, "jobs[].retry"). */
 static struct json_object *field_schema(const char *route, const char *path,
-					const struct json_field *f)
+                                        const struct json_field *f)
 {
 	static const char *const TYPES[] = {
-		[JF_STRING] = "string", [JF_INT] = "integer", [JF_NUMBER] = "number",
-		[JF_BOOL] = "boolean",	[JF_OBJECT] = "object", [JF_ARRAY] = "array",
-		[JF_STRING_ARRAY] = "array",
+	    [JF_STRING] = "string",      [JF_INT] = "integer",   [JF_NUMBER] = "number",
+	    [JF_BOOL] = "boolean",       [JF_OBJECT] = "object", [JF_ARRAY] = "array",
+	    [JF_STRING_ARRAY] = "array",
 	};
 	const struct openapi_part *sub = part_find(route, path, true);
 	const struct openapi_part *vals = part_find(route, path, false);
@@ -357,8 +354,8 @@ static struct json_object *field_schema(const char *route, const char *path,
 		put(s, "maxItems", json_object_new_int64(f->max));
 		if (f->type == JF_ARRAY) {
 			sub = (size_t)snprintf(below, sizeof(below), "%s[]", path) < sizeof(below)
-				  ? part_find(route, below, true)
-				  : NULL;
+			          ? part_find(route, below, true)
+			          : NULL;
 			items = sub ? table_schema(route, below, sub) : json_object_new_object();
 		} else {
 			items = typed("string", false);
@@ -368,15 +365,14 @@ static struct json_object *field_schema(const char *route, const char *path,
 		}
 		put(s, "items", items);
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return s;
 }
 
 /* The object schema of part p (a field table) of route at path ("" the body). */
 static struct json_object *table_schema(const char *route, const char *path,
-					const struct openapi_part *p)
+                                        const struct openapi_part *p)
 {
 	struct json_object *s = typed("object", false), *props = json_object_new_object();
 	struct json_object *req = json_object_new_array();
@@ -441,8 +437,9 @@ static struct json_object *ok_response(const char *status, const struct op *op)
 	struct json_object *r = json_object_new_object(), *media, *env, *props, *req;
 
 	put_str(r, "description",
-		strcmp(status, "201") == 0 ? "Created." : strcmp(status, "303") == 0 ? "See Other."
-											: "OK.");
+	        strcmp(status, "201") == 0   ? "Created."
+	        : strcmp(status, "303") == 0 ? "See Other."
+	                                     : "OK.");
 	if (op->data != NULL && strcmp(op->data, HTML) == 0) {
 		if (strcmp(status, "303") == 0) {
 			struct json_object *h = obj_of(r, "headers");
@@ -496,11 +493,11 @@ static struct json_object *error_responses(void)
 			if (response_status((enum cd_err)e) != ERROR_STATUSES[i])
 				continue;
 			snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
-				 text[0] ? ", " : "", response_code((enum cd_err)e));
+			         text[0] ? ", " : "", response_code((enum cd_err)e));
 		}
 		if (ERROR_STATUSES[i] == 404)
 			snprintf(text + strlen(text), sizeof(text) - strlen(text),
-				 ", <thing>_not_found (job_not_found, task_not_found, ...)");
+			         ", <thing>_not_found (job_not_found, task_not_found, ...)");
 		snprintf(name, sizeof(name), "%d", ERROR_STATUSES[i]);
 		put_str(r, "description", text[0] ? text : response_reason(ERROR_STATUSES[i]));
 		put(obj_of(obj_of(r, "content"), "application/json"), "schema",
@@ -597,7 +594,8 @@ static struct json_object *roles_of(unsigned roles)
 	roles |= ROLE_BIT(ROLE_ADMIN);
 	for (int r = 0; r < ROLE_COUNT; r++)
 		if (roles & ROLE_BIT(r))
-			json_object_array_add(a, json_object_new_string(tokens_role_name((enum role)r)));
+			json_object_array_add(
+			    a, json_object_new_string(tokens_role_name((enum role)r)));
 	return a;
 }
 
@@ -730,18 +728,20 @@ static void build(void)
 	put(doc, "paths", paths);
 	put_str(bearer, "type", "http");
 	put_str(bearer, "scheme", "bearer");
-	put_str(bearer, "description", "An API token (cdt_...), made with conductorctl token create.");
+	put_str(bearer, "description",
+	        "An API token (cdt_...), made with conductorctl token create.");
 	put(obj_of(comp, "securitySchemes"), "bearer", bearer);
 	put(obj_of(comp, "schemas"), "Error",
-	    json_tokener_parse("{\"type\":\"object\",\"required\":[\"ok\",\"request_id\",\"error\","
-			       "\"message\",\"details\"],\"properties\":{\"ok\":{\"const\":false},"
-			       "\"request_id\":{\"type\":\"string\"},\"error\":{\"type\":\"string\"},"
-			       "\"message\":{\"type\":\"string\"},\"details\":{\"type\":\"object\","
-			       "\"properties\":{\"field\":{\"type\":\"string\"}}}}}"));
+	    json_tokener_parse(
+	        "{\"type\":\"object\",\"required\":[\"ok\",\"request_id\",\"error\","
+	        "\"message\",\"details\"],\"properties\":{\"ok\":{\"const\":false},"
+	        "\"request_id\":{\"type\":\"string\"},\"error\":{\"type\":\"string\"},"
+	        "\"message\":{\"type\":\"string\"},\"details\":{\"type\":\"object\","
+	        "\"properties\":{\"field\":{\"type\":\"string\"}}}}}"));
 	put(comp, "responses", error_responses());
 	put(doc, "components", comp);
 	DOCUMENT = xstrdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(doc);
 }
 

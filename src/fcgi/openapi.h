@@ -26,20 +26,24 @@
  * values a string field, or each string of a string array, may take
  * (values, nvalues). */
 struct openapi_part {
-	const char *route;		/* the handler's name, as in ROUTES */
+	const char *route; /* the handler's name, as in ROUTES */
 	const char *path;
 	const struct json_field *fields;
 	size_t nfields;
 	const char *const *values;
 	size_t nvalues;
-	const char *table;		/* the C name of fields, for x-field-table */
+	const char *table; /* the C name of fields, for x-field-table */
 };
 
 /* A part from a field table, or from an array of allowed strings. */
 #define OPENAPI_BODY(route, path, t)                                                               \
-	{(route), (path), (t), sizeof(t) / sizeof((t)[0]), NULL, 0, #t}
+	{                                                                                          \
+		(route), (path), (t), sizeof(t) / sizeof((t)[0]), NULL, 0, #t                      \
+	}
 #define OPENAPI_ENUM(route, path, v)                                                               \
-	{(route), (path), NULL, 0, (v), sizeof(v) / sizeof((v)[0]), NULL}
+	{                                                                                          \
+		(route), (path), NULL, 0, (v), sizeof(v) / sizeof((v)[0]), NULL                    \
+	}
 
 /* Each api_<area>.c's parts (defined at the end of that file). */
 extern const struct openapi_part API_CONTROL_PARTS[];

@@ -199,8 +199,8 @@ static void test_every_route_of_routes_tsv(void)
 		else
 			snprintf(want, sizeof(want), "admin,%s", roles);
 		if (!same_words(obj_at(op, "x-roles"), want))
-			fprintf(stderr, "\n  %s %s: x-roles %s, routes.tsv says %s\n", method, pattern,
-				json_object_to_json_string(obj_at(op, "x-roles")), roles);
+			fprintf(stderr, "\n  %s %s: x-roles %s, routes.tsv says %s\n", method,
+			        pattern, json_object_to_json_string(obj_at(op, "x-roles")), roles);
 		CU_ASSERT(same_words(obj_at(op, "x-roles"), want));
 		CU_ASSERT(is_array(obj_at(op, "security")));
 		CU_ASSERT_EQUAL(len_of(obj_at(op, "security")), strcmp(roles, "-") == 0 ? 0 : 1);
@@ -210,8 +210,8 @@ static void test_every_route_of_routes_tsv(void)
 			if (sscanf(p + 1, "%63[^}]", name) != 1)
 				continue;
 			if (!has_path_param(op, name))
-				fprintf(stderr, "\n  %s %s lacks its path parameter %s\n", method, pattern,
-					name);
+				fprintf(stderr, "\n  %s %s lacks its path parameter %s\n", method,
+				        pattern, name);
 			CU_ASSERT(has_path_param(op, name));
 		}
 	}
@@ -243,9 +243,9 @@ struct src_table {
 static const char *json_type_of(const char *jf)
 {
 	static const char *const MAP[][2] = {
-		{"JF_STRING_ARRAY", "array"}, {"JF_STRING", "string"}, {"JF_INT", "integer"},
-		{"JF_NUMBER", "number"},      {"JF_BOOL", "boolean"},  {"JF_OBJECT", "object"},
-		{"JF_ARRAY", "array"},
+	    {"JF_STRING_ARRAY", "array"}, {"JF_STRING", "string"}, {"JF_INT", "integer"},
+	    {"JF_NUMBER", "number"},      {"JF_BOOL", "boolean"},  {"JF_OBJECT", "object"},
+	    {"JF_ARRAY", "array"},
 	};
 
 	for (size_t i = 0; i < sizeof(MAP) / sizeof(MAP[0]); i++)
@@ -266,7 +266,8 @@ static void read_rows(const char *text, size_t n, const char *fence, struct src_
 		const char *row_end;
 		struct src_field *f;
 
-		if (macro != NULL && macro < end && (name == NULL || macro < name) && fence != NULL) {
+		if (macro != NULL && macro < end && (name == NULL || macro < name) &&
+		    fence != NULL) {
 			read_rows(fence, strlen(fence), NULL, t);
 			p = macro + strlen("FENCE_FIELDS");
 			continue;
@@ -283,7 +284,7 @@ static void read_rows(const char *text, size_t n, const char *fence, struct src_
 			const char *ty = strstr(name, ".type = ");
 
 			snprintf(f->type, sizeof(f->type), "%s",
-				 ty && ty < row_end ? json_type_of(ty + strlen(".type = ")) : "?");
+			         ty && ty < row_end ? json_type_of(ty + strlen(".type = ")) : "?");
 		}
 		{
 			const char *rq = strstr(name, ".required = true");
@@ -331,8 +332,10 @@ static size_t read_tables(struct src_table *tables, size_t cap)
 			char name[64];
 			const char *body, *stop;
 
-			if (sscanf(p + strlen("struct json_field "), "%63[A-Za-z0-9_][] = {", name) != 1 ||
-			    strncmp(p + strlen("struct json_field ") + strlen(name), "[] = {", 6) != 0)
+			if (sscanf(p + strlen("struct json_field "), "%63[A-Za-z0-9_][] = {",
+			           name) != 1 ||
+			    strncmp(p + strlen("struct json_field ") + strlen(name), "[] = {", 6) !=
+			        0)
 				continue;
 			body = p + strlen("struct json_field ") + strlen(name);
 			stop = strstr(body, "\n};");
@@ -354,7 +357,7 @@ static size_t read_tables(struct src_table *tables, size_t cap)
 
 /* Collects into out (up to cap) every schema of o marked x-field-table name. */
 static size_t find_schemas(struct json_object *o, const char *name, struct json_object **out,
-			   size_t n, size_t cap)
+                           size_t n, size_t cap)
 {
 	if (json_object_is_type(o, json_type_object)) {
 		if (strcmp(str_at(o, "x-field-table"), name) == 0 && n < cap)
@@ -400,17 +403,18 @@ static void check_schema_is_table(struct json_object *s, const struct src_table 
 
 		if (p == NULL || strcmp(type_of(p), f->type) != 0 ||
 		    in_array(req, f->name) != f->required)
-			fprintf(stderr, "\n  %s.%s: in the document %s, type %s, required %d; "
-				"in the source type %s, required %d\n", t->name, f->name,
-				p ? "present" : "MISSING", p ? type_of(p) : "-", in_array(req, f->name),
-				f->type, f->required);
+			fprintf(stderr,
+			        "\n  %s.%s: in the document %s, type %s, required %d; "
+			        "in the source type %s, required %d\n",
+			        t->name, f->name, p ? "present" : "MISSING", p ? type_of(p) : "-",
+			        in_array(req, f->name), f->type, f->required);
 		CU_ASSERT_PTR_NOT_NULL(p);
 		CU_ASSERT_STRING_EQUAL(p ? type_of(p) : "", f->type);
 		CU_ASSERT_EQUAL(in_array(req, f->name), f->required);
 	}
 	EXPECT_INT((int64_t)json_object_object_length(props), (int64_t)t->n);
 	CU_ASSERT(obj_at(s, "additionalProperties") != NULL &&
-		  !json_object_get_boolean(obj_at(s, "additionalProperties")));
+	          !json_object_get_boolean(obj_at(s, "additionalProperties")));
 }
 
 #define MAX_TABLES 64
@@ -427,8 +431,9 @@ static void test_every_field_table_of_the_handlers(void)
 		size_t k = find_schemas(document(), tables[i].name, found, 0, 16);
 
 		if (k == 0)
-			fprintf(stderr, "\n  the field table %s is in no request body of the document\n",
-				tables[i].name);
+			fprintf(stderr,
+			        "\n  the field table %s is in no request body of the document\n",
+			        tables[i].name);
 		CU_ASSERT(k > 0);
 		CU_ASSERT(tables[i].n > 0);
 		for (size_t j = 0; j < k; j++)
@@ -451,9 +456,9 @@ static void table_passed(const char *text, size_t n, const char *call, char out[
 
 static void test_the_table_a_handler_checks_is_its_request_body(void)
 {
-	static const char *const FILES[] = {"src/fcgi/api_control.c", "src/fcgi/api_fleet.c",
-					    "src/fcgi/api_runtimes.c", "src/fcgi/api_streams.c",
-					    "src/fcgi/api_tasks.c",   "src/fcgi/api_tenants.c"};
+	static const char *const FILES[] = {"src/fcgi/api_control.c",  "src/fcgi/api_fleet.c",
+	                                    "src/fcgi/api_runtimes.c", "src/fcgi/api_streams.c",
+	                                    "src/fcgi/api_tasks.c",    "src/fcgi/api_tenants.c"};
 	int checked = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(document());
@@ -477,12 +482,13 @@ static void test_the_table_a_handler_checks_is_its_request_body(void)
 				continue;
 			op = operation_by_id(name);
 			schema = obj_at(obj_at(obj_at(obj_at(op, "requestBody"), "content"),
-					       "application/json"),
-					"schema");
+			                       "application/json"),
+			                "schema");
 			if (strcmp(str_at(schema, "x-field-table"), table) != 0)
-				fprintf(stderr, "\n  %s checks its body against %s; its request body "
-					"in the document is %s\n", name, table,
-					str_at(schema, "x-field-table"));
+				fprintf(stderr,
+				        "\n  %s checks its body against %s; its request body "
+				        "in the document is %s\n",
+				        name, table, str_at(schema, "x-field-table"));
 			EXPECT_STR(str_at(schema, "x-field-table"), table);
 			checked++;
 		}
@@ -525,17 +531,18 @@ static void test_valid_against_the_openapi_3_1_schema(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(getenv("top_srcdir"));
 	rc = validate(document());
 	if (rc == EXIT_MISSING) {
-		printf("\n  SKIPPED: the OpenAPI validator is not installed (tools/check installs it)\n");
+		printf("\n  SKIPPED: the OpenAPI validator is not installed (tools/check installs "
+		       "it)\n");
 		return;
 	}
 	EXPECT_INT(rc, 0);
 	/* the validator does refuse an invalid type */
 	bad = json_tokener_parse(json_object_to_json_string(document()));
 	s = obj_at(obj_at(obj_at(obj_at(obj_at(obj_at(obj_at(bad, "paths"), "/healthz"), "get"),
-					"responses"),
-				 "200"),
-			  "content"),
-		   "application/json");
+	                                "responses"),
+	                         "200"),
+	                  "content"),
+	           "application/json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	json_object_object_add(obj_at(s, "schema"), "type", json_object_new_string("strng"));
 	EXPECT_INT(validate(bad), 1);
@@ -543,14 +550,14 @@ static void test_valid_against_the_openapi_3_1_schema(void)
 }
 
 static CU_TestInfo TESTS[] = {
-	{"served_without_a_token_cacheable_and_stable",
-	 test_served_without_a_token_cacheable_and_stable},
-	{"every_route_of_routes_tsv", test_every_route_of_routes_tsv},
-	{"every_field_table_of_the_handlers", test_every_field_table_of_the_handlers},
-	{"the_table_a_handler_checks_is_its_request_body",
-	 test_the_table_a_handler_checks_is_its_request_body},
-	{"valid_against_the_openapi_3_1_schema", test_valid_against_the_openapi_3_1_schema},
-	CU_TEST_INFO_NULL,
+    {"served_without_a_token_cacheable_and_stable",
+     test_served_without_a_token_cacheable_and_stable},
+    {"every_route_of_routes_tsv", test_every_route_of_routes_tsv},
+    {"every_field_table_of_the_handlers", test_every_field_table_of_the_handlers},
+    {"the_table_a_handler_checks_is_its_request_body",
+     test_the_table_a_handler_checks_is_its_request_body},
+    {"valid_against_the_openapi_3_1_schema", test_valid_against_the_openapi_3_1_schema},
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)

@@ -57,9 +57,8 @@ static struct json_object *operation(const char *route)
  * the path leads nowhere. */
 static struct json_object *schema_at(const char *route, const char *path)
 {
-	struct json_object *s = at(at(at(at(operation(route), "requestBody"), "content"),
-				      "application/json"),
-				   "schema");
+	struct json_object *s = at(
+	    at(at(at(operation(route), "requestBody"), "content"), "application/json"), "schema");
 	char copy[160], *save = NULL, *seg;
 
 	snprintf(copy, sizeof(copy), "%s", path);
@@ -78,7 +77,7 @@ static struct json_object *schema_at(const char *route, const char *path)
 
 /* Field f's limits in its schema s are the table's. */
 static void check_limits(const struct openapi_part *p, const struct json_field *f,
-			 struct json_object *s)
+                         struct json_object *s)
 {
 	bool ok = s != NULL;
 
@@ -98,15 +97,12 @@ static void check_limits(const struct openapi_part *p, const struct json_field *
 		ok = ok && int_of(s, "minItems") == f->min && int_of(s, "maxItems") == f->max &&
 		     int_of(at(s, "items"), "maxLength") == f->item_max;
 		break;
-	case JF_OBJECT:
-		ok = ok && (f->max == 0 || int_of(s, "x-max-bytes") == f->max);
-		break;
-	default:
-		break;
+	case JF_OBJECT: ok = ok && (f->max == 0 || int_of(s, "x-max-bytes") == f->max); break;
+	default: break;
 	}
 	if (!ok)
 		fprintf(stderr, "\n  %s %s.%s: the document's limits are not the table's: %s\n",
-			p->route, p->table, f->name, s ? json_object_to_json_string(s) : "absent");
+		        p->route, p->table, f->name, s ? json_object_to_json_string(s) : "absent");
 	CU_ASSERT(ok);
 }
 
@@ -129,26 +125,29 @@ static void test_every_part_is_in_its_route_with_the_tables_limits(void)
 		parts++;
 		if (!route_exists(p->route) || s == NULL)
 			fprintf(stderr, "\n  part %s \"%s\" (%s): %s\n", p->route, p->path,
-				p->table ? p->table : "values",
-				route_exists(p->route) ? "not in the document" : "no such route");
+			        p->table ? p->table : "values",
+			        route_exists(p->route) ? "not in the document" : "no such route");
 		CU_ASSERT(route_exists(p->route));
 		CU_ASSERT_PTR_NOT_NULL(s);
 		if (s == NULL)
 			continue;
 		if (p->fields != NULL) {
-			CU_ASSERT_STRING_EQUAL(json_object_get_string(at(s, "x-field-table")), p->table);
+			CU_ASSERT_STRING_EQUAL(json_object_get_string(at(s, "x-field-table")),
+			                       p->table);
 			for (size_t k = 0; k < p->nfields; k++, fields++)
-				check_limits(p, &p->fields[k], at(at(s, "properties"), p->fields[k].name));
+				check_limits(p, &p->fields[k],
+				             at(at(s, "properties"), p->fields[k].name));
 		} else {
 			struct json_object *e = at(s, "enum");
 
 			if (e == NULL)
 				e = at(at(s, "items"), "enum");
 			CU_ASSERT_EQUAL(e ? json_object_array_length(e) : 0, p->nvalues);
-			for (size_t k = 0; e != NULL && k < p->nvalues && k < json_object_array_length(e);
-			     k++)
-				CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(e, k)),
-						       p->values[k]);
+			for (size_t k = 0;
+			     e != NULL && k < p->nvalues && k < json_object_array_length(e); k++)
+				CU_ASSERT_STRING_EQUAL(
+				    json_object_get_string(json_object_array_get_idx(e, k)),
+				    p->values[k]);
 			enums++;
 		}
 	}
@@ -170,7 +169,7 @@ static void test_every_route_has_its_answers_and_its_errors(void)
 			fprintf(stderr, "\n  %s has no row in openapi.c's OPS\n", rt->name);
 		CU_ASSERT_STRING_NOT_EQUAL(json_object_get_string(at(op, "summary")), rt->name);
 		CU_ASSERT(at(resp, "200") != NULL || at(resp, "201") != NULL ||
-			  at(resp, "303") != NULL);
+		          at(resp, "303") != NULL);
 		if (!html) {
 			CU_ASSERT_EQUAL(at(resp, "401") != NULL, rt->roles != 0);
 			CU_ASSERT_EQUAL(at(resp, "403") != NULL, rt->roles != 0);
@@ -188,20 +187,18 @@ static void test_the_error_envelope(void)
 		CU_ASSERT_PTR_NOT_NULL(at(at(e, "properties"), keys[i]));
 	CU_ASSERT_EQUAL(json_object_array_length(at(e, "required")), 5);
 	/* 409's codes come from THE cd_err table */
-	CU_ASSERT_PTR_NOT_NULL(strstr(json_object_get_string(at(at(at(at(DOC, "components"),
-								       "responses"),
-								    "409"),
-								 "description")),
-				      "stale_epoch"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(json_object_get_string(
+	               at(at(at(at(DOC, "components"), "responses"), "409"), "description")),
+	           "stale_epoch"));
 }
 
 static CU_TestInfo TESTS[] = {
-	{"every_part_is_in_its_route_with_the_tables_limits",
-	 test_every_part_is_in_its_route_with_the_tables_limits},
-	{"every_route_has_its_answers_and_its_errors",
-	 test_every_route_has_its_answers_and_its_errors},
-	{"the_error_envelope", test_the_error_envelope},
-	CU_TEST_INFO_NULL,
+    {"every_part_is_in_its_route_with_the_tables_limits",
+     test_every_part_is_in_its_route_with_the_tables_limits},
+    {"every_route_has_its_answers_and_its_errors", test_every_route_has_its_answers_and_its_errors},
+    {"the_error_envelope", test_the_error_envelope},
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
