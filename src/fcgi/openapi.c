@@ -113,8 +113,9 @@ static const struct param *param_find(const char *name)
 #define JOB_STATE                                                                                  \
 	"id:string,stage:string,attempts:integer,not_before:string?,lease:object,"                 \
 	"checkpoint:object?,rev:integer,updated_at:string"
-#define PAGE "items:array,next_cursor:string?"
-#define TASK "task:object"
+#define PAGE     "items:array,next_cursor:string?"
+#define ARTIFACT "id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string"
+#define TASK     "task:object"
 #define INSTANCE                                                                                   \
 	"id:string,pool:string,provider:string,provider_id:string?,name:string?,state:string,"     \
 	"price_per_hour:number?,gpu:string?,gpu_mem_gb:integer?,region:string?,address:string?,"   \
@@ -164,10 +165,9 @@ static const struct op {
      "ended_at:string?,exit:string?,result:object?,insights:object?]",
      "", ""},
     {"api_fleet_events", "A job's events, oldest first", "200", PAGE, "limit,cursor", ""},
-    {"api_fleet_artifact_add", "Record a pointer to a blob stored elsewhere", "201",
-     "id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string", "", ""},
-    {"api_fleet_artifacts", "A job's artifacts", "200",
-     "[id:string,uri:string,sha256:string?,bytes:integer?,kind:string,created_at:string]", "", ""},
+    {"api_fleet_artifact_add", "Record a pointer to a blob stored elsewhere", "201", ARTIFACT, "",
+     ""},
+    {"api_fleet_artifacts", "A job's artifacts", "200", "[" ARTIFACT "]", "", ""},
     {"api_fleet_claim", "Claim queued jobs (long-poll with wait_ms)", "200",
      "jobs:array,waited_ms:integer", "", ""},
     {"api_fleet_heartbeat", "A worker's heartbeat", "200", FACTORY, "", ""},
@@ -195,8 +195,8 @@ static const struct op {
     {"api_steps_complete", "A step shipped", "200", JOB_STATE, "", "409"},
     {"api_steps_fail", "A step failed (retried per its policy)", "200", JOB_STATE, "", "409"},
     {"api_status_get", "The whole system at a glance", "200",
-     "system:object,timers:array,timer_leases:array,jobs:object,workers:object,streams:array,"
-     "pools:array,runtime_events:array",
+     "system:object,timers:array,timer_leases:array,jobs:object,workers:array,streams:object,"
+     "pools:array,runtime_events:object",
      "", ""},
     {"api_metrics_get", "Prometheus text exposition (not an envelope)", "200", NULL, "", ""},
     {"api_runtimes_list", "Runtime instances, newest first", "200", "items:array", "limit", ""},

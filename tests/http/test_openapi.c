@@ -16,6 +16,9 @@
  *   - the document is valid against the official OpenAPI 3.1 schema and its
  *     Schema Objects against JSON Schema 2020-12 (tests/http/validate_openapi.mjs),
  *     and that validator refuses a document with an invalid type;
+ *   - every GET route of /v1 (a job's, for {id}), a submit, a claim and a
+ *     PATCH answer the data their operation describes: each key of data
+ *     documented, of its type;
  *   - it is served without a token, cacheable, the same bytes every time,
  *     and HEAD answers its headers.
  *
@@ -497,6 +500,151 @@ static void test_the_table_a_handler_checks_is_its_request_body(void)
 	CU_ASSERT(checked >= 20);
 }
 
+/* ---- answers ----------------------------------------------------------------------- */
+
+/* Has v the JSON Schema type of s (a name, or [name, "null"])? Any type
+ * when s names none. */
+static bool has_type(struct json_object *v, struct json_object *s)
+{
+	struct json_object *t = obj_at(s, "type");
+	const char *want = type_of(s);
+	enum json_type got = json_object_get_type(v);
+
+	if (v == NULL)
+		return !is_array(t) || len_of(t) < 2 ? t == NULL : true;
+	if (want[0] == '\0')
+		return true;
+	return (strcmp(want, "string") == 0 && got == json_type_string) ||
+	       (strcmp(want, "integer") == 0 && got == json_type_int) ||
+	       (strcmp(want, "number") == 0 && (got == json_type_int || got == json_type_double)) ||
+	       (strcmp(want, "boolean") == 0 && got == json_type_boolean) ||
+	       (strcmp(want, "object") == 0 && got == json_type_object) ||
+	       (strcmp(want, "array") == 0 && got == json_type_array);
+}
+
+/* Every key of the answered object o is a property of schema s, of its type. */
+static int check_keys(const char *what, struct json_object *s, struct json_object *o)
+{
+	struct json_object *props = obj_at(s, "properties");
+	int bad = 0;
+
+	json_object_object_foreach(o, key, v)
+	{
+		struct json_object *p = obj_at(props, key);
+
+		if (p == NULL || !has_type(v, p)) {
+			fprintf(stderr, "\n  %s: data.%s is %s, the document says %s\n", what, key,
+			        json_type_to_name(json_object_get_type(v)),
+			        p ? json_object_to_json_string(p) : "nothing");
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* The answer r of the operation method pattern is what its status's data
+ * schema says, at the top level (and in the first items of an array). */
+static void check_answer(const char *method, const char *pattern, const struct http_resp *r)
+{
+	char status[8], *what = fmt("%s %s", method, pattern);
+	struct json_object *s, *data = data_of(r);
+	int bad = 0;
+
+	snprintf(status, sizeof(status), "%ld", r->status);
+	s = obj_at(
+	    obj_at(obj_at(obj_at(obj_at(obj_at(operation_of(method, pattern), "responses"), status),
+	                         "content"),
+	                  "application/json"),
+	           "schema"),
+	    "properties");
+	s = obj_at(s, "data");
+	if (s == NULL || data == NULL || !has_type(data, s)) {
+		fprintf(stderr, "\n  %s: answered %s %s, the document says %s\n", what, status,
+		        r->body, s ? json_object_to_json_string(s) : "nothing");
+		bad++;
+	} else if (is_array(data)) {
+		for (size_t i = 0; i < len_of(data) && i < 3; i++)
+			bad += check_keys(what, obj_at(s, "items"), item_at(data, i));
+	} else {
+		bad += check_keys(what, s, data);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	free(what);
+}
+
+/* The token of t for a route whose roles (routes.tsv) are roles; NULL when
+ * t has none. */
+static const char *token_for(const struct tenant *t, const char *roles)
+{
+	if (strstr(roles, "operator"))
+		return t->operator;
+	if (strstr(roles, "readonly"))
+		return t->reader;
+	if (strstr(roles, "submitter"))
+		return t->submitter;
+	if (strstr(roles, "worker"))
+		return t->worker;
+	if (strstr(roles, "controller"))
+		return t->controller;
+	return NULL;
+}
+
+/* Every GET route of /v1 (a job's for {id}) answers the data its
+ * operation describes, and so do a submit, a claim and a PATCH. */
+static void test_answers_are_what_the_document_says(void)
+{
+	struct tenant *t = tenant_new("answers");
+	char *tsv = slurp("tests/data/routes.tsv"), *save = NULL, *line, *path, id[IDLEN];
+	struct http_resp r;
+	int checked = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tsv);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(document());
+	r = callf("POST", "/v1/fleet/jobs", t->submitter,
+	          "{\"body\":\"x\",\"capabilities\":[\"oas\"]}");
+	EXPECT_STATUS(r, 201);
+	check_answer("POST", "/v1/fleet/jobs", &r);
+	snprintf(id, sizeof(id), "%s", str_at(obj_at(data_of(&r), "job"), "id"));
+	http_resp_free(&r);
+	r = callf("POST", "/v1/fleet/claim", t->worker,
+	          "{\"factory_id\":\"oas-f\",\"capabilities\":[\"oas\"]}");
+	EXPECT_STATUS(r, 200);
+	check_answer("POST", "/v1/fleet/claim", &r);
+	http_resp_free(&r);
+	path = fmt("/v1/fleet/jobs/%s", id);
+	r = callf("PATCH", path, t->worker,
+	          "{\"factory_id\":\"oas-f\",\"lease_epoch\":1,\"stage\":\"shipped\"}");
+	EXPECT_STATUS(r, 200);
+	check_answer("PATCH", "/v1/fleet/jobs/{id}", &r);
+	http_resp_free(&r);
+	free(path);
+	for (line = strtok_r(tsv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char method[16], pattern[512], handler[128], roles[256];
+		const char *token;
+
+		if (line[0] == '#' ||
+		    sscanf(line, "%15s %511s %127s %255s", method, pattern, handler, roles) != 4 ||
+		    strcmp(method, "GET") != 0 || strncmp(pattern, "/v1/", 4) != 0 ||
+		    strcmp(pattern, "/v1/openapi.json") == 0 ||
+		    (token = token_for(t, roles)) == NULL)
+			continue;
+		if (strchr(pattern, '{') != NULL &&
+		    strncmp(pattern, "/v1/fleet/jobs/{id}", 19) != 0)
+			continue;
+		path = strchr(pattern, '{') ? fmt("/v1/fleet/jobs/%s%s", id, pattern + 19)
+		                            : fmt("%s", pattern);
+		r = call("GET", path, token, NULL, NULL);
+		EXPECT_STATUS(r, 200);
+		check_answer("GET", pattern, &r);
+		http_resp_free(&r);
+		free(path);
+		checked++;
+	}
+	CU_ASSERT(checked >= 10);
+	free(tsv);
+}
+
 /* ---- the official schema ------------------------------------------------------------- */
 
 /* Runs validate_openapi.mjs on doc; its exit status (-1: could not run). */
@@ -556,13 +704,15 @@ static CU_TestInfo TESTS[] = {
     {"every_field_table_of_the_handlers", test_every_field_table_of_the_handlers},
     {"the_table_a_handler_checks_is_its_request_body",
      test_the_table_a_handler_checks_is_its_request_body},
+    {"answers_are_what_the_document_says", test_answers_are_what_the_document_says},
     {"valid_against_the_openapi_3_1_schema", test_valid_against_the_openapi_3_1_schema},
     CU_TEST_INFO_NULL,
 };
 
 int main(void)
 {
-	static const struct suite openapi = {.name = "openapi", .tenant_prefix = "oas"};
+	static const struct suite openapi = {
+	    .name = "openapi", .tenant_prefix = "oas", .control_roles = true};
 	int rc = suite_run(&openapi, TESTS);
 
 	json_object_put(DOC);
