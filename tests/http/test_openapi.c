@@ -12,7 +12,9 @@
  *     expanded from handler.h) is in the document as a schema marked
  *     x-field-table NAME with exactly its fields, their JSON types and which
  *     are required; and the table a handler hands to body_object_or_reply()
- *     (or step_or_reply()) is its operation's request body;
+ *     (or step_or_reply()) is its operation's request body; and each query
+ *     or header parameter a handler reads (request_query(), limit_or_reply(),
+ *     cursor_or_reply(), If-Match) is a parameter of its operation;
  *   - the document is valid against the official OpenAPI 3.1 schema and its
  *     Schema Objects against JSON Schema 2020-12 (tests/http/validate_openapi.mjs),
  *     and that validator refuses a document with an invalid type;
@@ -457,47 +459,126 @@ static void table_passed(const char *text, size_t n, const char *call, char out[
 		out[0] = '\0';
 }
 
-static void test_the_table_a_handler_checks_is_its_request_body(void)
+/* Calls fn for each handler (a function `void api_...(`) of the api_*.c and
+ * ui_*.c files of src/fcgi, with its name and its text (up to its closing
+ * brace). */
+static void for_each_handler(void (*fn)(const char *name, const char *text, size_t n, void *arg),
+                             void *arg)
 {
-	static const char *const FILES[] = {"src/fcgi/api_control.c",  "src/fcgi/api_fleet.c",
-	                                    "src/fcgi/api_runtimes.c", "src/fcgi/api_streams.c",
-	                                    "src/fcgi/api_tasks.c",    "src/fcgi/api_tenants.c"};
-	int checked = 0;
+	const char *top = getenv("top_srcdir");
+	char *dir = fmt("%s/src/fcgi", top ? top : ".");
+	struct dirent *de;
+	DIR *d = opendir(dir);
 
-	CU_ASSERT_PTR_NOT_NULL_FATAL(document());
-	for (size_t i = 0; i < sizeof(FILES) / sizeof(FILES[0]); i++) {
-		char *text = slurp(FILES[i]), *p;
+	CU_ASSERT_PTR_NOT_NULL(d);
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char *rel, *text, *p;
 
-		CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-		for (p = text; (p = strstr(p, "\nvoid api_")) != NULL; p++) {
-			char name[128], table[64];
+		if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0 ||
+		    (strncmp(de->d_name, "api_", 4) != 0 && strncmp(de->d_name, "ui_", 3) != 0))
+			continue;
+		rel = fmt("src/fcgi/%s", de->d_name);
+		text = slurp(rel);
+		free(rel);
+		for (p = text; p && (p = strstr(p, "\nvoid api_")) != NULL; p++) {
 			const char *stop = strstr(p + 1, "\n}\n");
-			size_t n;
-			struct json_object *op, *schema;
+			char name[128];
 
-			if (stop == NULL || sscanf(p + strlen("\nvoid "), "%127[a-z_](", name) != 1)
-				continue;
-			n = (size_t)(stop - p);
-			table_passed(p, n, "body_object_or_reply(req, ", table);
-			if (table[0] == '\0')
-				table_passed(p, n, "step_or_reply(req, ", table);
-			if (table[0] == '\0' || strcmp(table, "NULL") == 0)
-				continue;
-			op = operation_by_id(name);
-			schema = obj_at(obj_at(obj_at(obj_at(op, "requestBody"), "content"),
-			                       "application/json"),
-			                "schema");
-			if (strcmp(str_at(schema, "x-field-table"), table) != 0)
-				fprintf(stderr,
-				        "\n  %s checks its body against %s; its request body "
-				        "in the document is %s\n",
-				        name, table, str_at(schema, "x-field-table"));
-			EXPECT_STR(str_at(schema, "x-field-table"), table);
-			checked++;
+			if (stop != NULL && sscanf(p + strlen("\nvoid "), "%127[a-z_](", name) == 1)
+				fn(name, p, (size_t)(stop - p), arg);
 		}
 		free(text);
 	}
+	if (d != NULL)
+		closedir(d);
+	free(dir);
+}
+
+/* The table handler name checks its body against is its request body. */
+static void body_is_its_table(const char *name, const char *text, size_t n, void *arg)
+{
+	struct json_object *schema;
+	char table[64];
+	int *checked = arg;
+
+	table_passed(text, n, "body_object_or_reply(req, ", table);
+	if (table[0] == '\0')
+		table_passed(text, n, "step_or_reply(req, ", table);
+	if (table[0] == '\0' || strcmp(table, "NULL") == 0)
+		return;
+	schema = obj_at(obj_at(obj_at(obj_at(operation_by_id(name), "requestBody"), "content"),
+	                       "application/json"),
+	                "schema");
+	if (strcmp(str_at(schema, "x-field-table"), table) != 0)
+		fprintf(
+		    stderr,
+		    "\n  %s checks its body against %s; its request body in the document is %s\n",
+		    name, table, str_at(schema, "x-field-table"));
+	EXPECT_STR(str_at(schema, "x-field-table"), table);
+	(*checked)++;
+}
+
+static void test_the_table_a_handler_checks_is_its_request_body(void)
+{
+	int checked = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(document());
+	for_each_handler(body_is_its_table, &checked);
 	CU_ASSERT(checked >= 20);
+}
+
+/* Is name a query or header parameter of operation id? */
+static bool has_param(const char *id, const char *name)
+{
+	struct json_object *params = obj_at(operation_by_id(id), "parameters");
+
+	for (size_t i = 0; i < len_of(params); i++)
+		if (strcmp(str_at(item_at(params, i), "name"), name) == 0 &&
+		    strcmp(str_at(item_at(params, i), "in"), "path") != 0)
+			return true;
+	return false;
+}
+
+/* Each parameter handler name reads (request_query, limit_or_reply,
+ * cursor_or_reply, If-Match) is a parameter of its operation. */
+static void params_are_documented(const char *name, const char *text, size_t n, void *arg)
+{
+	static const char *const READERS[][2] = {{"limit_or_reply(req)", "limit"},
+	                                         {"cursor_or_reply(req)", "cursor"},
+	                                         {"if_match_or_reply(req)", "If-Match"}};
+	const char *p;
+	int *checked = arg;
+
+	for (size_t i = 0; i < sizeof(READERS) / sizeof(READERS[0]); i++) {
+		p = strstr(text, READERS[i][0]);
+		if (p == NULL || p >= text + n)
+			continue;
+		if (!has_param(name, READERS[i][1]))
+			fprintf(stderr, "\n  %s reads %s; its operation lacks it\n", name,
+			        READERS[i][1]);
+		CU_ASSERT(has_param(name, READERS[i][1]));
+		(*checked)++;
+	}
+	for (p = text; (p = strstr(p, "request_query(req, \"")) != NULL && p < text + n; p++) {
+		char q[64];
+
+		if (sscanf(p + strlen("request_query(req, \""), "%63[^\"]", q) != 1)
+			continue;
+		if (!has_param(name, q))
+			fprintf(stderr, "\n  %s reads ?%s; its operation lacks it\n", name, q);
+		CU_ASSERT(has_param(name, q));
+		(*checked)++;
+	}
+}
+
+static void test_the_query_a_handler_reads_is_in_its_operation(void)
+{
+	int checked = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(document());
+	for_each_handler(params_are_documented, &checked);
+	CU_ASSERT(checked >= 8);
 }
 
 /* ---- answers ----------------------------------------------------------------------- */
@@ -704,6 +785,8 @@ static CU_TestInfo TESTS[] = {
     {"every_field_table_of_the_handlers", test_every_field_table_of_the_handlers},
     {"the_table_a_handler_checks_is_its_request_body",
      test_the_table_a_handler_checks_is_its_request_body},
+    {"the_query_a_handler_reads_is_in_its_operation",
+     test_the_query_a_handler_reads_is_in_its_operation},
     {"answers_are_what_the_document_says", test_answers_are_what_the_document_says},
     {"valid_against_the_openapi_3_1_schema", test_valid_against_the_openapi_3_1_schema},
     CU_TEST_INFO_NULL,
