@@ -313,51 +313,77 @@ static char *fence_macro(void)
 	return out;
 }
 
-/* Reads every field table of the .c files of src/fcgi into tables (up to cap); returns
- * how many. */
-static size_t read_tables(struct src_table *tables, size_t cap)
+/* Calls fn with the text of each .c file of src/fcgi (only the api_*.c and
+ * ui_*.c ones when handlers_only). */
+static void for_each_source(bool handlers_only, void (*fn)(const char *text, void *arg), void *arg)
 {
 	const char *top = getenv("top_srcdir");
-	char *dir = fmt("%s/src/fcgi", top ? top : "."), *fence = fence_macro();
+	char *dir = fmt("%s/src/fcgi", top ? top : ".");
 	struct dirent *de;
-	size_t n = 0;
 	DIR *d = opendir(dir);
 
-	CU_ASSERT_PTR_NOT_NULL(fence);
+	CU_ASSERT_PTR_NOT_NULL(d);
 	while (d != NULL && (de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
-		char *rel, *text, *p;
+		char *rel, *text;
 
-		if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0)
+		if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0 ||
+		    (handlers_only && strncmp(de->d_name, "api_", 4) != 0 &&
+		     strncmp(de->d_name, "ui_", 3) != 0))
 			continue;
 		rel = fmt("src/fcgi/%s", de->d_name);
 		text = slurp(rel);
 		free(rel);
-		for (p = text; p && (p = strstr(p, "struct json_field ")) != NULL && n < cap; p++) {
-			char name[64];
-			const char *body, *stop;
-
-			if (sscanf(p + strlen("struct json_field "), "%63[A-Za-z0-9_][] = {",
-			           name) != 1 ||
-			    strncmp(p + strlen("struct json_field ") + strlen(name), "[] = {", 6) !=
-			        0)
-				continue;
-			body = p + strlen("struct json_field ") + strlen(name);
-			stop = strstr(body, "\n};");
-			if (stop == NULL)
-				continue;
-			memset(&tables[n], 0, sizeof(tables[n]));
-			snprintf(tables[n].name, sizeof(tables[n].name), "%s", name);
-			read_rows(body, (size_t)(stop - body), fence, &tables[n]);
-			n++;
-		}
+		if (text != NULL)
+			fn(text, arg);
 		free(text);
 	}
 	if (d != NULL)
 		closedir(d);
 	free(dir);
+}
+
+struct tables {
+	struct src_table *t;
+	size_t n, cap;
+	const char *fence; /* handler.h's FENCE_FIELDS */
+};
+
+/* Adds the field tables of one source text to arg (a struct tables). */
+static void tables_of(const char *text, void *arg)
+{
+	static const char DECL[] = "struct json_field ";
+	struct tables *ts = arg;
+	const char *p;
+
+	for (p = text; (p = strstr(p, DECL)) != NULL && ts->n < ts->cap; p++) {
+		const char *body, *stop;
+		char name[64];
+
+		if (sscanf(p + strlen(DECL), "%63[A-Za-z0-9_]", name) != 1 ||
+		    strncmp(p + strlen(DECL) + strlen(name), "[] = {", 6) != 0)
+			continue;
+		body = p + strlen(DECL) + strlen(name);
+		if ((stop = strstr(body, "\n};")) == NULL)
+			continue;
+		memset(&ts->t[ts->n], 0, sizeof(ts->t[ts->n]));
+		snprintf(ts->t[ts->n].name, sizeof(ts->t[ts->n].name), "%s", name);
+		read_rows(body, (size_t)(stop - body), ts->fence, &ts->t[ts->n]);
+		ts->n++;
+	}
+}
+
+/* Reads every field table of the .c files of src/fcgi into tables (up to
+ * cap); returns how many. */
+static size_t read_tables(struct src_table *tables, size_t cap)
+{
+	char *fence = fence_macro();
+	struct tables ts = {tables, 0, cap, fence};
+
+	CU_ASSERT_PTR_NOT_NULL(fence);
+	for_each_source(false, tables_of, &ts);
 	free(fence);
-	return n;
+	return ts.n;
 }
 
 /* Collects into out (up to cap) every schema of o marked x-field-table name. */
@@ -459,40 +485,34 @@ static void table_passed(const char *text, size_t n, const char *call, char out[
 		out[0] = '\0';
 }
 
-/* Calls fn for each handler (a function `void api_...(`) of the api_*.c and
- * ui_*.c files of src/fcgi, with its name and its text (up to its closing
- * brace). */
+struct handler_walk {
+	void (*fn)(const char *name, const char *text, size_t n, void *arg);
+	void *arg;
+};
+
+/* Calls walk->fn for each handler (a function `void api_...(`) of text. */
+static void handlers_of(const char *text, void *arg)
+{
+	struct handler_walk *walk = arg;
+	const char *p;
+
+	for (p = text; (p = strstr(p, "\nvoid api_")) != NULL; p++) {
+		const char *stop = strstr(p + 1, "\n}\n");
+		char name[128];
+
+		if (stop != NULL && sscanf(p + strlen("\nvoid "), "%127[a-z_](", name) == 1)
+			walk->fn(name, p, (size_t)(stop - p), walk->arg);
+	}
+}
+
+/* Calls fn for each handler of the api_*.c and ui_*.c files of src/fcgi,
+ * with its name and its text (up to its closing brace). */
 static void for_each_handler(void (*fn)(const char *name, const char *text, size_t n, void *arg),
                              void *arg)
 {
-	const char *top = getenv("top_srcdir");
-	char *dir = fmt("%s/src/fcgi", top ? top : ".");
-	struct dirent *de;
-	DIR *d = opendir(dir);
+	struct handler_walk walk = {fn, arg};
 
-	CU_ASSERT_PTR_NOT_NULL(d);
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		char *rel, *text, *p;
-
-		if (len < 3 || strcmp(de->d_name + len - 2, ".c") != 0 ||
-		    (strncmp(de->d_name, "api_", 4) != 0 && strncmp(de->d_name, "ui_", 3) != 0))
-			continue;
-		rel = fmt("src/fcgi/%s", de->d_name);
-		text = slurp(rel);
-		free(rel);
-		for (p = text; p && (p = strstr(p, "\nvoid api_")) != NULL; p++) {
-			const char *stop = strstr(p + 1, "\n}\n");
-			char name[128];
-
-			if (stop != NULL && sscanf(p + strlen("\nvoid "), "%127[a-z_](", name) == 1)
-				fn(name, p, (size_t)(stop - p), arg);
-		}
-		free(text);
-	}
-	if (d != NULL)
-		closedir(d);
-	free(dir);
+	for_each_source(true, handlers_of, &walk);
 }
 
 /* The table handler name checks its body against is its request body. */
