@@ -10,6 +10,9 @@ void api_health_healthz(struct request *req);
 void api_health_readyz(struct request *req);
 void api_health_whoami(struct request *req);
 
+/* api_openapi.c */
+void api_openapi_get(struct request *req);
+
 /* api_tenants.c */
 void api_tenants_create(struct request *req);
 void api_tenants_list(struct request *req);
