@@ -303,7 +303,7 @@ static void print_jobs(struct json_object *items)
 		table_cell_stage(t, json_get_string(j, "stage", NULL));
 		table_cell(t, json_get_string(j, "priority", NULL));
 		table_cellf(t, "%lld", (long long)json_get_int(j, "attempts", 0));
-		table_cell(t, json_get_string(json_get(j, "lease"), "holder", NULL));
+		table_cell(t, out_lease_holder(json_get(j, "lease")));
 		table_cell(t, json_get_string(j, "idempotency_key", NULL));
 		table_cell_json(t, json_get(j, "capabilities"));
 		table_cell_when(t, json_get_string(j, "updated_at", NULL));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/mem.h"
 #include "ctl/ctl.h"
 #include "ctl/output.h"
@@ -95,6 +96,13 @@ const char *out_stage_sgr(const char *stage)
 		if (strcmp(COLOURS[i].word, stage) == 0)
 			return COLOURS[i].sgr;
 	return NULL;
+}
+
+const char *out_lease_holder(struct json_object *lease)
+{
+	if (strcmp(json_get_string(lease, "status", ""), "held") != 0)
+		return NULL;
+	return json_get_string(lease, "holder", NULL);
 }
 
 char *out_paint(char *out, size_t cap, const char *s, const char *sgr)

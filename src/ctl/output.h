@@ -83,6 +83,11 @@ void out_section(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * then "… (N more lines)". */
 void out_text_block(const char *text, size_t max_lines);
 
+/* The worker holding a job's lease (the job's "lease" object, borrowed),
+ * NULL when none holds it now: a released or expired lease keeps its last
+ * holder, who no longer runs the job. */
+const char *out_lease_holder(struct json_object *lease);
+
 /* The SGR code of a stage's colour (NULL: none). */
 const char *out_stage_sgr(const char *stage);
 

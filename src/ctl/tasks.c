@@ -70,7 +70,7 @@ static void print_task(struct json_object *task)
 		table_cell(t, json_get_string(s, "title", NULL));
 		table_cell_stage(t, json_get_string(s, "stage", NULL));
 		table_cellf(t, "%lld", (long long)json_get_int(s, "attempts", 0));
-		table_cell(t, json_get_string(json_get(s, "lease"), "holder", NULL));
+		table_cell(t, out_lease_holder(json_get(s, "lease")));
 	}
 	table_print(t, stdout);
 	table_free(t);

@@ -669,6 +669,10 @@ static void test_wait_shipped_and_failed(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(c.err, "still queued after 1 s"));
 		cli_free(&c);
 	}
+	/* a lease released when the job shipped: no worker shown in the list */
+	CLI(&c, 0, NULL, "--token", t->reader, "jobs", "list");
+	CU_ASSERT_PTR_NULL(strstr(c.out, "w-1"));
+	cli_free(&c);
 	/* the runs and their insights, as show prints them */
 	CLI(&c, 0, NULL, "--token", t->reader, "jobs", "show", ok);
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "model=m1 turns=3"));
