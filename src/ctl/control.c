@@ -207,18 +207,18 @@ static int cmd_runtimes(struct ctl *ctl)
 static void print_status_jobs(struct json_object *jobs)
 {
 	struct json_object *by = json_get(jobs, "by_stage");
-	char line[1024] = "", stage[64];
-	size_t n = 0;
+	char line[1024];
+	size_t n;
 
+	n = (size_t)snprintf(line, sizeof(line), "%lld", (long long)json_get_int(jobs, "total", 0));
 	json_object_object_foreach(by, name, count) {
-		n += (size_t)snprintf(line + n, n < sizeof(line) ? sizeof(line) - n : 0, "%s%lld %s",
-		                      n ? ", " : "", (long long)json_object_get_int64(count),
-		                      out_paint(stage, sizeof(stage), name, out_stage_sgr(name)));
 		if (n >= sizeof(line))
 			break;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%lld %s",
+		                      n > 0 && strchr(line, ':') ? ", " : ": ",
+		                      (long long)json_object_get_int64(count), name);
 	}
-	printf("  %-13s %lld%s%s\n", "jobs", (long long)json_get_int(jobs, "total", 0),
-	       line[0] ? ": " : "", line);
+	out_field("jobs", line);
 }
 
 static void print_timers(struct json_object *timers)
