@@ -708,6 +708,9 @@ static void test_system_modes(void)
 	CLI(&c, 0, NULL, "--token", t->operator, "system", "resume");
 	CU_ASSERT_PTR_NOT_NULL(strstr(c.out, "running"));
 	cli_free(&c);
+	CLI(&c, 0, NULL, "--token", t->operator, "system", "resume", "--json");
+	EXPECT_STR(str_at(c.json, "mode"), "running");
+	cli_free(&c);
 	/* the API's 403 for a reader, exit 1; a stray operand, exit 2 */
 	CLI(&c, 1, NULL, "--token", t->reader, "system", "pause");
 	cli_free(&c);
