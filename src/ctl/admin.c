@@ -154,7 +154,8 @@ static int cmd_token_revoke(struct ctl *ctl)
 const struct ctl_command CTL_ADMIN_COMMANDS[] = {
 	{"tenant", "create", cmd_tenant_create, CTL_NEEDS_DB, "NAME", "create a tenant",
 	 "Example: " PROGRAM " tenant create acme"},
-	{"tenant", "list", cmd_tenant_list, CTL_NEEDS_DB, "", "list tenants", NULL},
+	{"tenant", "list", cmd_tenant_list, CTL_NEEDS_DB, "", "list tenants",
+	 "Example: " PROGRAM " tenant list"},
 	{"token", "create", cmd_token_create, CTL_NEEDS_DB, TOKEN_CREATE_ARGS,
 	 "create a token and print it once, alone on the last line of stdout",
 	 "ROLE: admin, operator, submitter, worker, controller, readonly, metrics\n"
@@ -162,7 +163,7 @@ const struct ctl_command CTL_ADMIN_COMMANDS[] = {
 	 "\"default\" for the other roles.\n"
 	 "Example: " PROGRAM " token create --role worker --name gpu-box-1 --expires-in 2592000"},
 	{"token", "list", cmd_token_list, CTL_NEEDS_DB, "", "list tokens (never their secrets)",
-	 NULL},
+	 "Example: " PROGRAM " token list"},
 	{"token", "revoke", cmd_token_revoke, CTL_NEEDS_DB, "--name NAME",
 	 "revoke a token; refused from the next request on",
 	 "Example: " PROGRAM " token revoke --name gpu-box-1"},
