@@ -94,7 +94,8 @@ enum cd_err client_call_within(const struct client *c, long timeout_ms, const ch
 {
 	struct httpc_limits lim = c->lim;
 	struct httpc_req req = {.who = CLIENT_WHO, .method = method, .bearer = c->token,
-	                        .body = body, .idempotent = strcmp(method, "GET") == 0};
+	                        .body = body, .idempotent = strcmp(method, "GET") == 0,
+	                        .quiet = true};
 	struct httpc_resp resp;
 	struct json_object *ok = NULL;
 	char url[CLIENT_URL_MAX + 2048];

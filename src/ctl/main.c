@@ -118,6 +118,25 @@ static void print_help(int argc, char **argv)
 		       "configuration.\n");
 }
 
+/* `conductorctl jobs` (or `jobs frobnicate`): a noun with no verb of its
+ * own names its verbs on one line. False when noun has no verbs. */
+static bool list_verbs(const char *noun, const char *verb)
+{
+	size_t n = 0;
+
+	FOR_EACH_COMMAND(cmd) {
+		if (cmd->verb == NULL || strcmp(cmd->noun, noun) != 0)
+			continue;
+		if (n++ == 0)
+			fprintf(stderr, PROGRAM " %s: %s%s%sone of: ", noun, verb ? "unknown verb " : "",
+				verb ? verb : "", verb ? "; " : "");
+		fprintf(stderr, "%s%s", n > 1 ? ", " : "", cmd->verb);
+	}
+	if (n > 0)
+		fprintf(stderr, " (" PROGRAM " %s --help)\n", noun);
+	return n > 0;
+}
+
 /* Removes the global flags from argv[0..*argc) (up to a `--`) into ctl.
  * Returns false after printing what is wrong. */
 static bool take_global_flags(struct ctl *ctl, int *argc, char **argv)
@@ -226,6 +245,8 @@ int main(int argc, char **argv)
 		return status;
 	}
 	/* the whole usage is long: name the problem, point at --help */
+	if (rest >= 1 && list_verbs(args[0], rest > 1 ? args[1] : NULL))
+		return CTL_EXIT_USAGE;
 	if (rest == 0)
 		fprintf(stderr, PROGRAM ": no command; see --help\n");
 	else

@@ -202,7 +202,7 @@ enum cd_err httpc_call(const struct httpc_limits *lim, const struct httpc_req *r
 		wait = backoff_ms(out->attempts, out->status == 429 ? a.retry_after_s : -1);
 		if (wait > HTTPC_RETRY_AFTER_MAX_MS || now_ms() + wait >= deadline)
 			break; /* the wait would pass the budget: answer with what we have */
-		{
+		if (!req->quiet) {
 			char st[16], at[16], ms[24];
 
 			snprintf(st, sizeof(st), "%ld", out->status);

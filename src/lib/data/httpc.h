@@ -53,6 +53,7 @@ struct httpc_req {
 	const char *bearer; /* the API key (Authorization: Bearer); never logged */
 	const char *body;   /* JSON text, or NULL for none */
 	bool idempotent;    /* may be sent again after it may have been acted on */
+	bool quiet;         /* no log line per retry (a CLI reports the outcome itself) */
 };
 
 /* The final answer. */
