@@ -65,6 +65,10 @@ struct ctl_command {
 /* The families' tables (each file of src/ctl/ exports its own). */
 extern const struct ctl_command CTL_ADMIN_COMMANDS[];
 extern const size_t CTL_ADMIN_NCOMMANDS;
+extern const struct ctl_command CTL_CHECK_COMMANDS[];
+extern const size_t CTL_CHECK_NCOMMANDS;
+extern const struct ctl_command CTL_CONFIG_COMMANDS[];
+extern const size_t CTL_CONFIG_NCOMMANDS;
 
 /* Prints "conductorctl: <message>" on stderr and returns the exit status for
  * e: 2 for CD_INVALID/CD_CONFIG (usage), 3 for CD_UPSTREAM (unreachable), 1

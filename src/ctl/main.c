@@ -25,6 +25,8 @@ static const struct {
 	const size_t *n;
 } FAMILIES[] = {
 	{CTL_ADMIN_COMMANDS, &CTL_ADMIN_NCOMMANDS},
+	{CTL_CHECK_COMMANDS, &CTL_CHECK_NCOMMANDS},
+	{CTL_CONFIG_COMMANDS, &CTL_CONFIG_NCOMMANDS},
 };
 #define NFAMILIES (sizeof(FAMILIES) / sizeof(FAMILIES[0]))
 
