@@ -115,7 +115,7 @@ static char *operator_token;
  * rows that stopped being written (degraded by the reading rule): they are
  * deleted, as an operator would after looking at them (the timers test
  * shows check failing on such a row). */
-static bool healthy_setup(void)
+static void healthy_setup(void)
 {
 	static const char *const once[] = {"--once", NULL};
 	const char *reaper = getenv("CONDUCTOR_REAPER");
@@ -135,71 +135,69 @@ static bool healthy_setup(void)
 	pg_cmd(NULL, "DELETE FROM timers WHERE updated_at < now() - make_interval(secs => "
 	             "stale_after_s)",
 	       NULL);
-	return true;
 }
 
-/* The environment of a healthy check: the operator token, the stream. */
-#define HEALTHY_ENV(extra)                                                                          \
-	{                                                                                           \
-		tok, "CONDUCTOR_STREAMS=" STREAM, "CONDUCTOR_STREAM_GROUP=" GROUP, extra, NULL      \
-	}
+/* Runs `conductorctl check [--json]` in a healthy deployment's environment
+ * (token, the stream and its group) plus extra ("KEY=value" or NULL);
+ * *out: what it printed (new string). Returns its exit status. */
+static int check_with(const char *token, bool json, const char *extra, char **out)
+{
+	const char *const args[] = {"check", json ? "--json" : NULL, NULL};
+	char *tok = fmt("CONDUCTOR_TOKEN=%s", token);
+	const char *const env[] = {tok, "CONDUCTOR_STREAMS=" STREAM, "CONDUCTOR_STREAM_GROUP=" GROUP,
+	                           extra, NULL};
+	int status = ctl(args, env, out);
+
+	free(tok);
+	return status;
+}
 
 static void test_check_passes_on_healthy_stack(void)
 {
-	static const char *const args[] = {"check", NULL};
-	static const char *const json_args[] = {"check", "--json", NULL};
 	struct json_object *j;
-	char *out, *tok;
+	const char *key = getenv("CONDUCTOR_RUNPOD_API_KEY");
+	char *out;
 	int status;
 
 	healthy_setup();
-	tok = fmt("CONDUCTOR_TOKEN=%s", operator_token);
-	{
-		const char *const env[] = HEALTHY_ENV(NULL);
+	status = check_with(operator_token, false, NULL, &out);
+	expect_all_pass_at(status, out, __LINE__);
+	EXPECT_HAS(out, "1 stream(s) " STREAM " have group " GROUP);
+	EXPECT_HAS(out, "role operator");
+	EXPECT_HAS(out, "token = ********  (environment)");
+	/* never a secret: the token, the fake provider's API key */
+	EXPECT_LACKS(out, operator_token);
+	if (key != NULL && key[0] != '\0')
+		EXPECT_LACKS(out, key);
+	free(out);
 
-		status = ctl(args, env, &out);
-		expect_all_pass_at(status, out, __LINE__);
-		EXPECT_HAS(out, "1 stream(s) " STREAM " have group " GROUP);
-		EXPECT_HAS(out, "role operator");
-		EXPECT_HAS(out, "token = ********  (environment)");
-		/* never a secret: the token, the fake provider's API key */
-		EXPECT_LACKS(out, operator_token);
-		if (getenv("CONDUCTOR_RUNPOD_API_KEY") != NULL && getenv("CONDUCTOR_RUNPOD_API_KEY")[0])
-			EXPECT_LACKS(out, getenv("CONDUCTOR_RUNPOD_API_KEY"));
-		free(out);
+	status = check_with(operator_token, true, NULL, &out);
+	CU_ASSERT_EQUAL(status, 0);
+	j = json_tokener_parse(out);
+	CU_ASSERT_PTR_NOT_NULL(j);
+	CU_ASSERT_TRUE(bool_at(j, "ok"));
+	CU_ASSERT_EQUAL(len_of(obj_at(j, "checks")), 7);
+	for (size_t i = 0; i < len_of(obj_at(j, "checks")); i++)
+		EXPECT_STR(str_at(item_at(obj_at(j, "checks"), i), "status"), "pass");
+	EXPECT_LACKS(out, operator_token);
+	json_object_put(j);
+	free(out);
 
-		status = ctl(json_args, env, &out);
-		CU_ASSERT_EQUAL(status, 0);
-		j = json_tokener_parse(out);
-		CU_ASSERT_PTR_NOT_NULL(j);
-		CU_ASSERT_TRUE(bool_at(j, "ok"));
-		CU_ASSERT_EQUAL(len_of(obj_at(j, "checks")), 7);
-		for (size_t i = 0; i < len_of(obj_at(j, "checks")); i++)
-			EXPECT_STR(str_at(item_at(obj_at(j, "checks"), i), "status"), "pass");
-		EXPECT_LACKS(out, operator_token);
-		json_object_put(j);
-		free(out);
-	}
 	/* a stream without its group is line 4's failure, named */
-	{
-		const char *const env[] = HEALTHY_ENV("CONDUCTOR_STREAMS=" STREAM ",ctlcheck:nogroup");
-
-		status = ctl(args, env, &out);
-		CU_ASSERT_EQUAL(status, 1);
-		EXPECT_HAS(out, "✘ 4. Redis");
-		EXPECT_HAS(out, "ctlcheck:nogroup have no consumer group " GROUP);
-		EXPECT_HAS(out, "✔ 5. ");
-		free(out);
-	}
-	free(tok);
+	status = check_with(operator_token, false, "CONDUCTOR_STREAMS=" STREAM ",ctlcheck:nogroup",
+	                    &out);
+	CU_ASSERT_EQUAL(status, 1);
+	EXPECT_HAS(out, "✘ 4. Redis");
+	EXPECT_HAS(out, "ctlcheck:nogroup have no consumer group " GROUP);
+	EXPECT_HAS(out, "✔ 5. ");
+	free(out);
 }
 
 /* ---- PostgreSQL down ------------------------------------------------------------- */
 
 static void test_check_fails_when_postgresql_down(void)
 {
-	static const char *const args[] = {"check", NULL};
-	char dir[] = "/tmp/ctlcheck-nopg-XXXXXX", *out, *tok, *url, enc[128] = "";
+	char dir[] = "/tmp/ctlcheck-nopg-XXXXXX", *out, *url, enc[128] = "";
 	int status;
 
 	healthy_setup();
@@ -207,12 +205,7 @@ static void test_check_fails_when_postgresql_down(void)
 	for (const char *p = dir; *p; p++) /* the directory as a URL's host: / is %2F */
 		snprintf(enc + strlen(enc), sizeof(enc) - strlen(enc), *p == '/' ? "%%2F" : "%c", *p);
 	url = fmt("CONDUCTOR_DATABASE_URL=postgresql://conductor@%s/conductor", enc);
-	tok = fmt("CONDUCTOR_TOKEN=%s", operator_token);
-	{
-		const char *const env[] = HEALTHY_ENV(url);
-
-		status = ctl(args, env, &out);
-	}
+	status = check_with(operator_token, false, url, &out);
 	CU_ASSERT_EQUAL(status, 1);
 	EXPECT_HAS(out, "✔ 1. configuration");
 	EXPECT_HAS(out, "✘ 2. PostgreSQL: PostgreSQL is unavailable");
@@ -227,7 +220,6 @@ static void test_check_fails_when_postgresql_down(void)
 	EXPECT_HAS(out, "FAILED: 4 of 7 checks passed, 1 failed, 2 skipped");
 	free(out);
 	free(url);
-	free(tok);
 	rmdir(dir);
 }
 
@@ -285,9 +277,7 @@ static bool newest_migration(char *out, size_t cap)
 
 static void test_check_fails_when_schema_behind(void)
 {
-	static const char *const args[] = {"check", NULL};
-	char newest[128], dir[] = "/tmp/ctlcheck-behind-XXXXXX", *db, *sql, *cmd, *url, *tok, *out,
-	     *want;
+	char newest[128], dir[] = "/tmp/ctlcheck-behind-XXXXXX", *db, *sql, *cmd, *url, *out, *want;
 	const char *base = getenv("CONDUCTOR_DATABASE_URL");
 	PGconn *admin = pg_admin();
 	int status;
@@ -311,12 +301,7 @@ static void test_check_fails_when_schema_behind(void)
 	free(cmd);
 	free(url);
 	url = fmt("CONDUCTOR_DATABASE_URL=%.*s/%s", (int)(strrchr(base, '/') - base), base, db);
-	tok = fmt("CONDUCTOR_TOKEN=%s", operator_token);
-	{
-		const char *const env[] = HEALTHY_ENV(url);
-
-		status = ctl(args, env, &out);
-	}
+	status = check_with(operator_token, false, url, &out);
 	CU_ASSERT_EQUAL(status, 1);
 	EXPECT_HAS(out, "✔ 2. PostgreSQL");
 	want = fmt("✘ 3. schema: Migration %s is missing", newest);
@@ -327,7 +312,6 @@ static void test_check_fails_when_schema_behind(void)
 	free(want);
 	free(out);
 	free(url);
-	free(tok);
 	cmd = fmt("rm -rf %s", dir);
 	CU_ASSERT_EQUAL(system(cmd), 0);
 	free(cmd);
@@ -342,8 +326,7 @@ static void test_check_fails_when_schema_behind(void)
 
 static void test_check_fails_with_revoked_token(void)
 {
-	static const char *const args[] = {"check", NULL};
-	char name[64], *token, *tok, *out;
+	char name[64], *token, *out;
 	int status;
 
 	healthy_setup();
@@ -356,12 +339,7 @@ static void test_check_fails_with_revoked_token(void)
 		CU_ASSERT_EQUAL(ctl(revoke, NULL, &out), 0);
 		free(out);
 	}
-	tok = fmt("CONDUCTOR_TOKEN=%s", token);
-	{
-		const char *const env[] = HEALTHY_ENV(NULL);
-
-		status = ctl(args, env, &out);
-	}
+	status = check_with(token, false, NULL, &out);
 	CU_ASSERT_EQUAL(status, 1);
 	EXPECT_HAS(out, "✔ 5. API");
 	EXPECT_HAS(out, "✘ 6. token: GET /v1/whoami refused the token");
@@ -370,7 +348,6 @@ static void test_check_fails_with_revoked_token(void)
 	EXPECT_HAS(out, "FAILED: 6 of 7 checks passed, 1 failed");
 	EXPECT_LACKS(out, token);
 	free(out);
-	free(tok);
 	free(token);
 }
 
@@ -378,8 +355,7 @@ static void test_check_fails_with_revoked_token(void)
 
 static void test_check_fails_with_degraded_timer(void)
 {
-	static const char *const args[] = {"check", NULL};
-	char timer[64], *tok, *out;
+	char timer[64], *out;
 	int status;
 
 	healthy_setup();
@@ -390,18 +366,12 @@ static void test_check_fails_with_degraded_timer(void)
 	                       " VALUES ($1, 'gone/1', 'leader', 30, now() - interval '1 hour')",
 	                       timer, NULL),
 	                1);
-	tok = fmt("CONDUCTOR_TOKEN=%s", operator_token);
-	{
-		const char *const env[] = HEALTHY_ENV(NULL);
-
-		status = ctl(args, env, &out);
-	}
+	status = check_with(operator_token, false, NULL, &out);
 	CU_ASSERT_EQUAL(status, 1);
 	EXPECT_HAS(out, "✘ 7. timers: 1 of ");
 	EXPECT_HAS(out, "no healthy copy; gone/1 degraded since 1 h ago");
 	pg_cmd(NULL, "DELETE FROM timers WHERE name = $1", timer, NULL);
 	free(out);
-	free(tok);
 }
 
 /* ---- config ------------------------------------------------------------------------ */
