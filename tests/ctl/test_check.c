@@ -374,6 +374,50 @@ static void test_check_fails_with_degraded_timer(void)
 	free(out);
 }
 
+/* ---- warnings ----------------------------------------------------------------------- */
+
+/* Warnings are ⚠ lines and do not fail: a token expiring within 7 days, a
+ * provider configured without its key, a timer whose last pass is further
+ * back than its lease TTL. */
+static void test_check_warns_without_failing(void)
+{
+	char name[64], *token, *out;
+	int status;
+
+	healthy_setup();
+	snprintf(name, sizeof(name), "ctlcheck-soon-%s", tag);
+	{
+		const char *const args[] = {"token", "create", "--role", "readonly", "--name", name,
+		                            "--expires-in", "5400", NULL};
+
+		CU_ASSERT_EQUAL(ctl(args, NULL, &out), 0);
+		free(out);
+	}
+	/* the reaper's last pass (it gave its lease up at the end) 10 min ago */
+	CU_ASSERT_EQUAL(pg_cmd(NULL,
+	                       "UPDATE leader_leases SET lease_expires_at = now() - interval '10 min'"
+	                       " WHERE tenant_id = 0 AND name = 'reaper'",
+	                       NULL),
+	                1);
+	token = fmt("CONDUCTOR_PROVIDERS=runpod,manual");
+	{
+		const char *const args[] = {"check", NULL};
+		char *tok = fmt("CONDUCTOR_TOKEN=%s", operator_token);
+		const char *const env[] = {tok, token, "CONDUCTOR_RUNPOD_API_KEY=", NULL};
+
+		status = ctl(args, env, &out);
+		free(tok);
+	}
+	expect_all_pass_at(status, out, __LINE__);
+	EXPECT_HAS(out, "⚠ provider runpod is configured (providers) but runpod_api_key is empty");
+	EXPECT_HAS(out, "expires in 1 h");
+	EXPECT_HAS(out, name);
+	EXPECT_HAS(out, "⚠ timer reaper: its last pass ended 10 min ago, longer ago than its lease "
+	                "TTL (300 s)");
+	free(out);
+	free(token);
+}
+
 /* ---- config ------------------------------------------------------------------------ */
 
 /* The line of key in config's output (new string, "" when none). */
@@ -507,6 +551,7 @@ static CU_TestInfo TESTS[] = {
 	{"check_fails_with_revoked_token", test_check_fails_with_revoked_token},
 	{"check_fails_with_degraded_timer", test_check_fails_with_degraded_timer},
 	{"check_bad_key_is_line_one", test_check_bad_key_is_line_one},
+	{"check_warns_without_failing", test_check_warns_without_failing},
 	{"config_names_sources_and_masks_secrets", test_config_names_sources_and_masks_secrets},
 	CU_TEST_INFO_NULL,
 };
