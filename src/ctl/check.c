@@ -142,6 +142,10 @@ static enum verdict check_config(struct state *s)
 		detail(s, "%s = %s  (%s)", config_key_name(i), value,
 		       config_source_name(s->sources[i]));
 	}
+	/* the lines say what failed; retries and reconnects are logged only
+	 * when asked for (log_level=debug) */
+	if (log_level_parse(s->ctl->cfg.log_level) != LOG_DEBUG)
+		log_set_level(LOG_ERROR);
 	put(s->msg, sizeof(s->msg), "loads: every key valid, %zu set%s%s, the others at their default",
 	    set, s->ctl->config_file ? " from the environment and " : " in the environment",
 	    s->ctl->config_file ? s->ctl->config_file : "");
