@@ -381,7 +381,7 @@ static void test_check_fails_with_degraded_timer(void)
  * back than its lease TTL. */
 static void test_check_warns_without_failing(void)
 {
-	char name[64], *token, *out;
+	char name[64], timer[64], *token, *out, *want;
 	int status;
 
 	healthy_setup();
@@ -393,11 +393,15 @@ static void test_check_warns_without_failing(void)
 		CU_ASSERT_EQUAL(ctl(args, NULL, &out), 0);
 		free(out);
 	}
-	/* the reaper's last pass (it gave its lease up at the end) 10 min ago */
+	/* a timer run --once whose last pass (it gave its lease up at the end)
+	 * ended 10 min ago; a timer of its own, so that no copy another suite
+	 * left running holds it */
+	snprintf(timer, sizeof(timer), "ctlcheck-once-%s", tag);
 	CU_ASSERT_EQUAL(pg_cmd(NULL,
-	                       "UPDATE leader_leases SET lease_expires_at = now() - interval '10 min'"
-	                       " WHERE tenant_id = 0 AND name = 'reaper'",
-	                       NULL),
+	                       "INSERT INTO leader_leases (tenant_id, name, holder_id, term,"
+	                       " lease_expires_at) VALUES (0, $1, 'gone/2', 7,"
+	                       " now() - interval '10 min')",
+	                       timer, NULL),
 	                1);
 	token = fmt("CONDUCTOR_PROVIDERS=runpod,manual");
 	{
@@ -412,8 +416,12 @@ static void test_check_warns_without_failing(void)
 	EXPECT_HAS(out, "⚠ provider runpod is configured (providers) but runpod_api_key is empty");
 	EXPECT_HAS(out, "expires in 1 h");
 	EXPECT_HAS(out, name);
-	EXPECT_HAS(out, "⚠ timer reaper: its last pass ended 10 min ago, longer ago than its lease "
-	                "TTL (300 s)");
+	want = fmt("⚠ timer %s: its last pass ended 10 min ago, longer ago than its lease TTL "
+	           "(300 s)",
+	           timer);
+	EXPECT_HAS(out, want);
+	pg_cmd(NULL, "DELETE FROM leader_leases WHERE tenant_id = 0 AND name = $1", timer, NULL);
+	free(want);
 	free(out);
 	free(token);
 }
