@@ -127,11 +127,15 @@ static enum verdict check_config(struct state *s)
 	cd_error_reset(&e);
 	if (config_load_sources(&s->ctl->cfg, s->ctl->config_file, s->sources, &e) != CD_OK) {
 		put(s->msg, sizeof(s->msg), "%s", e.message);
-		put(s->fix, sizeof(s->fix),
-		    "correct %s in the environment%s%s; `" PROGRAM " --help` lists every key "
-		    "and its range",
-		    e.field[0] ? e.field : "the key", s->ctl->config_file ? " or " : "",
-		    s->ctl->config_file ? s->ctl->config_file : "");
+		if (strcmp(e.field, "config") == 0) /* the file itself: missing, or a line */
+			put(s->fix, sizeof(s->fix),
+			    "give --config a readable file of key=value lines (# comments)");
+		else
+			put(s->fix, sizeof(s->fix),
+			    "correct %s in the environment%s%s; `" PROGRAM " --help` lists every "
+			    "key and its range",
+			    e.field, s->ctl->config_file ? " or " : "",
+			    s->ctl->config_file ? s->ctl->config_file : "");
 		return CHECK_FAIL;
 	}
 	for (size_t i = 0; i < config_nkeys(); i++) {
