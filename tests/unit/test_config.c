@@ -502,6 +502,114 @@ static void test_tools_up_header_says_the_stack_default(void)
 	free(stack);
 }
 
+/* The index of key name in the table; -1 when absent. */
+static long key_index(const char *name)
+{
+	for (size_t i = 0; i < config_nkeys(); i++)
+		if (strcmp(config_key_name(i), name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Each key's source: the default, the --config file, the environment (which
+ * wins over the file for a key set in both). */
+static void test_sources(void)
+{
+	enum config_source src[128];
+	struct config cfg;
+	struct cd_error e;
+	char path[32];
+
+	clear_env();
+	CU_ASSERT_FATAL(config_nkeys() <= sizeof(src) / sizeof(src[0]));
+	write_temp("log_level=debug\nthreads=3\n", path);
+	setenv("CONDUCTOR_THREADS", "4", 1);
+	setenv("CONDUCTOR_STREAM_GROUP", "g", 1);
+	cd_error_reset(&e);
+	CU_ASSERT_EQUAL_FATAL(config_load_sources(&cfg, path, src, &e), CD_OK);
+	unlink(path);
+	CU_ASSERT_EQUAL(src[key_index("log_level")], CONFIG_SOURCE_FILE);
+	CU_ASSERT_EQUAL(src[key_index("threads")], CONFIG_SOURCE_ENV);
+	CU_ASSERT_EQUAL(src[key_index("stream_group")], CONFIG_SOURCE_ENV);
+	CU_ASSERT_EQUAL(src[key_index("retention_days")], CONFIG_SOURCE_DEFAULT);
+	CU_ASSERT_STRING_EQUAL(config_source_name(CONFIG_SOURCE_FILE), "file");
+	CU_ASSERT_STRING_EQUAL(config_source_name(CONFIG_SOURCE_ENV), "environment");
+	CU_ASSERT_STRING_EQUAL(config_source_name(CONFIG_SOURCE_DEFAULT), "default");
+	config_free(&cfg);
+	clear_env();
+}
+
+/* The secret keys by name, and a future *_api_key masked with no one
+ * remembering to. */
+static void test_secret_keys(void)
+{
+	CU_ASSERT_TRUE(config_key_secret((size_t)key_index("token")));
+	CU_ASSERT_TRUE(config_key_secret((size_t)key_index("admin_token")));
+	CU_ASSERT_TRUE(config_key_secret((size_t)key_index("runpod_api_key")));
+	CU_ASSERT_TRUE(config_key_secret((size_t)key_index("do_api_key")));
+	CU_ASSERT_FALSE(config_key_secret((size_t)key_index("database_url")));
+	CU_ASSERT_FALSE(config_key_secret((size_t)key_index("stream_group")));
+	CU_ASSERT_FALSE(config_key_secret(config_nkeys()));
+	CU_ASSERT_PTR_NULL(config_key_name(config_nkeys()));
+}
+
+static void expect_masked(const char *url, const char *want)
+{
+	char out[256];
+
+	config_mask_url(url, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, want);
+	if (strcmp(out, want) != 0)
+		fprintf(stderr, "mask of %s: %s, not %s\n", url, out, want);
+}
+
+static void test_mask_url(void)
+{
+	expect_masked("postgresql://conductor:s3cr@t@db.example:5432/conductor",
+		      "postgresql://conductor:****@db.example:5432/conductor");
+	expect_masked("postgresql://conductor@db/c", "postgresql://conductor@db/c");
+	expect_masked("postgresql:///conductor?host=/run/pg&password=hunter2&sslmode=off",
+		      "postgresql:///conductor?host=/run/pg&password=****&sslmode=off");
+	expect_masked("host=/run/pg password=hunter2 dbname=c", "host=/run/pg password=**** dbname=c");
+	expect_masked("password='hun ter\\'2' dbname=c", "password=**** dbname=c");
+	expect_masked("redis://:hunter2@127.0.0.1:6379/0", "redis://:****@127.0.0.1:6379/0");
+	expect_masked("unix:/run/redis.sock?db=1", "unix:/run/redis.sock?db=1");
+	expect_masked("https://u:p@api.example/v1/x@y", "https://u:****@api.example/v1/x@y");
+	expect_masked("mypassword=x", "mypassword=x");
+	expect_masked("", "");
+}
+
+/* config_value_text: secrets masked whole, URL passwords masked, numbers
+ * and switches as text; unmasked as stored. */
+static void test_value_text(void)
+{
+	struct config cfg;
+	struct cd_error e;
+	char out[256];
+
+	clear_env();
+	setenv("CONDUCTOR_TOKEN", "cdt_supersecret", 1);
+	setenv("CONDUCTOR_DATABASE_URL", "postgresql://u:pw@h/d", 1);
+	cd_error_reset(&e);
+	CU_ASSERT_EQUAL_FATAL(config_load(&cfg, NULL, &e), CD_OK);
+	config_value_text(&cfg, (size_t)key_index("token"), true, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "********");
+	config_value_text(&cfg, (size_t)key_index("token"), false, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "cdt_supersecret");
+	config_value_text(&cfg, (size_t)key_index("admin_token"), true, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "");
+	config_value_text(&cfg, (size_t)key_index("database_url"), true, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "postgresql://u:****@h/d");
+	config_value_text(&cfg, (size_t)key_index("retention_days"), true, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "30");
+	config_value_text(&cfg, (size_t)key_index("result_routing"), true, out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "off");
+	config_value_text(&cfg, (size_t)key_index("token"), true, out, 4);
+	CU_ASSERT_STRING_EQUAL(out, "***");
+	config_free(&cfg);
+	clear_env();
+}
+
 static CU_TestInfo TESTS[] = {
 	{"every_key_in_the_readme_table", test_every_key_in_the_readme_table},
 	{"tools_up_header_says_the_stack_default", test_tools_up_header_says_the_stack_default},
@@ -524,6 +632,10 @@ static CU_TestInfo TESTS[] = {
 	{"redis_url_unix", test_redis_url_unix},
 	{"redis_url_refusals", test_redis_url_refusals},
 	{"redis_url_db_no_wraparound", test_redis_url_db_no_wraparound},
+	{"sources", test_sources},
+	{"secret_keys", test_secret_keys},
+	{"mask_url", test_mask_url},
+	{"value_text", test_value_text},
 	CU_TEST_INFO_NULL,
 };
 

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -299,7 +301,19 @@ static char *trim(char *s)
 	return s;
 }
 
-static enum cd_err load_file(struct config *cfg, const char *path, struct cd_error *e)
+/* config_set, and where the value came from in sources (NULL: not kept). */
+static enum cd_err set_from(struct config *cfg, const char *key, const char *value,
+			    enum config_source *sources, enum config_source from, struct cd_error *e)
+{
+	enum cd_err rc = config_set(cfg, key, value, e);
+
+	if (rc == CD_OK && sources != NULL)
+		sources[find_key(key) - CONFIG_KEYS] = from;
+	return rc;
+}
+
+static enum cd_err load_file(struct config *cfg, const char *path, enum config_source *sources,
+			     struct cd_error *e)
 {
 	FILE *f = fopen(path, "r");
 	char line[8192];
@@ -325,7 +339,7 @@ static enum cd_err load_file(struct config *cfg, const char *path, struct cd_err
 		value = trim(eq + 1);
 		if (strncmp(key, "export ", 7) == 0)
 			key = trim(key + 7);
-		if (config_set(cfg, key, value, e) != CD_OK) {
+		if (set_from(cfg, key, value, sources, CONFIG_SOURCE_FILE, e) != CD_OK) {
 			char where[32];
 
 			snprintf(where, sizeof(where), "line %d: ", lineno);
@@ -339,7 +353,7 @@ out:
 	return rc;
 }
 
-static enum cd_err load_env(struct config *cfg, struct cd_error *e)
+static enum cd_err load_env(struct config *cfg, enum config_source *sources, struct cd_error *e)
 {
 	extern char **environ;
 
@@ -358,7 +372,7 @@ static enum cd_err load_env(struct config *cfg, struct cd_error *e)
 			log_debug("unknown configuration variable ignored", "variable", key);
 			continue;
 		}
-		if (config_set(cfg, key, eq + 1, e) != CD_OK)
+		if (set_from(cfg, key, eq + 1, sources, CONFIG_SOURCE_ENV, e) != CD_OK)
 			return CD_CONFIG;
 	}
 	return CD_OK;
@@ -366,13 +380,22 @@ static enum cd_err load_env(struct config *cfg, struct cd_error *e)
 
 enum cd_err config_load(struct config *cfg, const char *file, struct cd_error *e)
 {
+	return config_load_sources(cfg, file, NULL, e);
+}
+
+enum cd_err config_load_sources(struct config *cfg, const char *file,
+				enum config_source *sources, struct cd_error *e)
+{
 	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < NKEYS; i++)
+	for (size_t i = 0; i < NKEYS; i++) {
 		if (config_set(cfg, CONFIG_KEYS[i].name, CONFIG_KEYS[i].dflt, e) != CD_OK)
 			return CD_CONFIG;
-	if (file != NULL && load_file(cfg, file, e) != CD_OK)
+		if (sources != NULL)
+			sources[i] = CONFIG_SOURCE_DEFAULT;
+	}
+	if (file != NULL && load_file(cfg, file, sources, e) != CD_OK)
 		return CD_CONFIG;
-	return load_env(cfg, e);
+	return load_env(cfg, sources, e);
 }
 
 enum cd_err config_require(const struct config *cfg, const char *key, struct cd_error *e)
@@ -496,4 +519,155 @@ enum cd_err config_parse_redis_url(const char *url, struct redis_target *out, st
 		return CD_OK;
 	}
 	return cd_fail(e, CD_CONFIG, "redis_url", "must start with redis:// or unix:");
+}
+
+/* ---- the keys one by one: where a value came from, secrets masked ---------- */
+
+size_t config_nkeys(void)
+{
+	return NKEYS;
+}
+
+const char *config_key_name(size_t i)
+{
+	return i < NKEYS ? CONFIG_KEYS[i].name : NULL;
+}
+
+void config_key_variable(size_t i, char *out, size_t cap)
+{
+	snprintf(out, cap, "CONDUCTOR_%s", i < NKEYS ? CONFIG_KEYS[i].name : "");
+	for (char *p = out; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
+bool config_key_secret(size_t i)
+{
+	/* by name, so that a key added later is masked without anyone
+	 * remembering to: token, *_token, *_key, *_secret, *_password */
+	static const char *const SUFFIXES[] = {"_token", "_key", "_secret", "_password"};
+	const char *name = config_key_name(i);
+	size_t n;
+
+	if (name == NULL)
+		return false;
+	if (strcmp(name, "token") == 0)
+		return true;
+	n = strlen(name);
+	for (size_t k = 0; k < sizeof(SUFFIXES) / sizeof(SUFFIXES[0]); k++) {
+		size_t m = strlen(SUFFIXES[k]);
+
+		if (n > m && strcmp(name + n - m, SUFFIXES[k]) == 0)
+			return true;
+	}
+	return false;
+}
+
+const char *config_source_name(enum config_source s)
+{
+	switch (s) {
+	case CONFIG_SOURCE_FILE: return "file";
+	case CONFIG_SOURCE_ENV: return "environment";
+	case CONFIG_SOURCE_DEFAULT: break;
+	}
+	return "default";
+}
+
+#define MASK "****"
+
+/* Appends n bytes of s to out (length *len, capacity cap), cut to fit. */
+static void append(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (*len + 1 >= cap)
+		return;
+	if (n > cap - 1 - *len)
+		n = cap - 1 - *len;
+	memcpy(out + *len, s, n);
+	*len += n;
+	out[*len] = '\0';
+}
+
+void config_mask_url(const char *url, char *out, size_t cap)
+{
+	const char *p = url, *scheme = strstr(url, "://");
+	size_t len = 0;
+
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	if (scheme != NULL) {
+		/* scheme://user:PASSWORD@host: the userinfo ends at the last @ of
+		 * the authority */
+		const char *auth = scheme + 3, *end = auth + strcspn(auth, "/?#"), *at = NULL;
+
+		for (const char *q = auth; q < end; q++)
+			if (*q == '@')
+				at = q;
+		if (at != NULL) {
+			const char *colon = memchr(auth, ':', (size_t)(at - auth));
+
+			if (colon != NULL) {
+				append(out, cap, &len, url, (size_t)(colon + 1 - url));
+				append(out, cap, &len, MASK, strlen(MASK));
+				p = at;
+			}
+		}
+	}
+	/* password=VALUE, in a conninfo (space-separated, maybe quoted) or a
+	 * query string (&-separated) */
+	while (*p != '\0') {
+		const char *hit = strstr(p, "password=");
+		const char *v;
+
+		if (hit == NULL || (hit != url && strchr(" \t?&", hit[-1]) == NULL)) {
+			size_t n = hit == NULL ? strlen(p) : (size_t)(hit - p) + 1;
+
+			append(out, cap, &len, p, n);
+			p += n;
+			continue;
+		}
+		v = hit + strlen("password=");
+		append(out, cap, &len, p, (size_t)(v - p));
+		append(out, cap, &len, MASK, strlen(MASK));
+		if (*v == '\'') {
+			for (v++; *v != '\0' && *v != '\''; v++)
+				if (*v == '\\' && v[1] != '\0')
+					v++;
+			if (*v == '\'')
+				v++;
+		} else {
+			v += strcspn(v, " \t&#");
+		}
+		p = v;
+	}
+}
+
+void config_value_text(const struct config *cfg, size_t i, bool masked, char *out, size_t cap)
+{
+	const struct config_key *k;
+	const char *v;
+
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	if (i >= NKEYS)
+		return;
+	k = &CONFIG_KEYS[i];
+	if (k->type == KEY_INT || k->type == KEY_SWITCH) {
+		long n = *long_slot((struct config *)(uintptr_t)cfg, k);
+
+		if (k->type == KEY_SWITCH)
+			snprintf(out, cap, "%s", n ? "on" : "off");
+		else
+			snprintf(out, cap, "%ld", n);
+		return;
+	}
+	v = *string_slot((struct config *)(uintptr_t)cfg, k);
+	if (v == NULL)
+		v = "";
+	if (!masked)
+		snprintf(out, cap, "%s", v);
+	else if (config_key_secret(i))
+		snprintf(out, cap, "%s", v[0] != '\0' ? "********" : "");
+	else
+		config_mask_url(v, out, cap);
 }

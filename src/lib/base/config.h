@@ -55,10 +55,45 @@ struct config {
 	long routing_reclaim_s;	/* routing: another router's entry idle this long is taken over */
 };
 
+/* Where a key's value came from (conductorctl config), later winning. */
+enum config_source {
+	CONFIG_SOURCE_DEFAULT = 0, /* the key table's default */
+	CONFIG_SOURCE_FILE,	   /* the --config file */
+	CONFIG_SOURCE_ENV,	   /* a CONDUCTOR_* variable */
+};
+
 /* Fills cfg from defaults, then file (may be NULL), then the environment.
  * Returns CD_CONFIG with e->field naming the bad key. On failure cfg still
  * holds what was read and must be freed with config_free(). */
 enum cd_err config_load(struct config *cfg, const char *file, struct cd_error *e);
+
+/* config_load, and where each value came from: sources (out) has
+ * config_nkeys() slots, slot i for key i of the table; NULL: not kept. */
+enum cd_err config_load_sources(struct config *cfg, const char *file,
+				enum config_source *sources, struct cd_error *e);
+
+/* The keys one by one, in the table's order (--help's): how many, the short
+ * name of key i (NULL past the end), and whether its whole value is a secret
+ * (token, *_token, *_key, *_secret, *_password: never printed). */
+size_t config_nkeys(void);
+const char *config_key_name(size_t i);
+bool config_key_secret(size_t i);
+/* Key i's environment variable into out: "CONDUCTOR_DATABASE_URL". */
+void config_key_variable(size_t i, char *out, size_t cap);
+
+/* "default", "file", "environment". Static. */
+const char *config_source_name(enum config_source s);
+
+/* Key i's value as text into out (cap bytes, cut to fit): integers in
+ * decimal, switches on/off. masked: a secret key's value is "********" (""
+ * when empty), and passwords inside any other value are **** (see
+ * config_mask_url). */
+void config_value_text(const struct config *cfg, size_t i, bool masked, char *out, size_t cap);
+
+/* url into out (cap bytes) with its passwords replaced by ****: the
+ * userinfo's (scheme://user:PASSWORD@host) and every password=VALUE of a
+ * conninfo or a query string. Anything else is copied as it is. */
+void config_mask_url(const char *url, char *out, size_t cap);
 
 /* Fails with CD_CONFIG naming `key` (short name) when its value is empty. */
 enum cd_err config_require(const struct config *cfg, const char *key, struct cd_error *e);

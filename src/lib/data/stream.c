@@ -473,6 +473,37 @@ enum cd_err stream_group_ensure(struct stream_conn *c, const char *stream, const
 	return rc;
 }
 
+enum cd_err stream_group_exists(struct stream_conn *c, const char *stream, const char *group,
+				bool *out, struct cd_error *e)
+{
+	const char *argv[] = {"XINFO", "GROUPS", stream};
+	redisReply *r = NULL;
+	enum cd_err rc = command(c, 3, argv, &r, e);
+
+	*out = false;
+	if (rc != CD_OK)
+		goto out;
+	if (r->type == REDIS_REPLY_ERROR) {
+		/* "ERR no such key": no stream, so no group either */
+		if (r->str == NULL || strstr(r->str, "no such key") == NULL)
+			rc = refused(r, "XINFO GROUPS", e);
+		goto out;
+	}
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && !*out; i++) {
+		const redisReply *g = r->element[i]; /* name, value, ... (RESP2) */
+
+		for (size_t f = 0; g->type == REDIS_REPLY_ARRAY && f + 1 < g->elements; f += 2)
+			if (g->element[f]->type == REDIS_REPLY_STRING &&
+			    strcmp(g->element[f]->str, "name") == 0 &&
+			    g->element[f + 1]->type == REDIS_REPLY_STRING &&
+			    strcmp(g->element[f + 1]->str, group) == 0)
+				*out = true;
+	}
+out:
+	freeReplyObject(r);
+	return rc;
+}
+
 /* Fills en from an XREADGROUP entry [id, [k, v, ...] | nil]; nil fields (an
  * entry deleted while pending) give nfields 0. false when not that shape. */
 static bool take_read_entry(const redisReply *r, const redisReply *stream,

@@ -83,6 +83,11 @@ enum cd_err stream_move(struct stream_conn *c, const char *from, const char *gro
 enum cd_err stream_group_ensure(struct stream_conn *c, const char *stream, const char *group,
 				struct cd_error *e);
 
+/* out: whether stream has the consumer group group (XINFO GROUPS); false,
+ * not an error, when the stream does not exist. */
+enum cd_err stream_group_exists(struct stream_conn *c, const char *stream, const char *group,
+				bool *out, struct cd_error *e);
+
 /* XREADGROUP GROUP group consumer COUNT count [BLOCK block_ms] STREAMS
  * streams... ids...: ids[i] is ">" (entries never delivered) or an id (this
  * consumer's own pending entries after it). block_ms 0: no BLOCK; it must be
