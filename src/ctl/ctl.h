@@ -65,6 +65,8 @@ struct ctl_command {
 /* The families' tables (each file of src/ctl/ exports its own). */
 extern const struct ctl_command CTL_ADMIN_COMMANDS[];
 extern const size_t CTL_ADMIN_NCOMMANDS;
+extern const struct ctl_command CTL_WORK_COMMANDS[];
+extern const size_t CTL_WORK_NCOMMANDS;
 
 /* Prints "conductorctl: <message>" on stderr and returns the exit status for
  * e: 2 for CD_INVALID/CD_CONFIG (usage), 3 for CD_UPSTREAM (unreachable), 1

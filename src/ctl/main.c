@@ -25,6 +25,7 @@ static const struct {
 	const size_t *n;
 } FAMILIES[] = {
 	{CTL_ADMIN_COMMANDS, &CTL_ADMIN_NCOMMANDS},
+	{CTL_WORK_COMMANDS, &CTL_WORK_NCOMMANDS},
 };
 #define NFAMILIES (sizeof(FAMILIES) / sizeof(FAMILIES[0]))
 
