@@ -28,16 +28,17 @@
  *     long-poll slot: Retry-After) is not asked again before the later of
  *     Retry-After and the rest of the wait: no spinning.
  *
- * One thread, one loop: poll() on a signalfd (SIGCHLD, SIGTERM, SIGINT) and
- * the commands' pipes, then, in order: reap, report, release, renew,
- * heartbeat, claim. The long-poll claim blocks the loop, so its wait_ms is
- * at most CLAIM_WAIT_MS (2 s) and never past the next renewal or heartbeat:
- * renewals are never late because of a claim, and a signal or a finished job
- * is seen within 2 s at worst. A claim thread would see them sooner, but a
- * claim still waiting at SIGTERM would then either hold the exit past
- * --grace or bring jobs for an agent that is gone (leases the reaper must
- * take back, counted as failed attempts); the bounded wait keeps every
- * deadline in one place at the price of an idle agent asking every 2 s.
+ * One loop and one claim thread. The loop poll()s a signalfd (SIGCHLD,
+ * SIGTERM, SIGINT), the commands' pipes and the claim thread's answer pipe,
+ * then, in order: reap, report, release, renew, heartbeat, ask for a claim.
+ * The claim thread only makes the long-poll POST /v1/fleet/claim the loop
+ * handed it (a body of text, one at a time) and hands the answer back; it
+ * touches nothing else (the client is read-only, logging is one write).
+ * Why a thread: a long-poll made by the loop itself would hold back, for
+ * its whole wait, the report of a job that ended meanwhile (splitting jobs
+ * that end together into two reports) and a renewal falling due. Its wait is
+ * CLAIM_WAIT_MS (2 s), so that a claim still out at SIGTERM delays the exit
+ * by 2 s at most (its jobs are then given back, not left to the reaper).
  *
  * Output: on a terminal, one live progress line on stderr (done, running,
  * failed, jobs/s); otherwise one JSON log line per job on stderr, like the
@@ -45,10 +46,12 @@
  * heartbeat (token, role), 2 usage, 3 the API unreachable at start.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,9 +75,9 @@
 	"ARGS..."
 
 #define CLAIM_WAIT_MS   2000  /* the longest long-poll (see the top of the file) */
-#define CLAIM_WAIT_MIN_MS 100 /* a shorter one waits for what is due first */
 #define HEARTBEAT_MS    15000 /* well inside the server's factory_stale_s (60 s) */
-#define COALESCE_MS     30    /* a finished job waits this long for others to report with */
+#define COALESCE_MS     20    /* the report waits until no command ended for this long */
+#define COALESCE_MAX_MS 200   /* ... but no longer than this after the first one ended */
 #define BACKOFF_MIN_MS  500   /* the API unreachable: first wait, doubled each time */
 #define BACKOFF_MAX_MS  30000
 #define CALL_TIMEOUT_MS 10000 /* one call's budget (a claim: its wait on top) */
@@ -129,6 +132,19 @@ struct agent {
 	bool tty;
 	long long progress_at_ms;
 	bool progress_shown;
+	long long last_exit_ms; /* when a command last ended */
+	/* the claim thread (see the top of the file) */
+	pthread_t claimer;
+	bool claimer_started;
+	int claim_req[2], claim_ans[2]; /* a byte each way: 'c' claim, 'q' quit / 'a' answered */
+	bool claim_out;                 /* a claim is out: cc is the thread's until it answers */
+	struct claim_call {
+		char *body;    /* the request, JSON text (owned) */
+		long wait_ms;  /* its wait_ms */
+		enum cd_err rc;
+		struct cd_error e;
+		struct client_answer ans;
+	} cc;
 };
 
 static long long now_ms(void)
@@ -186,22 +202,21 @@ static void progress(struct agent *a, long long now, bool force)
 
 /* ---- the API ------------------------------------------------------------ */
 
+/* One call of the API with body (borrowed, may be NULL), accounted; out: free
+ * with client_answer_free() whatever the return. */
+static enum cd_err call(struct agent *a, long timeout_ms, const char *method, const char *path,
+                        struct json_object *body, struct client_answer *out, struct cd_error *e);
+
 static bool api_ready(const struct agent *a, long long now)
 {
 	return !a->api_down || now >= a->api_at_ms;
 }
 
-/* One call of the API with body (borrowed, may be NULL). A failure that means
- * "not reachable now" (no answer, nginx's or our 5xx) marks the API down and
- * sets the backoff; the next success says it is back. Returns client_call's
- * rc; out: free with client_answer_free(). */
-static enum cd_err call(struct agent *a, long timeout_ms, const char *method, const char *path,
-                        struct json_object *body, struct client_answer *out, struct cd_error *e)
+/* What a call's rc says about the API: a failure that means "not reachable
+ * now" (no answer, nginx's or our 5xx) marks it down and sets the backoff;
+ * the next success says it is back. Returns rc. */
+static enum cd_err account(struct agent *a, enum cd_err rc, const struct cd_error *e)
 {
-	const char *text =
-	    body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
-	enum cd_err rc = client_call_within(a->api, timeout_ms, method, path, text, out, e);
-
 	if (rc == CD_UPSTREAM || rc == CD_UNAVAILABLE || rc == CD_INTERNAL) {
 		if (!a->api_down && a->t0_ms != 0) { /* at start, cmd_work says it */
 			progress_clear(a);
@@ -222,6 +237,15 @@ static enum cd_err call(struct agent *a, long timeout_ms, const char *method, co
 	a->api_down = false;
 	a->backoff_ms = 0;
 	return rc;
+}
+
+static enum cd_err call(struct agent *a, long timeout_ms, const char *method, const char *path,
+                        struct json_object *body, struct client_answer *out, struct cd_error *e)
+{
+	const char *text =
+	    body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
+
+	return account(a, client_call_within(a->api, timeout_ms, method, path, text, out, e), e);
 }
 
 /* Is rc a failure that call() took for the API being down? */
@@ -495,7 +519,7 @@ static void reap(struct agent *a)
 
 		if (s == NULL)
 			continue;
-		s->ended_ms = now_ms();
+		s->ended_ms = a->last_exit_ms = now_ms();
 		work_proc_exited(&s->proc, st);
 		if (s->fenced) {
 			slot_free(s);
@@ -550,9 +574,10 @@ static void reported(struct agent *a, struct json_object *it)
 	slot_free(s);
 }
 
-/* Reports every finished job in one POST /v1/fleet/jobs:transition: those
- * that waited COALESCE_MS (all of them once one has, or when nothing else
- * runs). An item refused for what the result file set goes again without it. */
+/* Reports every finished job in one POST /v1/fleet/jobs:transition, once no
+ * command ended for COALESCE_MS (or the first waited COALESCE_MAX_MS, or
+ * nothing else runs). An item refused for what the result file set goes
+ * again without it. */
 static void report(struct agent *a, bool all)
 {
 	struct slot *take[REPORT_MAX];
@@ -560,12 +585,12 @@ static void report(struct agent *a, bool all)
 	struct client_answer ans;
 	struct cd_error e;
 	long long now = now_ms();
-	bool due = all || busy(a, SLOT_RUNNING) == 0;
+	bool due = all || busy(a, SLOT_RUNNING) == 0 || now >= a->last_exit_ms + COALESCE_MS;
 	int n = 0;
 	enum cd_err rc;
 
 	for (int i = 0; i < a->seats; i++)
-		if (a->slots[i].state == SLOT_DONE && now >= a->slots[i].ended_ms + COALESCE_MS)
+		if (a->slots[i].state == SLOT_DONE && now >= a->slots[i].ended_ms + COALESCE_MAX_MS)
 			due = true;
 	if (!due || !api_ready(a, now) || now < a->report_at_ms)
 		return;
@@ -709,57 +734,79 @@ static void start(struct agent *a, struct json_object *job)
 
 static void read_signals(struct agent *a);
 
-/* The next time something is due (a renewal, the heartbeat). */
-static long long next_due(const struct agent *a)
+/* The claim thread: makes each claim the loop hands it, answers. */
+static void *claimer_main(void *p)
 {
-	long long t = a->heartbeat_at_ms;
+	struct agent *a = p;
+	struct claim_call *c = &a->cc;
+	char b;
 
-	for (int i = 0; i < a->seats; i++)
-		if (a->slots[i].state == SLOT_RUNNING && !a->slots[i].fenced &&
-		    a->slots[i].renew_at_ms < t)
-			t = a->slots[i].renew_at_ms;
-	return t;
+	while (read(a->claim_req[0], &b, 1) == 1 && b == 'c') {
+		cd_error_reset(&c->e);
+		c->rc = client_call_within(a->api, CALL_TIMEOUT_MS + c->wait_ms, "POST",
+		                           "/v1/fleet/claim", c->body, &c->ans, &c->e);
+		if (write(a->claim_ans[1], "a", 1) != 1)
+			break;
+	}
+	return NULL;
 }
 
-/* Claims up to the free seats with a long-poll no longer than CLAIM_WAIT_MS
- * nor past the next renewal; starts a command for each job. */
-static void claim(struct agent *a)
+/* Hands the claim thread a claim for the free seats, when one may go. */
+static void claim_send(struct agent *a)
 {
 	int free_seats = busy(a, SLOT_FREE);
-	struct json_object *body, *jobs;
-	struct client_answer ans;
-	struct cd_error e;
-	long long now = now_ms(), wait = next_due(a) - now - 50;
-	long long after;
-	enum cd_err rc;
-	size_t n;
+	struct json_object *body;
+	long long now = now_ms();
 
-	if (a->draining || free_seats == 0 || now < a->claim_at_ms || !api_ready(a, now) ||
-	    wait < CLAIM_WAIT_MIN_MS) /* a renewal is due first */
+	if (a->claim_out || a->draining || free_seats == 0 || now < a->claim_at_ms ||
+	    !api_ready(a, now))
 		return;
-	if (wait > CLAIM_WAIT_MS)
-		wait = CLAIM_WAIT_MS;
-	cd_error_reset(&e);
 	body = json_object_new_object();
 	json_object_object_add(body, "factory_id", json_object_new_string(a->factory_id));
 	json_object_object_add(body, "capabilities", caps_array(a));
 	json_object_object_add(body, "max_jobs", json_object_new_int(free_seats));
 	json_object_object_add(body, "lease_ttl_s", json_object_new_int(a->ttl_s));
-	json_object_object_add(body, "wait_ms", json_object_new_int64(wait));
-	rc = call(a, CALL_TIMEOUT_MS + wait, "POST", "/v1/fleet/claim", body, &ans, &e);
+	json_object_object_add(body, "wait_ms", json_object_new_int(CLAIM_WAIT_MS));
+	a->cc.body = xstrdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+	a->cc.wait_ms = CLAIM_WAIT_MS;
 	json_object_put(body);
-	after = now_ms();
-	if (rc != CD_OK) {
-		if (!unreachable(rc)) {
+	if (write(a->claim_req[1], "c", 1) != 1) {
+		free(a->cc.body);
+		a->cc.body = NULL;
+		return;
+	}
+	a->claim_out = true;
+}
+
+/* The claim thread answered: starts a command for each job (or gives the
+ * jobs back when a signal came meanwhile). An empty answer before the wait
+ * was over (the server could not wait: Retry-After) is not followed by
+ * another claim before the later of Retry-After and the rest of the wait:
+ * no spinning. */
+static void claim_done(struct agent *a)
+{
+	struct claim_call *c = &a->cc;
+	struct json_object *jobs;
+	long long after = now_ms();
+	char b;
+	size_t n;
+
+	if (read(a->claim_ans[0], &b, 1) != 1)
+		return;
+	a->claim_out = false;
+	free(c->body);
+	c->body = NULL;
+	if (account(a, c->rc, &c->e) != CD_OK) {
+		if (!unreachable(c->rc)) {
 			progress_clear(a);
-			log_warn("claim refused", "error", e.message);
+			log_warn("claim refused", "error", c->e.message);
 			a->claim_at_ms = after + BACKOFF_MAX_MS;
 		}
-		client_answer_free(&ans);
+		client_answer_free(&c->ans);
 		return;
 	}
 	read_signals(a); /* a SIGTERM that came during the wait: give the jobs back */
-	jobs = json_get(ans.data, "jobs");
+	jobs = json_get(c->ans.data, "jobs");
 	n = json_object_array_length(jobs);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *j = json_object_array_get_idx(jobs, i);
@@ -771,14 +818,12 @@ static void claim(struct agent *a)
 			start(a, j);
 	}
 	if (n == 0) {
-		/* answered before the wait was over: the server could not wait
-		 * (Retry-After) -- wait out the rest here, never spin */
-		long long rest = wait - json_get_int(ans.data, "waited_ms", wait);
-		long long ra = ans.retry_after_s > 0 ? ans.retry_after_s * 1000 : 0;
+		long long rest = c->wait_ms - json_get_int(c->ans.data, "waited_ms", c->wait_ms);
+		long long ra = c->ans.retry_after_s > 0 ? c->ans.retry_after_s * 1000 : 0;
 
 		a->claim_at_ms = after + (rest > ra ? rest : ra);
 	}
-	client_answer_free(&ans);
+	client_answer_free(&c->ans);
 }
 
 /* ---- signals and the loop ----------------------------------------------- */
@@ -820,11 +865,12 @@ static void read_signals(struct agent *a)
 /* Reads the commands' pipes that poll() said are ready. */
 static void poll_once(struct agent *a, int timeout_ms)
 {
-	struct pollfd fds[1 + 2 * SEATS_MAX];
-	struct work_proc *owner[1 + 2 * SEATS_MAX];
+	struct pollfd fds[2 + 2 * SEATS_MAX];
+	struct work_proc *owner[2 + 2 * SEATS_MAX];
 	nfds_t n = 0;
 
 	fds[n++] = (struct pollfd){.fd = a->sfd, .events = POLLIN};
+	fds[n++] = (struct pollfd){.fd = a->claim_ans[0], .events = POLLIN};
 	for (int i = 0; i < a->seats; i++) {
 		struct work_proc *p = &a->slots[i].proc;
 
@@ -843,9 +889,23 @@ static void poll_once(struct agent *a, int timeout_ms)
 		return;
 	if (fds[0].revents != 0)
 		read_signals(a);
-	for (nfds_t i = 1; i < n; i++)
+	if (fds[1].revents != 0)
+		claim_done(a);
+	for (nfds_t i = 2; i < n; i++)
 		if (fds[i].revents != 0)
 			work_proc_drain(owner[i], fds[i].fd);
+}
+
+/* The next renewal or heartbeat due. */
+static long long next_due(const struct agent *a)
+{
+	long long t = a->heartbeat_at_ms;
+
+	for (int i = 0; i < a->seats; i++)
+		if (a->slots[i].state == SLOT_RUNNING && !a->slots[i].fenced &&
+		    a->slots[i].renew_at_ms < t)
+			t = a->slots[i].renew_at_ms;
+	return t;
 }
 
 /* How long poll() may sleep: until the next thing due. What needs the API
@@ -855,11 +915,11 @@ static int sleep_ms(const struct agent *a)
 {
 	long long now = now_ms(), t = next_due(a);
 
-	if (!a->draining && busy(a, SLOT_FREE) > 0 && t - now >= CLAIM_WAIT_MIN_MS + 50)
-		t = a->claim_at_ms > now ? a->claim_at_ms : now; /* the claim is the wait */
+	if (!a->claim_out && !a->draining && busy(a, SLOT_FREE) > 0 && a->claim_at_ms < t)
+		t = a->claim_at_ms;
 	for (int i = 0; i < a->seats; i++) {
 		const struct slot *s = &a->slots[i];
-		long long at = s->ended_ms + COALESCE_MS;
+		long long at = a->last_exit_ms + COALESCE_MS;
 
 		if (s->state == SLOT_DONE && a->report_at_ms > at)
 			at = a->report_at_ms;
@@ -916,7 +976,7 @@ static int run(struct agent *a)
 			if (!unreachable(rc))
 				a->heartbeat_at_ms = now + HEARTBEAT_MS;
 		}
-		if (a->draining && busy(a, SLOT_FREE) == a->seats)
+		if (a->draining && busy(a, SLOT_FREE) == a->seats && !a->claim_out)
 			return CTL_EXIT_OK;
 		if (a->draining && now >= a->drain_deadline_ms + FINAL_MS &&
 		    busy(a, SLOT_RUNNING) == 0) {
@@ -927,7 +987,7 @@ static int run(struct agent *a)
 			          "jobs", lltoa(n, sizeof(n), busy(a, SLOT_DONE) + busy(a, SLOT_RELEASE)));
 			return CTL_EXIT_UNREACHABLE;
 		}
-		claim(a);
+		claim_send(a);
 		progress(a, now_ms(), false);
 	}
 }
@@ -1025,6 +1085,58 @@ static bool signals_setup(struct agent *a)
 	return a->sfd >= 0;
 }
 
+/* Waits (a second at most) for the commands killed by a second signal, so
+ * that none is left a zombie for whoever adopts it. */
+static void reap_killed(struct agent *a)
+{
+	for (int tries = 0; tries < 100 && busy(a, SLOT_RUNNING) > 0; tries++) {
+		pid_t pid;
+		int st;
+
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			for (int i = 0; i < a->seats; i++)
+				if (a->slots[i].state == SLOT_RUNNING && a->slots[i].proc.pid == pid)
+					slot_free(&a->slots[i]);
+		}
+		if (busy(a, SLOT_RUNNING) > 0)
+			usleep(10000);
+	}
+}
+
+/* The claim thread and its pipes; false (errno set) when they failed. */
+static bool claimer_start(struct agent *a)
+{
+	int rc;
+
+	if (pipe2(a->claim_req, O_CLOEXEC) != 0)
+		return false;
+	if (pipe2(a->claim_ans, O_CLOEXEC) != 0)
+		return false;
+	if ((rc = pthread_create(&a->claimer, NULL, claimer_main, a)) != 0) {
+		errno = rc;
+		return false;
+	}
+	a->claimer_started = true;
+	return true;
+}
+
+/* Ends the claim thread (none is out: the loop waited for it). */
+static void claimer_stop(struct agent *a)
+{
+	if (a->claimer_started) {
+		if (write(a->claim_req[1], "q", 1) == 1)
+			pthread_join(a->claimer, NULL);
+		else
+			pthread_detach(a->claimer);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (a->claim_req[i] >= 0)
+			close(a->claim_req[i]);
+		if (a->claim_ans[i] >= 0)
+			close(a->claim_ans[i]);
+	}
+}
+
 static int cmd_work(struct ctl *ctl)
 {
 	struct agent a;
@@ -1035,6 +1147,7 @@ static int cmd_work(struct ctl *ctl)
 
 	memset(&a, 0, sizeof(a));
 	a.sfd = -1;
+	a.claim_req[0] = a.claim_req[1] = a.claim_ans[0] = a.claim_ans[1] = -1;
 	cd_error_reset(&e);
 	log_set_program(PROGRAM);
 	if ((status = parse_flags(ctl, &a)) != CTL_EXIT_OK)
@@ -1051,8 +1164,10 @@ static int cmd_work(struct ctl *ctl)
 	a.slots = xcalloc((size_t)a.seats, sizeof(*a.slots));
 	for (int i = 0; i < a.seats; i++)
 		a.slots[i].proc.out_fd = a.slots[i].proc.err_fd = -1;
-	if (!signals_setup(&a)) {
-		fprintf(stderr, PROGRAM ": cannot set up signals: %s\n", strerror(errno));
+	/* signals blocked first: the claim thread inherits the mask */
+	if (!signals_setup(&a) || !claimer_start(&a)) {
+		fprintf(stderr, PROGRAM ": cannot set up signals or the claim thread: %s\n",
+		        strerror(errno));
 		status = CTL_EXIT_USAGE;
 		goto out;
 	}
@@ -1066,13 +1181,18 @@ static int cmd_work(struct ctl *ctl)
 	log_info("agent started", "factory_id", a.factory_id, "seats",
 	         lltoa(seats, sizeof(seats), a.seats), "command", a.argv[0]);
 	status = run(&a);
-	if (a.forced)
+	if (a.forced) {
 		kill_all(&a);
+		reap_killed(&a);
+	}
 	progress(&a, now_ms(), true);
 	if (a.tty)
 		fputc('\n', stderr);
 	log_info("agent stopped", "factory_id", a.factory_id);
+	if (a.claim_out) /* a second signal with a claim out: do not wait for it */
+		_exit(status);
 out:
+	claimer_stop(&a);
 	for (int i = 0; i < a.seats; i++)
 		slot_free(&a.slots[i]);
 	free(a.slots);

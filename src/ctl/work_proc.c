@@ -134,6 +134,7 @@ static void child(int in, int out, int err, char *const *argv, char **env, pid_t
 		_exit(137);
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		_exit(126);
+	close_range(3, ~0U, 0); /* what the agent inherited is not the command's either */
 	execvpe(argv[0], argv, env);
 	dprintf(2, "conductorctl work: cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);

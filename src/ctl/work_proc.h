@@ -6,8 +6,9 @@
  * file and the checkpoint file (in the agent's private directory).
  *
  * Invariants:
- *   - every descriptor the agent opens is close-on-exec, so a command sees
- *     only its stdin, stdout and stderr;
+ *   - a command sees only its stdin, stdout and stderr: every descriptor
+ *     the agent opens is close-on-exec, and the child closes the others it
+ *     inherited before exec;
  *   - the child starts with no signal blocked and default dispositions (the
  *     agent blocks SIGCHLD/SIGTERM/SIGINT for its signalfd), and dies with
  *     the agent (PR_SET_PDEATHSIG): a SIGKILLed agent leaves no command
