@@ -139,6 +139,17 @@ static pid_t pid_in(const char *path)
 	return (pid_t)pid;
 }
 
+/* Waits up to 5 s for a command to write its pid into the file at path;
+ * 0 when none did. */
+static pid_t wait_pid_in(const char *path)
+{
+	pid_t pid = 0;
+
+	for (int i = 0; i < 50 && (pid = pid_in(path)) == 0; i++)
+		sleep_ms(100);
+	return pid;
+}
+
 /* Waits up to ms for pid to be gone. */
 static bool gone_within(pid_t pid, long ms)
 {
@@ -324,8 +335,7 @@ static void test_cancelled_job_killed_no_stale_report(void)
 	agent = agent_start(t, "cancel.log", "cancel-box", "1", "6", "5", script);
 	t0 = mono_ms();
 	CU_ASSERT(wait_stage(id, "assigned", 10));
-	for (int i = 0; i < 50 && (cmd = pid_in(pidfile)) == 0; i++)
-		sleep_ms(100);
+	cmd = wait_pid_in(pidfile);
 	CU_ASSERT_FATAL(cmd > 0);
 	path = fmt("/v1/fleet/jobs/%s/cancel", id);
 	r = call("POST", path, t->submitter, "{}", NULL);
@@ -373,8 +383,7 @@ static void test_reaper_takes_back_killed_agents_job(void)
 	submit(t, "x", ",\"retry\":{\"max\":3,\"backoff_s\":0}", id);
 	agent = agent_start(t, "reap-1.log", "reap-box-1", "1", "5", "5", script);
 	CU_ASSERT(wait_stage(id, "assigned", 10));
-	for (int i = 0; i < 50 && (cmd = pid_in(pidfile)) == 0; i++)
-		sleep_ms(100);
+	cmd = wait_pid_in(pidfile);
 	CU_ASSERT_FATAL(cmd > 0);
 	kill(agent, SIGKILL);
 	EXPECT_INT(wait_exit(agent), 128 + SIGKILL);
@@ -425,8 +434,7 @@ static void test_sigterm_drains_within_grace(void)
 	agent = agent_start(t, "drain.log", "drain-box", "2", "30", "2", script);
 	CU_ASSERT(wait_stage(quick, "assigned", 10));
 	CU_ASSERT(wait_stage(slow, "assigned", 10));
-	for (int i = 0; i < 50 && (cmd = pid_in(pidfile)) == 0; i++)
-		sleep_ms(100);
+	cmd = wait_pid_in(pidfile);
 	t0 = mono_ms();
 	kill(agent, SIGTERM);
 	sleep_ms(300);
@@ -461,8 +469,7 @@ static void test_second_sigterm_ends_at_once(void)
 	submit(t, "x", "", id);
 	agent = agent_start(t, "twice.log", "twice-box", "1", "30", "60", script);
 	CU_ASSERT(wait_stage(id, "assigned", 10));
-	for (int i = 0; i < 50 && (cmd = pid_in(pidfile)) == 0; i++)
-		sleep_ms(100);
+	cmd = wait_pid_in(pidfile);
 	kill(agent, SIGTERM);
 	CU_ASSERT(log_wait("twice.log", "\"msg\":\"draining", 1, 5));
 	t0 = mono_ms();
