@@ -557,8 +557,9 @@ static void reported(struct agent *a, struct json_object *it)
 	ws = s->proc.wait_status;
 	if (!json_get_bool(it, "ok", false)) {
 		progress_clear(a);
-		log_warn("report refused: the lease was lost (job cancelled or reaped)", "job_id", s->id,
-		         "error", json_get_string(it, "error", ""));
+		log_warn("report refused: the lease was lost (job cancelled or reaped, or this report "
+		         "arrived before and its answer was lost)",
+		         "job_id", s->id, "error", json_get_string(it, "error", ""));
 		a->lost++;
 	} else {
 		if (strcmp(stage, "shipped") == 0)
@@ -718,6 +719,7 @@ static void start(struct agent *a, struct json_object *job)
 	spec = (struct work_spec){.argv = a->argv, .job_id = id, .epoch = epoch,
 	                          .checkpoint = s->checkpoint_sent, .body = body,
 	                          .body_len = strlen(body), .dir = a->dir};
+	s->started_ms = now_ms(); /* before the fork: the wall time holds all of the command */
 	if (work_proc_start(&s->proc, &spec, &e) != CD_OK) {
 		progress_clear(a);
 		log_error("cannot start the command; job given back", "job_id", id, "error", e.message);
@@ -727,7 +729,6 @@ static void start(struct agent *a, struct json_object *job)
 		return;
 	}
 	s->state = SLOT_RUNNING;
-	s->started_ms = now_ms();
 	s->renew_at_ms = s->started_ms + (long long)a->ttl_s * 1000 / 3;
 	log_debug("job started", "job_id", id);
 }
@@ -994,6 +995,27 @@ static int run(struct agent *a)
 
 /* ---- the command -------------------------------------------------------- */
 
+/* Can COMMAND be run: a path to an executable, or a name found in PATH? A
+ * typo would otherwise fail every job it claims. */
+static bool runnable(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX];
+
+	if (strchr(cmd, '/') != NULL)
+		return access(cmd, X_OK) == 0;
+	for (const char *p = path != NULL ? path : "/usr/bin:/bin"; *p != '\0';) {
+		size_t n = strcspn(p, ":");
+
+		if (snprintf(dir, sizeof(dir), "%.*s/%s", (int)n, n > 0 ? p : ".", cmd) <
+		        (int)sizeof(dir) &&
+		    access(dir, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
 /* An integer flag in lo..hi, or -1 after saying what is wrong. */
 static long int_flag(const char *name, const char *v, long lo, long hi)
 {
@@ -1066,6 +1088,10 @@ static int parse_flags(struct ctl *ctl, struct agent *a)
 	if (a->factory_id == NULL || optind >= argc)
 		return ctl_usage("work " WORK_ARGS);
 	a->argv = argv + optind;
+	if (!runnable(a->argv[0])) {
+		fprintf(stderr, PROGRAM ": %s: command not found or not executable\n", a->argv[0]);
+		return CTL_EXIT_USAGE;
+	}
 	return CTL_EXIT_OK;
 }
 

@@ -583,6 +583,7 @@ static void test_bad_flags_and_token(void)
 	EXPECT_INT(ctl_status("work --factory-id f --seats 0 -- true"), 2); /* 1..100 */
 	EXPECT_INT(ctl_status("work --factory-id f --lease-ttl 4 -- true"), 2);
 	EXPECT_INT(ctl_status("work --factory-id f --grace x -- true"), 2);
+	EXPECT_INT(ctl_status("work --factory-id f -- no-such-command-here"), 2);
 	EXPECT_INT(ctl_status("work --help"), 0);
 	args = fmt("--token '%s' work --factory-id f -- true", t->reader); /* readonly: 403 */
 	EXPECT_INT(ctl_status(args), 1);
