@@ -48,7 +48,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -85,7 +84,6 @@
 #define PROGRESS_MS     250   /* the progress line's refresh */
 #define REPORT_MAX      100   /* jobs:transition's items */
 #define RESULT_MAX      (64 * 1024) /* the API's result and checkpoint objects */
-#define INSIGHTS_MAX    4096
 #define SEATS_MAX       100 /* the claim's max_jobs */
 #define CAPS_MAX        64
 #define ID_MAX          24
@@ -202,22 +200,23 @@ static void progress(struct agent *a, long long now, bool force)
 
 /* ---- the API ------------------------------------------------------------ */
 
-/* One call of the API with body (borrowed, may be NULL), accounted; out: free
- * with client_answer_free() whatever the return. */
-static enum cd_err call(struct agent *a, long timeout_ms, const char *method, const char *path,
-                        struct json_object *body, struct client_answer *out, struct cd_error *e);
+/* Does rc mean the API is not reachable now (no answer, nginx's or our
+ * 5xx), rather than a refusal? */
+static bool unreachable(enum cd_err rc)
+{
+	return rc == CD_UPSTREAM || rc == CD_UNAVAILABLE || rc == CD_INTERNAL;
+}
 
 static bool api_ready(const struct agent *a, long long now)
 {
 	return !a->api_down || now >= a->api_at_ms;
 }
 
-/* What a call's rc says about the API: a failure that means "not reachable
- * now" (no answer, nginx's or our 5xx) marks it down and sets the backoff;
- * the next success says it is back. Returns rc. */
+/* What a call's rc says about the API: unreachable marks it down and sets
+ * the backoff; the next answer says it is back. Returns rc. */
 static enum cd_err account(struct agent *a, enum cd_err rc, const struct cd_error *e)
 {
-	if (rc == CD_UPSTREAM || rc == CD_UNAVAILABLE || rc == CD_INTERNAL) {
+	if (unreachable(rc)) {
 		if (!a->api_down && a->t0_ms != 0) { /* at start, cmd_work says it */
 			progress_clear(a);
 			log_warn("api unreachable; commands keep running, calls retried with backoff",
@@ -239,6 +238,8 @@ static enum cd_err account(struct agent *a, enum cd_err rc, const struct cd_erro
 	return rc;
 }
 
+/* One call of the API with body (borrowed, may be NULL), accounted; out: free
+ * with client_answer_free() whatever the return. */
 static enum cd_err call(struct agent *a, long timeout_ms, const char *method, const char *path,
                         struct json_object *body, struct client_answer *out, struct cd_error *e)
 {
@@ -246,12 +247,6 @@ static enum cd_err call(struct agent *a, long timeout_ms, const char *method, co
 	    body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
 
 	return account(a, client_call_within(a->api, timeout_ms, method, path, text, out, e), e);
-}
-
-/* Is rc a failure that call() took for the API being down? */
-static bool unreachable(enum cd_err rc)
-{
-	return rc == CD_UPSTREAM || rc == CD_UNAVAILABLE || rc == CD_INTERNAL;
 }
 
 /* {factory_id, lease_epoch} of s: the fence every write of a job carries. */
@@ -353,6 +348,13 @@ static struct json_object *checkpoint_changed(struct slot *s, char **text)
 	return o;
 }
 
+/* Does a refusal say the lease is gone: 409 stale_epoch (cancelled, reaped,
+ * or held by another) or 404 (the job is gone)? */
+static bool fenced_out(const struct client_answer *ans, const struct cd_error *e)
+{
+	return ans->status == 404 || strcmp(e->code, "stale_epoch") == 0;
+}
+
 /* Marks s fenced: its command's group is killed, it will not be reported. */
 static void fence(struct agent *a, struct slot *s, const struct cd_error *e)
 {
@@ -383,13 +385,16 @@ static void renew_one(struct agent *a, struct slot *s, long long now)
 		snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", s->id);
 		rc = call(a, CALL_TIMEOUT_MS, "PATCH", path, body, &ans, &e);
 		json_object_put(body);
-		if (rc == CD_OK) {
+		if (rc != CD_OK && !unreachable(rc) && !fenced_out(&ans, &e))
+			log_warn("checkpoint refused; not sent again", "job_id", s->id, "error",
+			         e.message);
+		if (!unreachable(rc)) { /* saved, or refused: this content goes once */
 			free(s->checkpoint_sent);
 			s->checkpoint_sent = text;
 			text = NULL;
 		}
 		free(text);
-		if (rc != CD_OK && (ans.status == 409 || ans.status == 404)) {
+		if (rc != CD_OK && fenced_out(&ans, &e)) {
 			client_answer_free(&ans);
 			fence(a, s, &e);
 			return;
@@ -406,7 +411,7 @@ static void renew_one(struct agent *a, struct slot *s, long long now)
 	json_object_put(body);
 	if (rc == CD_OK || !unreachable(rc))
 		s->renew_at_ms = now + (long long)a->ttl_s * 1000 / 3;
-	if (rc != CD_OK && (ans.status == 409 || ans.status == 404))
+	if (rc != CD_OK && fenced_out(&ans, &e))
 		fence(a, s, &e);
 	else if (rc != CD_OK && !unreachable(rc))
 		log_warn("renewal refused", "job_id", s->id, "error", e.message);
