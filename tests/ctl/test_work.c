@@ -192,25 +192,34 @@ static int access_lines(const char *needle)
 
 /* The body on stdin, the job's id and epoch in the environment, the token
  * not; exit 0 -> shipped with exit_status, stdout/stderr tails and wall_ms;
- * a result file sets result and insights (wall_ms added). */
+ * a result file sets result and insights (wall_ms added); one that is no
+ * JSON, or that the API refuses (an unknown insights key: a 400 for the
+ * whole jobs:transition), is reported without, saying why, and does not keep
+ * the others from being reported. */
 static void test_jobs_complete_end_to_end(void)
 {
 	struct tenant *t = tenant_new("e2e");
-	char plain[IDLEN], file[IDLEN], *want;
+	char plain[IDLEN], file[IDLEN], bad[IDLEN], junk[IDLEN], *want;
 	struct json_object *runs, *run, *res, *ins;
 	pid_t agent;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	submit(t, "plain", "", plain);
 	submit(t, "file", "", file);
+	submit(t, "bad", "", bad);
+	submit(t, "junk", "", junk);
 	agent = agent_start(
-	    t, "e2e.log", "e2e-box", "2", "30", "5",
+	    t, "e2e.log", "e2e-box", "4", "30", "5",
 	    "b=$(cat); echo \"did $b token=${CONDUCTOR_TOKEN:-none}${CONDUCTOR_ADMIN_TOKEN:-}\";"
 	    " echo \"$CONDUCTOR_JOB_ID/$CONDUCTOR_LEASE_EPOCH\" >&2; sleep 0.3;"
 	    " if [ \"$b\" = file ]; then echo '{\"result\":{\"answer\":42},"
-	    "\"insights\":{\"tokens_in\":5}}' > \"$CONDUCTOR_RESULT_FILE\"; fi");
+	    "\"insights\":{\"tokens_in\":5}}' > \"$CONDUCTOR_RESULT_FILE\"; fi;"
+	    " if [ \"$b\" = bad ]; then echo '{\"insights\":{\"nope\":1}}' > \"$CONDUCTOR_RESULT_FILE\"; fi;"
+	    " if [ \"$b\" = junk ]; then echo 'nope' > \"$CONDUCTOR_RESULT_FILE\"; fi");
 	CU_ASSERT(wait_stage(plain, "shipped", 15));
 	CU_ASSERT(wait_stage(file, "shipped", 15));
+	CU_ASSERT(wait_stage(bad, "shipped", 15));
+	CU_ASSERT(wait_stage(junk, "shipped", 15));
 	CU_ASSERT_EQUAL(agent_stop(agent), 0);
 
 	runs = runs_of(t, plain);
@@ -236,6 +245,18 @@ static void test_jobs_complete_end_to_end(void)
 	CU_ASSERT_PTR_NULL(obj_at(res, "exit_status")); /* the file's result, whole */
 	EXPECT_INT(int_at(ins, "tokens_in"), 5);
 	CU_ASSERT(int_at(ins, "wall_ms") >= 300);
+	json_object_put(runs);
+
+	runs = runs_of(t, bad);
+	res = obj_at(item_at(runs, 0), "result");
+	EXPECT_INT(int_at(res, "exit_status"), 0);
+	CU_ASSERT(strstr(str_at(res, "result_file_error"), "nope") != NULL);
+	CU_ASSERT(int_at(obj_at(item_at(runs, 0), "insights"), "wall_ms") >= 300);
+	json_object_put(runs);
+	runs = runs_of(t, junk);
+	res = obj_at(item_at(runs, 0), "result");
+	EXPECT_STR(str_at(res, "result_file_error"), "the result file is not a JSON object");
+	EXPECT_STR(str_at(res, "stdout_tail"), "did junk token=none\n");
 	json_object_put(runs);
 	CU_ASSERT(log_has("e2e.log", "\"msg\":\"job finished\",\"job_id\":\""));
 	CU_ASSERT(log_has("e2e.log", "\"msg\":\"agent stopped\""));
