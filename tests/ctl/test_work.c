@@ -118,11 +118,24 @@ static pid_t agent_start(const struct tenant *t, const char *log, const char *fa
 	return pid;
 }
 
-/* SIGTERM to the agent; its exit status (0 after a drain). */
-static int agent_stop(pid_t pid)
+/* No sanitizer report in the agent's log (conductorctl is built with them
+ * by tools/check; run-integration looks only at the servers' logs). */
+#define EXPECT_CLEAN(log)                                                                          \
+	do {                                                                                       \
+		CU_ASSERT_FALSE(log_has((log), "Sanitizer"));                                    \
+		CU_ASSERT_FALSE(log_has((log), "runtime error:"));                               \
+	} while (0)
+
+/* SIGTERM to the agent; its exit status (0 after a drain). Its log (log)
+ * must hold no sanitizer report. */
+static int agent_stop(pid_t pid, const char *log)
 {
+	int status;
+
 	kill(pid, SIGTERM);
-	return wait_exit(pid);
+	status = wait_exit(pid);
+	EXPECT_CLEAN(log);
+	return status;
 }
 
 /* The pid a command wrote into the file at path; 0 when none. */
@@ -220,7 +233,7 @@ static void test_jobs_complete_end_to_end(void)
 	CU_ASSERT(wait_stage(file, "shipped", 15));
 	CU_ASSERT(wait_stage(bad, "shipped", 15));
 	CU_ASSERT(wait_stage(junk, "shipped", 15));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "e2e.log"), 0);
 
 	runs = runs_of(t, plain);
 	CU_ASSERT_EQUAL_FATAL(len_of(runs), 1);
@@ -281,7 +294,7 @@ static void test_failing_command_failed_then_retried(void)
 			    " head -c 10000 /dev/zero | tr '\\0' x >&2; echo END >&2; exit 3");
 	CU_ASSERT(wait_stage(retried, "shipped", 20));
 	CU_ASSERT(wait_stage(once, "dead_letter", 20));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "fail.log"), 0);
 
 	runs = runs_of(t, retried);
 	CU_ASSERT_EQUAL_FATAL(len_of(runs), 2);
@@ -326,7 +339,7 @@ static void test_checkpoint_saved_with_renewal(void)
 	}
 	CU_ASSERT(seen);
 	CU_ASSERT(wait_stage(id, "shipped", 10));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "ckpt.log"), 0);
 }
 
 /* ---- fencing ------------------------------------------------------------------ */
@@ -370,7 +383,7 @@ static void test_cancelled_job_killed_no_stale_report(void)
 	while (mono_ms() - t0 < 9500)
 		sleep_ms(100);
 	CU_ASSERT_FALSE(file_exists(marker));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "cancel.log"), 0);
 	EXPECT_INT(access_lines("\"uri\":\"/v1/fleet/jobs:transition\""), transitions);
 	EXPECT_INT(access_lines("\"method\":\"PATCH\""), patches);
 	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND id > "
@@ -422,7 +435,7 @@ static void test_reaper_takes_back_killed_agents_job(void)
 	EXPECT_INT(events_of(id, "lease_expired"), 1);
 	agent = agent_start(t, "reap-2.log", "reap-box-2", "1", "5", "5", script);
 	CU_ASSERT(wait_stage(id, "shipped", 15));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "reap-2.log"), 0);
 	runs = runs_of(t, id);
 	CU_ASSERT_EQUAL_FATAL(len_of(runs), 2);
 	EXPECT_STR(str_at(item_at(runs, 0), "exit"), "lease_expired");
@@ -462,6 +475,7 @@ static void test_sigterm_drains_within_grace(void)
 	submit(t, "quick", "", later); /* an agent that is draining claims nothing */
 	status = wait_exit(agent);
 	took = mono_ms() - t0;
+	EXPECT_CLEAN("drain.log");
 	EXPECT_INT(status, 0);
 	CU_ASSERT(took >= 2000 && took < 5500);
 	if (took < 2000 || took >= 5500)
@@ -496,6 +510,7 @@ static void test_second_sigterm_ends_at_once(void)
 	t0 = mono_ms();
 	kill(agent, SIGTERM);
 	EXPECT_INT(wait_exit(agent), 128 + SIGTERM);
+	EXPECT_CLEAN("twice.log");
 	CU_ASSERT(mono_ms() - t0 < 2500);
 	CU_ASSERT(cmd > 0 && gone_within(cmd, 1000));
 }
@@ -539,7 +554,7 @@ static void test_finished_jobs_reported_in_one_transition(void)
 	close(fd);
 	for (int i = 0; i < 4; i++)
 		CU_ASSERT(wait_stage(id[i], "shipped", 15));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "batch.log"), 0);
 	ids = fmt("{%s,%s,%s,%s}", id[0], id[1], id[2], id[3]);
 	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = ANY($1::bigint[])"
 			  " AND kind = 'stage_changed'", ids, NULL),
@@ -576,7 +591,7 @@ static void test_api_lost_reported_when_back(void)
 	CU_ASSERT_EQUAL_FATAL(system(start), 0);
 	CU_ASSERT(wait_stage(id, "shipped", 40));
 	CU_ASSERT(log_has("lost.log", "\"msg\":\"api reachable again\""));
-	CU_ASSERT_EQUAL(agent_stop(agent), 0);
+	CU_ASSERT_EQUAL(agent_stop(agent, "lost.log"), 0);
 	free(start);
 	free(pidpath);
 }
