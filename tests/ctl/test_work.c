@@ -14,7 +14,8 @@
  * finishes it; SIGTERM drains within --grace (a finished job reported, a
  * running one killed and requeued, no claim after), a second SIGTERM ends at
  * once; jobs that end together reported in one jobs:transition (one
- * transaction: their events share one time); nginx stopped while a command
+ * transaction: their events share one time); no claim spinning while the
+ * server has no long-poll slot (Retry-After); nginx stopped while a command
  * runs -> reported once it is back; bad flags.
  *
  * Each test works in a tenant of its own (work-<what>-<run tag>); agents'
@@ -566,6 +567,59 @@ static void test_finished_jobs_reported_in_one_transition(void)
 	unlink(fifo);
 }
 
+/* Lines of nginx's access log that answered a claim in under a second:
+ * the claims that did not wait. */
+static int quick_claims(void)
+{
+	char path[512], line[4096];
+	FILE *f;
+	int n = 0;
+
+	sleep_ms(1500); /* the log is written at most a second late */
+	snprintf(path, sizeof(path), "%s/log/nginx-access.log", getenv("CONDUCTOR_STACK_DIR"));
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, "\"uri\":\"/v1/fleet/claim\"") != NULL &&
+		     strstr(line, "\"request_time\":0.") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Every long-poll slot of conductor-fcgi taken (6 claims waiting 6 s; the
+ * stack has 8 threads, so 4 slots): the agent's claims are answered at once,
+ * empty, with Retry-After. It must not ask again at once: over 3 s, a few
+ * claims, not hundreds. */
+static void test_claims_do_not_spin_when_server_cannot_wait(void)
+{
+	struct tenant *t = tenant_new("spin");
+	char auth[200], *url;
+	pid_t hog[6], agent;
+	int before, claims;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->worker);
+	url = fmt("%s/v1/fleet/claim", getenv("CONDUCTOR_URL"));
+	for (int i = 0; i < 6; i++) {
+		const char *args[] = {"-s", "-o", "/dev/null", "-H", auth, "-H",
+				      "Content-Type: application/json", "-d",
+				      "{\"factory_id\":\"hog\",\"wait_ms\":6000}", url, NULL};
+
+		hog[i] = spawn_logged("spin-hog.log", O_APPEND, "curl", args, NULL);
+	}
+	before = quick_claims(); /* the hogs beyond the slots answered at once */
+	agent = agent_start(t, "spin.log", "spin-box", "1", "30", "5", "true");
+	sleep_ms(3000);
+	CU_ASSERT_EQUAL(agent_stop(agent, "spin.log"), 0);
+	claims = quick_claims() - before;
+	CU_ASSERT(claims >= 1 && claims <= 5);
+	if (claims < 1 || claims > 5)
+		fprintf(stderr, "test_work: %d claims answered at once in 3 s\n", claims);
+	for (int i = 0; i < 6; i++)
+		wait_exit(hog[i]);
+	free(url);
+}
+
 /* nginx stopped while a command runs: the command goes on, the agent backs
  * off, and reports once nginx is back (the lease still holds). */
 static void test_api_lost_reported_when_back(void)
@@ -638,6 +692,8 @@ static CU_TestInfo TESTS[] = {
 	{"sigterm_drains_within_grace", test_sigterm_drains_within_grace},
 	{"second_sigterm_ends_at_once", test_second_sigterm_ends_at_once},
 	{"finished_jobs_reported_in_one_transition", test_finished_jobs_reported_in_one_transition},
+	{"claims_do_not_spin_when_server_cannot_wait",
+	 test_claims_do_not_spin_when_server_cannot_wait},
 	{"bad_flags_and_token", test_bad_flags_and_token},
 	/* last: it stops and restarts nginx */
 	{"api_lost_reported_when_back", test_api_lost_reported_when_back},
