@@ -100,7 +100,6 @@ static void progress(struct agent *a, long long now, bool force)
 	a->progress_shown = true;
 }
 
-
 /* ---- the claim thread -------------------------------------------------- */
 
 static void read_signals(struct agent *a);
@@ -184,7 +183,7 @@ static void claim_done(struct agent *a)
 
 		if (a->draining)
 			work_jobs_give_back(a, json_get_string(j, "id", ""),
-			          json_get_int(json_get(j, "lease"), "epoch", 0));
+			                    json_get_int(json_get(j, "lease"), "epoch", 0));
 		else
 			work_jobs_start(a, j);
 	}
@@ -212,8 +211,7 @@ static void on_signal(struct agent *a, int sig)
 		return; /* work_jobs_reap() runs every turn */
 	work_progress_clear(a);
 	if (a->draining) {
-		log_warn("second signal: commands killed, exiting now; their leases are left to the "
-		         "reaper",
+		log_warn("second signal: commands killed, exiting now (leases left to the reaper)",
 		         "signal", strsignal(sig));
 		kill_all(a);
 		a->forced = sig;
@@ -301,7 +299,8 @@ static int sleep_ms(const struct agent *a)
 		t = a->api_at_ms;
 	if (a->draining && now < a->drain_deadline_ms && a->drain_deadline_ms < t)
 		t = a->drain_deadline_ms;
-	if (a->draining && now < a->drain_deadline_ms + FINAL_MS && a->drain_deadline_ms + FINAL_MS < t)
+	if (a->draining && now < a->drain_deadline_ms + FINAL_MS &&
+	    a->drain_deadline_ms + FINAL_MS < t)
 		t = a->drain_deadline_ms + FINAL_MS;
 	if (a->tty && a->progress_at_ms < t)
 		t = a->progress_at_ms;
@@ -355,7 +354,9 @@ static int run(struct agent *a)
 
 			work_progress_clear(a);
 			log_error("api unreachable after the grace: finished jobs not reported",
-			          "jobs", work_lltoa(n, sizeof(n), work_busy(a, SLOT_DONE) + work_busy(a, SLOT_RELEASE)));
+			          "jobs",
+			          work_lltoa(n, sizeof(n),
+			                     work_busy(a, SLOT_DONE) + work_busy(a, SLOT_RELEASE)));
 			return CTL_EXIT_UNREACHABLE;
 		}
 		claim_send(a);
@@ -395,7 +396,8 @@ static long int_flag(const char *name, const char *v, long lo, long hi)
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi) {
-		fprintf(stderr, PROGRAM ": --%s takes a whole number from %ld to %ld\n", name, lo, hi);
+		fprintf(stderr, PROGRAM ": --%s takes a whole number from %ld to %ld\n", name, lo,
+		        hi);
 		return -1;
 	}
 	return n;
@@ -405,12 +407,12 @@ static long int_flag(const char *name, const char *v, long lo, long hi)
 static int parse_flags(struct ctl *ctl, struct agent *a)
 {
 	static const struct option opts[] = {
-		{"factory-id", required_argument, NULL, 'f'},
-		{"capability", required_argument, NULL, 'c'},
-		{"seats", required_argument, NULL, 's'},
-		{"lease-ttl", required_argument, NULL, 't'},
-		{"grace", required_argument, NULL, 'g'},
-		{NULL, 0, NULL, 0},
+	    {"factory-id", required_argument, NULL, 'f'},
+	    {"capability", required_argument, NULL, 'c'},
+	    {"seats", required_argument, NULL, 's'},
+	    {"lease-ttl", required_argument, NULL, 't'},
+	    {"grace", required_argument, NULL, 'g'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, argc = ctl->argc + 1;
 	char **argv = ctl->argv - 1;
@@ -424,15 +426,18 @@ static int parse_flags(struct ctl *ctl, struct agent *a)
 		switch (c) {
 		case 'f':
 			if (optarg[0] == '\0' || strlen(optarg) > 128) {
-				fprintf(stderr, PROGRAM ": --factory-id takes 1 to 128 characters\n");
+				fprintf(stderr,
+				        PROGRAM ": --factory-id takes 1 to 128 characters\n");
 				return CTL_EXIT_USAGE;
 			}
 			a->factory_id = optarg;
 			break;
 		case 'c':
 			if (a->ncaps == CAPS_MAX || optarg[0] == '\0' || strlen(optarg) > 64) {
-				fprintf(stderr, PROGRAM ": --capability takes 1 to 64 characters, at most "
-				                "%d times\n", CAPS_MAX);
+				fprintf(stderr,
+				        PROGRAM ": --capability takes 1 to 64 characters, at most "
+				                "%d times\n",
+				        CAPS_MAX);
 				return CTL_EXIT_USAGE;
 			}
 			a->caps[a->ncaps++] = optarg;
@@ -491,7 +496,8 @@ static void reap_killed(struct agent *a)
 
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 			for (int i = 0; i < a->seats; i++)
-				if (a->slots[i].state == SLOT_RUNNING && a->slots[i].proc.pid == pid)
+				if (a->slots[i].state == SLOT_RUNNING &&
+				    a->slots[i].proc.pid == pid)
 					work_jobs_slot_free(&a->slots[i]);
 		}
 		if (work_busy(a, SLOT_RUNNING) > 0)
@@ -599,22 +605,22 @@ out:
 }
 
 const struct ctl_command CTL_WORK_COMMANDS[] = {
-	{"work", NULL, cmd_work, CTL_NEEDS_API, WORK_ARGS,
-	 "run COMMAND for each job claimed (a worker agent), until SIGTERM",
-	 "Heartbeats, claims up to --seats (default 1) jobs with capabilities C, and runs\n"
-	 "COMMAND for each in its own process group: the job's body on stdin;\n"
-	 "CONDUCTOR_JOB_ID, CONDUCTOR_LEASE_EPOCH, CONDUCTOR_JOB_CHECKPOINT (JSON, or\n"
-	 "empty), CONDUCTOR_RESULT_FILE and CONDUCTOR_CHECKPOINT_FILE in its environment\n"
-	 "(not the agent's token). The lease (--lease-ttl, default 60 s) is renewed\n"
-	 "every third of it, with the checkpoint file's JSON object when it changed.\n"
-	 "Exit 0 -> shipped, else failed; the result holds exit_status (or signal),\n"
-	 "stdout_tail and stderr_tail (the last 4 KiB), the insights wall_ms. A JSON\n"
-	 "object written to the result file sets them instead: {\"result\": {...},\n"
-	 "\"insights\": {...}}, or, with neither key, the whole object is the result.\n"
-	 "A job cancelled or reaped meanwhile: its command is killed, nothing reported.\n"
-	 "SIGTERM or Ctrl-C: no more claims, --grace S (default 30) for the running\n"
-	 "commands, then they are killed and their jobs requeued; a second one exits\n"
-	 "at once. A progress line on a terminal, else a JSON log line per job.\n"
-	 "Example: " PROGRAM " work --factory-id box-1 --seats 4 -- sh -c 'wc -w'"},
+    {"work", NULL, cmd_work, CTL_NEEDS_API, WORK_ARGS,
+     "run COMMAND for each job claimed (a worker agent), until SIGTERM",
+     "Heartbeats, claims up to --seats (default 1) jobs with capabilities C, and runs\n"
+     "COMMAND for each in its own process group: the job's body on stdin;\n"
+     "CONDUCTOR_JOB_ID, CONDUCTOR_LEASE_EPOCH, CONDUCTOR_JOB_CHECKPOINT (JSON, or\n"
+     "empty), CONDUCTOR_RESULT_FILE and CONDUCTOR_CHECKPOINT_FILE in its environment\n"
+     "(not the agent's token). The lease (--lease-ttl, default 60 s) is renewed\n"
+     "every third of it, with the checkpoint file's JSON object when it changed.\n"
+     "Exit 0 -> shipped, else failed; the result holds exit_status (or signal),\n"
+     "stdout_tail and stderr_tail (the last 4 KiB), the insights wall_ms. A JSON\n"
+     "object written to the result file sets them instead: {\"result\": {...},\n"
+     "\"insights\": {...}}, or, with neither key, the whole object is the result.\n"
+     "A job cancelled or reaped meanwhile: its command is killed, nothing reported.\n"
+     "SIGTERM or Ctrl-C: no more claims, --grace S (default 30) for the running\n"
+     "commands, then they are killed and their jobs requeued; a second one exits\n"
+     "at once. A progress line on a terminal, else a JSON log line per job.\n"
+     "Example: " PROGRAM " work --factory-id box-1 --seats 4 -- sh -c 'wc -w'"},
 };
 const size_t CTL_WORK_NCOMMANDS = sizeof(CTL_WORK_COMMANDS) / sizeof(CTL_WORK_COMMANDS[0]);

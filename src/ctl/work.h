@@ -26,12 +26,12 @@
 #define COALESCE_MAX_MS 200   /* ... but no longer than this after the first one ended */
 #define BACKOFF_MIN_MS  500   /* the API unreachable: first wait, doubled each time */
 #define BACKOFF_MAX_MS  30000
-#define CALL_TIMEOUT_MS 10000 /* one call's budget (a claim: its wait on top) */
-#define FINAL_MS        10000 /* after the grace: how long to keep trying to report */
-#define PROGRESS_MS     250   /* the progress line's refresh */
-#define REPORT_MAX      100   /* jobs:transition's items */
+#define CALL_TIMEOUT_MS 10000       /* one call's budget (a claim: its wait on top) */
+#define FINAL_MS        10000       /* after the grace: how long to keep trying to report */
+#define PROGRESS_MS     250         /* the progress line's refresh */
+#define REPORT_MAX      100         /* jobs:transition's items */
 #define RESULT_MAX      (64 * 1024) /* the API's result and checkpoint objects */
-#define SEATS_MAX       100 /* the claim's max_jobs */
+#define SEATS_MAX       100         /* the claim's max_jobs */
 #define CAPS_MAX        64
 #define ID_MAX          24
 
@@ -49,9 +49,9 @@ struct slot {
 	long long epoch;
 	struct work_proc proc;
 	long long started_ms, ended_ms, renew_at_ms;
-	bool fenced;            /* a renewal said 409/404: killed, never reported */
-	bool drain_killed;      /* killed at the end of the grace: released, not reported */
-	char *checkpoint_sent;  /* the checkpoint last saved (the claim's at first) */
+	bool fenced;                  /* a renewal said 409/404: killed, never reported */
+	bool drain_killed;            /* killed at the end of the grace: released, not reported */
+	char *checkpoint_sent;        /* the checkpoint last saved (the claim's at first) */
 	struct json_object *item;     /* SLOT_DONE: its jobs:transition item */
 	struct json_object *fallback; /* the item without what the result file set */
 };
@@ -84,14 +84,13 @@ struct agent {
 	int claim_req[2], claim_ans[2]; /* a byte each way: 'c' claim, 'q' quit / 'a' answered */
 	bool claim_out;                 /* a claim is out: cc is the thread's until it answers */
 	struct claim_call {
-		char *body;    /* the request, JSON text (owned) */
-		long wait_ms;  /* its wait_ms */
+		char *body;   /* the request, JSON text (owned) */
+		long wait_ms; /* its wait_ms */
 		enum cd_err rc;
 		struct cd_error e;
 		struct client_answer ans;
 	} cc;
 };
-
 
 static inline long long work_now_ms(void)
 {

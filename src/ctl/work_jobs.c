@@ -41,8 +41,9 @@ enum cd_err work_jobs_account(struct agent *a, enum cd_err rc, const struct cd_e
 	if (work_jobs_unreachable(rc)) {
 		if (!a->api_down && a->t0_ms != 0) { /* at start, cmd_work says it */
 			work_progress_clear(a);
-			log_warn("api unreachable; commands keep running, calls retried with backoff",
-			         "error", e->message);
+			log_warn(
+			    "api unreachable; commands keep running, calls retried with backoff",
+			    "error", e->message);
 		}
 		a->api_down = true;
 		a->backoff_ms = a->backoff_ms == 0 ? BACKOFF_MIN_MS : a->backoff_ms * 2;
@@ -68,7 +69,8 @@ static enum cd_err call(struct agent *a, long timeout_ms, const char *method, co
 	const char *text =
 	    body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
 
-	return work_jobs_account(a, client_call_within(a->api, timeout_ms, method, path, text, out, e), e);
+	return work_jobs_account(
+	    a, client_call_within(a->api, timeout_ms, method, path, text, out, e), e);
 }
 
 /* {factory_id, lease_epoch} of s: the fence every write of a job carries. */
@@ -314,7 +316,8 @@ static void build_item(struct agent *a, struct slot *s)
 	json_object_object_add(ins, "wall_ms", json_object_new_int64(s->ended_ms - s->started_ms));
 	s->fallback = fence_body(a, s);
 	json_object_object_add(s->fallback, "id", json_object_new_string(s->id));
-	json_object_object_add(s->fallback, "stage", json_object_new_string(ok ? "shipped" : "failed"));
+	json_object_object_add(s->fallback, "stage",
+	                       json_object_new_string(ok ? "shipped" : "failed"));
 	if ((cp = checkpoint_changed(s, &text)) != NULL) {
 		json_object_object_add(s->fallback, "checkpoint", cp);
 		free(text);
@@ -326,7 +329,8 @@ static void build_item(struct agent *a, struct slot *s)
 	json_object_object_add(s->fallback, "result", json_object_get(res));
 	json_object_object_add(s->fallback, "insights", json_object_get(ins));
 	if (fins != NULL && json_get(fins, "wall_ms") == NULL)
-		json_object_object_add(fins, "wall_ms", json_object_new_int64(s->ended_ms - s->started_ms));
+		json_object_object_add(fins, "wall_ms",
+		                       json_object_new_int64(s->ended_ms - s->started_ms));
 	json_object_object_add(s->item, "result", fres != NULL ? fres : json_object_get(res));
 	json_object_object_add(s->item, "insights", fins != NULL ? fins : json_object_get(ins));
 	json_object_put(res);
@@ -384,9 +388,10 @@ static void reported(struct agent *a, struct json_object *it)
 	ws = s->proc.wait_status;
 	if (!json_get_bool(it, "ok", false)) {
 		work_progress_clear(a);
-		log_warn("report refused: the lease was lost (job cancelled or reaped, or this report "
-		         "arrived before and its answer was lost)",
-		         "job_id", s->id, "error", json_get_string(it, "error", ""));
+		log_warn(
+		    "report refused: the lease was lost (job cancelled or reaped, or this report "
+		    "arrived before and its answer was lost)",
+		    "job_id", s->id, "error", json_get_string(it, "error", ""));
 		a->lost++;
 	} else {
 		if (strcmp(stage, "shipped") == 0)
@@ -395,8 +400,10 @@ static void reported(struct agent *a, struct json_object *it)
 			a->failed++;
 		if (!a->tty)
 			log_info("job finished", "job_id", s->id, "stage", stage, "exit_status",
-			         WIFEXITED(ws) ? work_lltoa(st, sizeof(st), WEXITSTATUS(ws)) : NULL, "signal",
-			         WIFSIGNALED(ws) ? work_lltoa(st, sizeof(st), WTERMSIG(ws)) : NULL, "wall_ms",
+			         WIFEXITED(ws) ? work_lltoa(st, sizeof(st), WEXITSTATUS(ws)) : NULL,
+			         "signal",
+			         WIFSIGNALED(ws) ? work_lltoa(st, sizeof(st), WTERMSIG(ws)) : NULL,
+			         "wall_ms",
 			         work_lltoa(wall, sizeof(wall), s->ended_ms - s->started_ms));
 	}
 	work_jobs_slot_free(s);
@@ -447,7 +454,8 @@ void work_jobs_report(struct agent *a, bool all)
 		client_answer_free(&ans);
 		bad = rc == CD_INVALID ? item_index(e.field) : -1;
 		if (bad < 0 || bad >= n || take[bad]->item == take[bad]->fallback) {
-			if (!work_jobs_unreachable(rc)) { /* not ours to fix: keep them, try later */
+			if (!work_jobs_unreachable(
+			        rc)) { /* not ours to fix: keep them, try later */
 				work_progress_clear(a);
 				log_error("report refused; tried again later", "error", e.message,
 				          "field", e.field);
@@ -517,8 +525,8 @@ void work_jobs_give_back(struct agent *a, const char *id, long long epoch)
 
 	cd_error_reset(&e);
 	if (release(a, id, epoch, &e) != CD_OK)
-		log_warn("cannot give back a job claimed while stopping; the reaper will", "job_id", id,
-		         "error", e.message);
+		log_warn("cannot give back a job claimed while stopping; the reaper will", "job_id",
+		         id, "error", e.message);
 }
 
 /* Starts the command for job (a claim's item) in a free slot. */
@@ -543,13 +551,18 @@ void work_jobs_start(struct agent *a, struct json_object *job)
 	s->epoch = epoch;
 	s->checkpoint_sent =
 	    xstrdup(cp != NULL ? json_object_to_json_string_ext(cp, JSON_C_TO_STRING_PLAIN) : "");
-	spec = (struct work_spec){.argv = a->argv, .job_id = id, .epoch = epoch,
-	                          .checkpoint = s->checkpoint_sent, .body = body,
-	                          .body_len = strlen(body), .dir = a->dir};
+	spec = (struct work_spec){.argv = a->argv,
+	                          .job_id = id,
+	                          .epoch = epoch,
+	                          .checkpoint = s->checkpoint_sent,
+	                          .body = body,
+	                          .body_len = strlen(body),
+	                          .dir = a->dir};
 	s->started_ms = work_now_ms(); /* before the fork: the wall time holds all of the command */
 	if (work_proc_start(&s->proc, &spec, &e) != CD_OK) {
 		work_progress_clear(a);
-		log_error("cannot start the command; job given back", "job_id", id, "error", e.message);
+		log_error("cannot start the command; job given back", "job_id", id, "error",
+		          e.message);
 		work_jobs_give_back(a, id, epoch);
 		work_jobs_slot_free(s);
 		a->claim_at_ms = work_now_ms() + BACKOFF_MAX_MS / 6;
@@ -559,4 +572,3 @@ void work_jobs_start(struct agent *a, struct json_object *job)
 	s->renew_at_ms = s->started_ms + (long long)a->ttl_s * 1000 / 3;
 	log_debug("job started", "job_id", id);
 }
-

@@ -21,12 +21,12 @@ extern char **environ;
 /* The agent's variables a command does not get: its own (set again for
  * each job) and the agent's secrets. */
 static const char *const ENV_DROPPED[] = {
-	"CONDUCTOR_TOKEN",        "CONDUCTOR_ADMIN_TOKEN",     "CONDUCTOR_JOB_ID",
-	"CONDUCTOR_LEASE_EPOCH",  "CONDUCTOR_JOB_CHECKPOINT",  "CONDUCTOR_RESULT_FILE",
-	"CONDUCTOR_CHECKPOINT_FILE",
+    "CONDUCTOR_TOKEN",           "CONDUCTOR_ADMIN_TOKEN",    "CONDUCTOR_JOB_ID",
+    "CONDUCTOR_LEASE_EPOCH",     "CONDUCTOR_JOB_CHECKPOINT", "CONDUCTOR_RESULT_FILE",
+    "CONDUCTOR_CHECKPOINT_FILE",
 };
 #define NDROPPED (sizeof(ENV_DROPPED) / sizeof(ENV_DROPPED[0]))
-#define NADDED 5
+#define NADDED   5
 
 static bool dropped(const char *kv)
 {
@@ -152,8 +152,8 @@ enum cd_err work_proc_start(struct work_proc *p, const struct work_spec *s, stru
 	p->out_fd = p->err_fd = -1;
 	if (snprintf(p->result_path, sizeof(p->result_path), "%s/%s-%lld.result", s->dir, s->job_id,
 	             s->epoch) >= (int)sizeof(p->result_path) ||
-	    snprintf(p->checkpoint_path, sizeof(p->checkpoint_path), "%s/%s-%lld.checkpoint", s->dir,
-	             s->job_id, s->epoch) >= (int)sizeof(p->checkpoint_path)) {
+	    snprintf(p->checkpoint_path, sizeof(p->checkpoint_path), "%s/%s-%lld.checkpoint",
+	             s->dir, s->job_id, s->epoch) >= (int)sizeof(p->checkpoint_path)) {
 		cd_fail(e, CD_INTERNAL, "dir", "the work directory's path is too long.");
 		goto out;
 	}
@@ -172,7 +172,8 @@ enum cd_err work_proc_start(struct work_proc *p, const struct work_spec *s, stru
 	env = env_build(p, s);
 	pid = fork();
 	if (pid < 0) {
-		cd_fail(e, CD_INTERNAL, NULL, "cannot start the command: fork: %s", strerror(errno));
+		cd_fail(e, CD_INTERNAL, NULL, "cannot start the command: fork: %s",
+		        strerror(errno));
 		goto out;
 	}
 	if (pid == 0)

@@ -42,7 +42,7 @@ struct work_proc {
 	pid_t pid;          /* > 0 while not reaped; also the process group's id */
 	int out_fd, err_fd; /* read ends of its stdout / stderr; -1 once closed */
 	struct work_tail out, err;
-	int wait_status;    /* waitpid's status, valid once exited */
+	int wait_status; /* waitpid's status, valid once exited */
 	bool exited;
 	char result_path[WORK_PATH_MAX];
 	char checkpoint_path[WORK_PATH_MAX];
@@ -57,15 +57,14 @@ struct work_spec {
 	                         * checkpoint file's first content */
 	const char *body;       /* its stdin */
 	size_t body_len;
-	const char *dir;        /* the agent's private directory: the files go there */
+	const char *dir; /* the agent's private directory: the files go there */
 };
 
 /* Starts the command of spec into p (caller's storage). CD_INTERNAL with
  * the reason when a pipe, the memfd, the files or fork failed (nothing is
  * left open then). A command that cannot be executed still starts: its
  * child exits 127 with the reason on its stderr, like a shell. */
-enum cd_err work_proc_start(struct work_proc *p, const struct work_spec *spec,
-                            struct cd_error *e);
+enum cd_err work_proc_start(struct work_proc *p, const struct work_spec *spec, struct cd_error *e);
 
 /* Reads what fd (p's out_fd or err_fd) has now, without blocking, into its
  * tail; closes it at end of file. */

@@ -50,8 +50,8 @@ static long long mono_ms(void)
 /* Submits a job (extra: more JSON members, or ""); its id into id (IDLEN). */
 static void submit(const struct tenant *t, const char *body, const char *extra, char *id)
 {
-	struct http_resp r = callf("POST", "/v1/fleet/jobs", t->submitter, "{\"body\":\"%s\"%s}",
-				   body, extra);
+	struct http_resp r =
+	    callf("POST", "/v1/fleet/jobs", t->submitter, "{\"body\":\"%s\"%s}", body, extra);
 
 	CU_ASSERT_EQUAL(r.status, 201);
 	snprintf(id, IDLEN, "%s", str_at(obj_at(data_of(&r), "job"), "id"));
@@ -80,7 +80,7 @@ static bool wait_stage(const char *id, const char *stage, int s)
 static long long events_of(const char *id, const char *kind)
 {
 	return pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = $2", id, kind,
-		      NULL);
+	              NULL);
 }
 
 /* GET the job's runs (the caller puts the array). */
@@ -98,12 +98,13 @@ static struct json_object *runs_of(const struct tenant *t, const char *id)
 
 /* Starts `conductorctl work` as t's worker, output into log. */
 static pid_t agent_start(const struct tenant *t, const char *log, const char *factory,
-			 const char *seats, const char *ttl, const char *grace, const char *script)
+                         const char *seats, const char *ttl, const char *grace, const char *script)
 {
 	static char token[8][160];
 	static int k;
-	const char *args[] = {"work", "--factory-id", factory, "--seats", seats, "--lease-ttl", ttl,
-			      "--grace", grace, "--", "sh", "-c", script, NULL};
+	const char *args[] = {
+	    "work",    "--factory-id", factory, "--seats", seats, "--lease-ttl", ttl,
+	    "--grace", grace,          "--",    "sh",      "-c",  script,        NULL};
 	const char *env[] = {token[k], NULL};
 	const char *ctl = getenv("CONDUCTOR_CTL");
 	pid_t pid;
@@ -123,8 +124,8 @@ static pid_t agent_start(const struct tenant *t, const char *log, const char *fa
  * by tools/check; run-integration looks only at the servers' logs). */
 #define EXPECT_CLEAN(log)                                                                          \
 	do {                                                                                       \
-		CU_ASSERT_FALSE(log_has((log), "Sanitizer"));                                    \
-		CU_ASSERT_FALSE(log_has((log), "runtime error:"));                               \
+		CU_ASSERT_FALSE(log_has((log), "Sanitizer"));                                      \
+		CU_ASSERT_FALSE(log_has((log), "runtime error:"));                                 \
 	} while (0)
 
 /* SIGTERM to the agent; its exit status (0 after a drain). Its log (log)
@@ -239,7 +240,8 @@ static void test_jobs_complete_end_to_end(void)
 	    " echo \"$CONDUCTOR_JOB_ID/$CONDUCTOR_LEASE_EPOCH\" >&2; sleep 0.3;"
 	    " if [ \"$b\" = file ]; then echo '{\"result\":{\"answer\":42},"
 	    "\"insights\":{\"tokens_in\":5}}' > \"$CONDUCTOR_RESULT_FILE\"; fi;"
-	    " if [ \"$b\" = bad ]; then echo '{\"insights\":{\"nope\":1}}' > \"$CONDUCTOR_RESULT_FILE\"; fi;"
+	    " if [ \"$b\" = bad ]; then echo '{\"insights\":{\"nope\":1}}' > "
+	    "\"$CONDUCTOR_RESULT_FILE\"; fi;"
 	    " if [ \"$b\" = junk ]; then echo 'nope' > \"$CONDUCTOR_RESULT_FILE\"; fi");
 	CU_ASSERT(wait_stage(plain, "shipped", 15));
 	CU_ASSERT(wait_stage(file, "shipped", 15));
@@ -301,9 +303,10 @@ static void test_failing_command_failed_then_retried(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	submit(t, "a", ",\"retry\":{\"max\":1,\"backoff_s\":0}", retried);
 	submit(t, "b", ",\"retry\":{\"max\":0,\"backoff_s\":0}", once);
-	agent = agent_start(t, "fail.log", "fail-box", "2", "30", "5",
-			    "if [ \"$(cat)\" = a ] && [ \"$CONDUCTOR_LEASE_EPOCH\" -ge 2 ]; then exit 0; fi;"
-			    " head -c 10000 /dev/zero | tr '\\0' x >&2; echo END >&2; exit 3");
+	agent = agent_start(
+	    t, "fail.log", "fail-box", "2", "30", "5",
+	    "if [ \"$(cat)\" = a ] && [ \"$CONDUCTOR_LEASE_EPOCH\" -ge 2 ]; then exit 0; fi;"
+	    " head -c 10000 /dev/zero | tr '\\0' x >&2; echo END >&2; exit 3");
 	CU_ASSERT(wait_stage(retried, "shipped", 20));
 	CU_ASSERT(wait_stage(once, "dead_letter", 20));
 	CU_ASSERT_EQUAL(agent_stop(agent, "fail.log"), 0);
@@ -342,11 +345,13 @@ static void test_checkpoint_saved_with_renewal(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	submit(t, "x", "", id);
 	agent = agent_start(t, "ckpt.log", "ckpt-box", "1", "6", "5",
-			    "echo '{\"step\": 3}' > \"$CONDUCTOR_CHECKPOINT_FILE\"; sleep 5");
+	                    "echo '{\"step\": 3}' > \"$CONDUCTOR_CHECKPOINT_FILE\"; sleep 5");
 	for (int i = 0; i < 45 && !seen; i++) {
 		sleep_ms(100);
-		pg_str(cp, sizeof(cp), "SELECT checkpoint->>'step' FROM jobs WHERE id = $1 AND "
-		       "stage = 'assigned'", id, NULL);
+		pg_str(cp, sizeof(cp),
+		       "SELECT checkpoint->>'step' FROM jobs WHERE id = $1 AND "
+		       "stage = 'assigned'",
+		       id, NULL);
 		seen = strcmp(cp, "3") == 0;
 	}
 	CU_ASSERT(seen);
@@ -398,10 +403,11 @@ static void test_cancelled_job_killed_no_stale_report(void)
 	CU_ASSERT_EQUAL(agent_stop(agent, "cancel.log"), 0);
 	EXPECT_INT(access_lines("\"uri\":\"/v1/fleet/jobs:transition\""), transitions);
 	EXPECT_INT(access_lines("\"method\":\"PATCH\""), patches);
-	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND id > "
-			  "(SELECT max(id) FROM job_events WHERE job_id = $1 AND kind = 'cancelled')",
-			  id, NULL),
-		   0);
+	EXPECT_INT(
+	    pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND id > "
+	           "(SELECT max(id) FROM job_events WHERE job_id = $1 AND kind = 'cancelled')",
+	           id, NULL),
+	    0);
 	{
 		char st[IDLEN];
 
@@ -424,8 +430,9 @@ static void test_reaper_takes_back_killed_agents_job(void)
 	log_path(pidfile, sizeof(pidfile), "reap.pid");
 	unlink(pidfile);
 	snprintf(script, sizeof(script),
-		 "if [ \"$CONDUCTOR_LEASE_EPOCH\" = 1 ]; then echo $$ > '%s'; exec sleep 60; fi;"
-		 " echo second", pidfile);
+	         "if [ \"$CONDUCTOR_LEASE_EPOCH\" = 1 ]; then echo $$ > '%s'; exec sleep 60; fi;"
+	         " echo second",
+	         pidfile);
 	submit(t, "x", ",\"retry\":{\"max\":3,\"backoff_s\":0}", id);
 	agent = agent_start(t, "reap-1.log", "reap-box-1", "1", "5", "5", script);
 	CU_ASSERT(wait_stage(id, "assigned", 10));
@@ -437,12 +444,14 @@ static void test_reaper_takes_back_killed_agents_job(void)
 	if (cmd > 0)
 		kill(-cmd, SIGKILL); /* whatever it left, if the above failed */
 	/* what 5 s would do; then one reaper pass */
-	EXPECT_INT(pg_cmd(NULL, "UPDATE jobs SET lease_expires_at = now() - interval '1 s'"
-			  " WHERE id = $1 AND lease_status = 'held'", id, NULL),
-		   1);
-	EXPECT_INT(wait_exit(spawn_logged("reap-reaper.log", O_TRUNC, getenv("CONDUCTOR_REAPER"), once,
-					  NULL)),
-		   0);
+	EXPECT_INT(pg_cmd(NULL,
+	                  "UPDATE jobs SET lease_expires_at = now() - interval '1 s'"
+	                  " WHERE id = $1 AND lease_status = 'held'",
+	                  id, NULL),
+	           1);
+	EXPECT_INT(wait_exit(spawn_logged("reap-reaper.log", O_TRUNC, getenv("CONDUCTOR_REAPER"),
+	                                  once, NULL)),
+	           0);
 	CU_ASSERT(wait_stage(id, "queued", 5));
 	EXPECT_INT(events_of(id, "lease_expired"), 1);
 	agent = agent_start(t, "reap-2.log", "reap-box-2", "1", "5", "5", script);
@@ -474,7 +483,8 @@ static void test_sigterm_drains_within_grace(void)
 	log_path(pidfile, sizeof(pidfile), "drain.pid");
 	unlink(pidfile);
 	snprintf(script, sizeof(script),
-		 "if [ \"$(cat)\" = slow ]; then echo $$ > '%s'; sleep 30; else sleep 1; fi", pidfile);
+	         "if [ \"$(cat)\" = slow ]; then echo $$ > '%s'; sleep 30; else sleep 1; fi",
+	         pidfile);
 	submit(t, "quick", "", quick);
 	submit(t, "slow", "", slow);
 	agent = agent_start(t, "drain.log", "drain-box", "2", "30", "2", script);
@@ -569,11 +579,14 @@ static void test_finished_jobs_reported_in_one_transition(void)
 	CU_ASSERT_EQUAL(agent_stop(agent, "batch.log"), 0);
 	ids = fmt("{%s,%s,%s,%s}", id[0], id[1], id[2], id[3]);
 	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = ANY($1::bigint[])"
-			  " AND kind = 'stage_changed'", ids, NULL),
-		   4);
-	EXPECT_INT(pg_int("SELECT count(DISTINCT at) FROM job_events WHERE job_id = ANY($1::bigint[])"
-			  " AND kind = 'stage_changed'", ids, NULL),
-		   1);
+	                  " AND kind = 'stage_changed'",
+	                  ids, NULL),
+	           4);
+	EXPECT_INT(
+	    pg_int("SELECT count(DISTINCT at) FROM job_events WHERE job_id = ANY($1::bigint[])"
+	           " AND kind = 'stage_changed'",
+	           ids, NULL),
+	    1);
 	free(ids);
 	unlink(fifo);
 }
@@ -593,9 +606,17 @@ static void test_claims_do_not_spin_when_server_cannot_wait(void)
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->worker);
 	url = fmt("%s/v1/fleet/claim", getenv("CONDUCTOR_URL"));
 	for (int i = 0; i < 6; i++) {
-		const char *args[] = {"-s", "-o", "/dev/null", "-H", auth, "-H",
-				      "Content-Type: application/json", "-d",
-				      "{\"factory_id\":\"hog\",\"wait_ms\":6000}", url, NULL};
+		const char *args[] = {"-s",
+		                      "-o",
+		                      "/dev/null",
+		                      "-H",
+		                      auth,
+		                      "-H",
+		                      "Content-Type: application/json",
+		                      "-d",
+		                      "{\"factory_id\":\"hog\",\"wait_ms\":6000}",
+		                      url,
+		                      NULL};
 
 		hog[i] = spawn_logged("spin-hog.log", O_APPEND, "curl", args, NULL);
 	}
@@ -633,7 +654,7 @@ static void test_api_lost_reported_when_back(void)
 	CU_ASSERT(log_wait("lost.log", "\"msg\":\"api unreachable", 1, 10));
 	sleep_ms(1000);
 	start = fmt("nginx -p '%s/nginx/' -c '%s/nginx/nginx.conf' -e '%s/log/nginx-error.log'",
-		    stack, stack, stack);
+	            stack, stack, stack);
 	CU_ASSERT_EQUAL_FATAL(system(start), 0);
 	CU_ASSERT(wait_stage(id, "shipped", 40));
 	CU_ASSERT(log_has("lost.log", "\"msg\":\"api reachable again\""));
@@ -676,20 +697,19 @@ static void test_bad_flags_and_token(void)
 /* ---- the suite ------------------------------------------------------------------ */
 
 static CU_TestInfo TESTS[] = {
-	{"jobs_complete_end_to_end", test_jobs_complete_end_to_end},
-	{"failing_command_failed_then_retried", test_failing_command_failed_then_retried},
-	{"checkpoint_saved_with_renewal", test_checkpoint_saved_with_renewal},
-	{"cancelled_job_killed_no_stale_report", test_cancelled_job_killed_no_stale_report},
-	{"reaper_takes_back_killed_agents_job", test_reaper_takes_back_killed_agents_job},
-	{"sigterm_drains_within_grace", test_sigterm_drains_within_grace},
-	{"second_sigterm_ends_at_once", test_second_sigterm_ends_at_once},
-	{"finished_jobs_reported_in_one_transition", test_finished_jobs_reported_in_one_transition},
-	{"claims_do_not_spin_when_server_cannot_wait",
-	 test_claims_do_not_spin_when_server_cannot_wait},
-	{"bad_flags_and_token", test_bad_flags_and_token},
-	/* last: it stops and restarts nginx */
-	{"api_lost_reported_when_back", test_api_lost_reported_when_back},
-	CU_TEST_INFO_NULL,
+    {"jobs_complete_end_to_end", test_jobs_complete_end_to_end},
+    {"failing_command_failed_then_retried", test_failing_command_failed_then_retried},
+    {"checkpoint_saved_with_renewal", test_checkpoint_saved_with_renewal},
+    {"cancelled_job_killed_no_stale_report", test_cancelled_job_killed_no_stale_report},
+    {"reaper_takes_back_killed_agents_job", test_reaper_takes_back_killed_agents_job},
+    {"sigterm_drains_within_grace", test_sigterm_drains_within_grace},
+    {"second_sigterm_ends_at_once", test_second_sigterm_ends_at_once},
+    {"finished_jobs_reported_in_one_transition", test_finished_jobs_reported_in_one_transition},
+    {"claims_do_not_spin_when_server_cannot_wait", test_claims_do_not_spin_when_server_cannot_wait},
+    {"bad_flags_and_token", test_bad_flags_and_token},
+    /* last: it stops and restarts nginx */
+    {"api_lost_reported_when_back", test_api_lost_reported_when_back},
+    CU_TEST_INFO_NULL,
 };
 
 int main(void)
