@@ -417,7 +417,8 @@ static void test_cancelled_job_killed_no_stale_report(void)
 }
 
 /* An agent SIGKILLed: its command dies with it; the lease expires, the
- * reaper requeues the job, and a second agent finishes it. */
+ * reaper requeues the job (its checkpoint kept), and a second agent
+ * finishes it, its command given the checkpoint the first one saved. */
 static void test_reaper_takes_back_killed_agents_job(void)
 {
 	struct tenant *t = tenant_new("reap");
@@ -430,14 +431,21 @@ static void test_reaper_takes_back_killed_agents_job(void)
 	log_path(pidfile, sizeof(pidfile), "reap.pid");
 	unlink(pidfile);
 	snprintf(script, sizeof(script),
-	         "if [ \"$CONDUCTOR_LEASE_EPOCH\" = 1 ]; then echo $$ > '%s'; exec sleep 60; fi;"
-	         " echo second",
+	         "if [ \"$CONDUCTOR_LEASE_EPOCH\" = 1 ]; then"
+	         " echo '{\"step\": 1}' > \"$CONDUCTOR_CHECKPOINT_FILE\"; echo $$ > '%s';"
+	         " exec sleep 60; fi; echo \"second $CONDUCTOR_JOB_CHECKPOINT\"",
 	         pidfile);
 	submit(t, "x", ",\"retry\":{\"max\":3,\"backoff_s\":0}", id);
 	agent = agent_start(t, "reap-1.log", "reap-box-1", "1", "5", "5", script);
 	CU_ASSERT(wait_stage(id, "assigned", 10));
 	cmd = wait_pid_in(pidfile);
 	CU_ASSERT_FATAL(cmd > 0);
+	/* its checkpoint saved with the first renewal (after 5/3 s) */
+	for (int i = 0;
+	     i < 40 &&
+	     pg_int("SELECT (checkpoint->>'step')::int FROM jobs WHERE id = $1", id, NULL) != 1;
+	     i++)
+		sleep_ms(100);
 	kill(agent, SIGKILL);
 	EXPECT_INT(wait_exit(agent), 128 + SIGKILL);
 	CU_ASSERT(gone_within(cmd, 2000)); /* PR_SET_PDEATHSIG */
@@ -461,7 +469,9 @@ static void test_reaper_takes_back_killed_agents_job(void)
 	CU_ASSERT_EQUAL_FATAL(len_of(runs), 2);
 	EXPECT_STR(str_at(item_at(runs, 0), "exit"), "lease_expired");
 	EXPECT_STR(str_at(item_at(runs, 1), "factory_id"), "reap-box-2");
-	EXPECT_STR(str_at(obj_at(item_at(runs, 1), "result"), "stdout_tail"), "second\n");
+	/* the second attempt resumed from the first's checkpoint */
+	EXPECT_STR(str_at(obj_at(item_at(runs, 1), "result"), "stdout_tail"),
+	           "second {\"step\":1}\n");
 	json_object_put(runs);
 }
 
