@@ -117,8 +117,17 @@ static int body_fd(const char *body, size_t n)
 	return fd;
 }
 
-/* In the child: never returns. Only async-signal-safe calls but for the
- * message of a failed exec. */
+/* Writes s on fd 2; in the child, where only async-signal-safe calls are
+ * allowed (the agent has a second thread: malloc may be locked). */
+static void say(const char *s)
+{
+	ssize_t w = write(2, s, strlen(s));
+
+	(void)w;
+}
+
+/* In the child: never returns. Only async-signal-safe calls (the
+ * environment was built before the fork). */
 static void child(int in, int out, int err, char *const *argv, char **env, pid_t agent)
 {
 	sigset_t none;
@@ -136,7 +145,11 @@ static void child(int in, int out, int err, char *const *argv, char **env, pid_t
 		_exit(126);
 	close_range(3, ~0U, 0); /* what the agent inherited is not the command's either */
 	execvpe(argv[0], argv, env);
-	dprintf(2, "conductorctl work: cannot run %s: %s\n", argv[0], strerror(errno));
+	say("conductorctl work: cannot run ");
+	say(argv[0]);
+	say(errno == ENOENT   ? ": not found\n"
+	    : errno == EACCES ? ": permission denied\n"
+	                      : ": exec failed\n");
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
