@@ -81,20 +81,25 @@
 /* ---- output ------------------------------------------------------------- */
 
 /* The progress line, on a terminal only, at most every PROGRESS_MS unless
- * forced. */
+ * forced. jobs/s: those finished in the last RATE_WINDOW_S seconds. */
 static void progress(struct agent *a, long long now, bool force)
 {
 	double secs = (double)(now - a->t0_ms) / 1000.0;
 	char lost[32] = "";
+	long long recent = 0;
 
 	if (!a->tty || (!force && now < a->progress_at_ms))
 		return;
+	for (int i = 0; i < RATE_WINDOW_S; i++)
+		if (a->rate_sec[i] > now / 1000 - RATE_WINDOW_S)
+			recent += a->rate_n[i];
+	if (secs > RATE_WINDOW_S)
+		secs = RATE_WINDOW_S;
 	a->progress_at_ms = now + PROGRESS_MS;
 	if (a->lost > 0)
 		snprintf(lost, sizeof(lost), "  lost %lld", a->lost);
 	fprintf(stderr, "\r\033[Kdone %lld  running %d  failed %lld%s  %.1f jobs/s%s", a->done,
-	        work_busy(a, SLOT_RUNNING), a->failed, lost,
-	        secs > 0 ? (double)(a->done + a->failed) / secs : 0.0,
+	        work_busy(a, SLOT_RUNNING), a->failed, lost, secs > 0 ? (double)recent / secs : 0.0,
 	        a->draining ? "  (draining)" : "");
 	fflush(stderr);
 	a->progress_shown = true;

@@ -29,6 +29,7 @@
 #define CALL_TIMEOUT_MS 10000       /* one call's budget (a claim: its wait on top) */
 #define FINAL_MS        10000       /* after the grace: how long to keep trying to report */
 #define PROGRESS_MS     250         /* the progress line's refresh */
+#define RATE_WINDOW_S   10          /* its jobs/s: over the last this many seconds */
 #define REPORT_MAX      100         /* jobs:transition's items */
 #define RESULT_MAX      (64 * 1024) /* the API's result and checkpoint objects */
 #define SEATS_MAX       100         /* the claim's max_jobs */
@@ -74,6 +75,8 @@ struct agent {
 	long long api_at_ms; /* the API down: no call before */
 	long backoff_ms;
 	long long done, failed, lost, t0_ms;
+	long long rate_sec[RATE_WINDOW_S]; /* jobs finished per second, the last few seconds */
+	int rate_n[RATE_WINDOW_S];
 	bool tty;
 	long long progress_at_ms;
 	bool progress_shown;
@@ -124,6 +127,19 @@ static inline int work_busy(const struct agent *a, enum slot_state s)
 	for (int i = 0; i < a->seats; i++)
 		n += a->slots[i].state == s;
 	return n;
+}
+
+/* Counts one finished job in the progress line's rate. */
+static inline void work_rate_add(struct agent *a, long long now)
+{
+	long long sec = now / 1000;
+	int i = (int)(sec % RATE_WINDOW_S);
+
+	if (a->rate_sec[i] != sec) {
+		a->rate_sec[i] = sec;
+		a->rate_n[i] = 0;
+	}
+	a->rate_n[i]++;
 }
 
 /* ---- work_jobs.c ------------------------------------------------------------ */

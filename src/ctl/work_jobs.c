@@ -388,16 +388,15 @@ static void reported(struct agent *a, struct json_object *it)
 	ws = s->proc.wait_status;
 	if (!json_get_bool(it, "ok", false)) {
 		work_progress_clear(a);
-		log_warn(
-		    "report refused: the lease was lost (job cancelled or reaped, or this report "
-		    "arrived before and its answer was lost)",
-		    "job_id", s->id, "error", json_get_string(it, "error", ""));
+		log_warn("report refused: lease lost (cancelled, reaped, or reported before)",
+		         "job_id", s->id, "error", json_get_string(it, "error", ""));
 		a->lost++;
 	} else {
 		if (strcmp(stage, "shipped") == 0)
 			a->done++;
 		else
 			a->failed++;
+		work_rate_add(a, work_now_ms());
 		if (!a->tty)
 			log_info("job finished", "job_id", s->id, "stage", stage, "exit_status",
 			         WIFEXITED(ws) ? work_lltoa(st, sizeof(st), WEXITSTATUS(ws)) : NULL,
