@@ -75,6 +75,8 @@ extern const struct ctl_command CTL_CHECK_COMMANDS[];
 extern const size_t CTL_CHECK_NCOMMANDS;
 extern const struct ctl_command CTL_CONFIG_COMMANDS[];
 extern const size_t CTL_CONFIG_NCOMMANDS;
+extern const struct ctl_command CTL_WORK_COMMANDS[];
+extern const size_t CTL_WORK_NCOMMANDS;
 
 /* Prints "conductorctl: <message>" on stderr and returns the exit status for
  * e: 2 for CD_INVALID/CD_CONFIG (usage), 3 for CD_UPSTREAM (unreachable), 1

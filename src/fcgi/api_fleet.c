@@ -432,6 +432,7 @@ static const struct json_field INSIGHTS_FIELDS[] = {
 	{.name = "files_changed", .type = JF_INT, .min = 0, .max = 1000000000},
 	{.name = "lines_added", .type = JF_INT, .min = 0, .max = 1000000000},
 	{.name = "lines_deleted", .type = JF_INT, .min = 0, .max = 1000000000},
+	{.name = "wall_ms", .type = JF_INT, .min = 0, .max = INT64_C(31536000000)}, /* the run's wall time */
 };
 
 static const struct json_field PATCH_FIELDS[] = {
