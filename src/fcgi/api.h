@@ -10,6 +10,12 @@ void api_health_healthz(struct request *req);
 void api_health_readyz(struct request *req);
 void api_health_whoami(struct request *req);
 
+/* api_profiles.c */
+void api_profiles_create(struct request *req);
+void api_profiles_list(struct request *req);
+void api_profiles_get(struct request *req);
+void api_profiles_version(struct request *req);
+
 /* api_tenants.c */
 void api_tenants_create(struct request *req);
 void api_tenants_list(struct request *req);

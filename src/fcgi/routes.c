@@ -66,6 +66,10 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/runtimes/{id}/stop", api_runtimes_stop, R(OPERATOR), "api_runtimes_stop"},
 	{"POST", "/v1/runtimes/{id}/destroy", api_runtimes_destroy, R(OPERATOR), "api_runtimes_destroy"},
 	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
+	{"POST", "/v1/profiles", api_profiles_create, R(OPERATOR), "api_profiles_create"},
+	{"GET", "/v1/profiles", api_profiles_list, R(OPERATOR) | R(READONLY), "api_profiles_list"},
+	{"GET", "/v1/profiles/{name}", api_profiles_get, R(OPERATOR) | R(READONLY), "api_profiles_get"},
+	{"GET", "/v1/profiles/{name}/versions/{v}", api_profiles_version, R(OPERATOR) | R(READONLY), "api_profiles_version"},
 	/* the status pages: roles 0 here, their session is checked by each page (fcgi/ui.h) */
 	{"GET", "/ui/login", api_ui_login_form, 0, "api_ui_login_form"},
 	{"POST", "/ui/login", api_ui_login, 0, "api_ui_login"},

@@ -68,7 +68,8 @@ static struct db_stmt SQL_DEPS_REACH = DB_STMT(
 	" deps_mode = coalesce(r->>'deps_mode', 'hard'),"                                           \
 	" body = coalesce(r->>'body', ''),"                                                         \
 	" manifest = coalesce(r->'manifest', '{}'::jsonb),"                                         \
-	" engine_class = r->>'engine_class', profile = r->>'profile', budget = r->'budget',"        \
+	" engine_class = r->>'engine_class', profile = profile_resolve($2, r->>'profile'),"        \
+	" budget = r->'budget',"        \
 	" retry_max = coalesce((r->'retry'->>'max')::int, 3),"                                      \
 	" retry_backoff_s = coalesce((r->'retry'->>'backoff_s')::int, 30),"                         \
 	" retry_on = CASE WHEN r->'retry' ? 'on'"                                                   \
@@ -94,7 +95,7 @@ static struct db_stmt SQL_SET_CONTENT = DB_STMT(
 	"       rev = rev + $4, dep_ids = $5::bigint[], updated_at = now()"
 	"  FROM (SELECT $3::jsonb AS r) s"
 	" WHERE id = $1 AND tenant_id = $2"
-	" RETURNING stage");
+	" RETURNING stage, r->>'profile' IS NOT NULL AND profile IS NULL");
 
 static struct db_stmt SQL_CLEAR_DEPS = DB_STMT(
 	"DELETE FROM job_deps WHERE job_id = $1 AND tenant_id = $2");
@@ -163,7 +164,7 @@ static enum cd_err check_no_cycle(struct db *db, const char *id, const char *dep
 /* Writes deps, then content and the stage the deps allow. */
 static enum cd_err write_content(struct db *db, const char *tenant, const char *id,
 				 const char *request, const char *deps, bool bump,
-				 struct cd_error *e)
+				 const char *where, struct cd_error *e)
 {
 	const char *clear[2] = {id, tenant};
 	const char *add[3] = {tenant, id, deps};
@@ -179,6 +180,15 @@ static enum cd_err write_content(struct db *db, const char *tenant, const char *
 	}
 	if (rc == CD_OK) {
 		rc = db_exec(db, &SQL_SET_CONTENT, 5, content, &res, e);
+		if (rc == CD_OK && strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+			char field[64];
+
+			snprintf(field, sizeof(field), "%sprofile", where);
+			rc = cd_fail(e, CD_INVALID, field,
+				     "%sprofile names no profile of this tenant (give \"name\" for its "
+				     "latest version or \"name@v\"; POST /v1/profiles creates one).",
+				     where);
+		}
 		PQclear(res);
 	}
 	return rc;
@@ -226,7 +236,7 @@ enum cd_err db_jobs_submit(struct db *db, int64_t tenant, const char *request, c
 				res = NULL;
 				rc = check_no_cycle(db, idbuf, buf_str(&deps), key, e);
 				if (rc == CD_OK)
-					rc = write_content(db, t, idbuf, request, buf_str(&deps), true, e);
+					rc = write_content(db, t, idbuf, request, buf_str(&deps), true, where, e);
 				if (rc == CD_OK)
 					rc = add_event(db, t, idbuf, "superseded", NULL, e);
 				*outcome = SUBMIT_SUPERSEDED;
@@ -252,7 +262,7 @@ enum cd_err db_jobs_submit(struct db *db, int64_t tenant, const char *request, c
 			PQclear(res);
 			res = NULL;
 		}
-		rc = write_content(db, t, idbuf, request, buf_str(&deps), false, e);
+		rc = write_content(db, t, idbuf, request, buf_str(&deps), false, where, e);
 		if (rc == CD_OK)
 			rc = add_event(db, t, idbuf, "submitted", NULL, e);
 		*outcome = SUBMIT_CREATED;
@@ -377,14 +387,19 @@ static struct db_stmt SQL_CLAIM = DB_STMT(
 	"    FROM picked WHERE j.id = picked.id"
 	"  RETURNING j.*"
 	"), run AS ("
-	"  INSERT INTO runs (tenant_id, job_id, attempt, lease_epoch, factory_id, engine)"
-	"  SELECT tenant_id, id, attempts, lease_epoch, $2, engine_class FROM claimed"
+	"  INSERT INTO runs (tenant_id, job_id, attempt, lease_epoch, factory_id, engine, profile)"
+	"  SELECT tenant_id, id, attempts, lease_epoch, $2, engine_class, profile FROM claimed"
 	"), ev AS ("
 	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
 	"  SELECT tenant_id, id, 'claimed', jsonb_build_object('factory_id', $2::text,"
 	"         'epoch', lease_epoch, 'attempt', attempts) FROM claimed"
 	")"
-	"SELECT coalesce(json_agg(job_json(c::jobs, true) ORDER BY c.priority, c.created_at, c.id),"
+	"SELECT coalesce(json_agg(CASE WHEN c.profile IS NULL THEN job_json(c::jobs, true)"
+	"       ELSE (job_json(c::jobs, true)::jsonb || jsonb_build_object('profile_spec',"
+	"             (SELECT p.body FROM profiles p WHERE p.tenant_id = c.tenant_id"
+	"                 AND p.name = split_part(c.profile, '@', 1)"
+	"                 AND p.version = split_part(c.profile, '@', 2)::int)))::json END"
+	"       ORDER BY c.priority, c.created_at, c.id),"
 	"                '[]'::json), count(*), (SELECT limited FROM lim)"
 	"  FROM claimed c");
 
@@ -1056,7 +1071,7 @@ enum cd_err db_jobs_events(struct db *db, int64_t tenant, int64_t id, int limit,
 
 static struct db_stmt SQL_RUNS = DB_STMT(
 	"SELECT coalesce(json_agg(json_build_object('attempt', r.attempt, 'factory_id', r.factory_id,"
-	"         'engine', r.engine, 'lease_epoch', r.lease_epoch, 'started_at', rfc3339(r.started_at),"
+	"         'engine', r.engine, 'profile', r.profile, 'lease_epoch', r.lease_epoch, 'started_at', rfc3339(r.started_at),"
 	"         'ended_at', rfc3339(r.ended_at), 'exit', r.exit, 'result', r.result,"
 	"         'insights', r.insights) ORDER BY r.attempt, r.id), '[]'::json)"
 	"  FROM runs r WHERE r.job_id = $1 AND r.tenant_id = $2");
