@@ -25,6 +25,7 @@ void api_fleet_submit(struct request *req);
 void api_fleet_submit_batch(struct request *req);
 void api_fleet_list(struct request *req);
 void api_fleet_get(struct request *req);
+void api_fleet_deps(struct request *req);
 void api_fleet_events(struct request *req);
 void api_fleet_runs(struct request *req);
 void api_fleet_claim(struct request *req);

@@ -272,20 +272,43 @@ out:
 
 /* ---- reads -------------------------------------------------------------- */
 
-/* GET /v1/fleet/jobs?stage=&limit=&cursor=   role: readonly
- * Newest first; summaries (no body, manifest, checkpoint, result). */
+/* ?name= as a filter of at most max bytes into out: 1 present, 0 absent,
+ * -1 after replying 400 naming it. */
+static int filter_or_reply(struct request *req, const char *name, char *out, size_t cap,
+			   size_t max)
+{
+	int got = request_query(req, name, out, cap);
+
+	if (got == 0)
+		return 0;
+	if (got < 0 || out[0] == '\0' || strlen(out) > max) {
+		reply_fail(req, CD_INVALID, name, "%s must be 1 to %zu bytes.", name, max);
+		return -1;
+	}
+	return 1;
+}
+
+/* GET /v1/fleet/jobs?stage=&idempotency_key=&capability=&parent_id=&limit=&cursor=
+ * role: readonly. Newest first; summaries (no body, manifest, checkpoint,
+ * result); the filters combine (AND). */
 void api_fleet_list(struct request *req)
 {
-	char stage[32];
+	char stage[32], key[256], capability[160], parent[32];
 	int has_stage = request_query(req, "stage", stage, sizeof(stage));
-	int limit = limit_or_reply(req);
+	int has_key = filter_or_reply(req, "idempotency_key", key, sizeof(key), 200);
+	int has_cap = has_key < 0 ? -1 : filter_or_reply(req, "capability", capability,
+							 sizeof(capability), 128);
+	int has_parent = has_cap < 0 ? -1 : request_query(req, "parent_id", parent, sizeof(parent));
+	int limit = has_parent < 0 ? -1 : limit_or_reply(req);
+	struct job_filter f = {0};
 	int64_t before, next = 0;
 	struct cd_error e;
 	struct db *db;
 	char *items = NULL;
+	char *end;
 
 	cd_error_reset(&e);
-	if (limit < 0 || (before = cursor_or_reply(req)) < 0)
+	if (has_key < 0 || has_cap < 0 || limit < 0 || (before = cursor_or_reply(req)) < 0)
 		return;
 	if (has_stage < 0 || (has_stage > 0 && stages_parse(stage) < 0)) {
 		reply_fail(req, CD_INVALID, "stage",
@@ -293,14 +316,43 @@ void api_fleet_list(struct request *req)
 			   "shipped, failed, dead_letter, cancelled.");
 		return;
 	}
+	if (has_parent != 0 &&
+	    (has_parent < 0 || parent[0] < '1' || parent[0] > '9' || strlen(parent) > 18 ||
+	     (f.parent_id = strtoll(parent, &end, 10)) <= 0 || *end != '\0')) {
+		reply_fail(req, CD_INVALID, "parent_id", "parent_id must be a job id.");
+		return;
+	}
 	if ((db = db_or_reply(req)) == NULL)
 		return;
-	if (db_jobs_list(db, req->principal.tenant_id, has_stage > 0 ? stage : NULL, limit, before,
-			 &items, &next, &e) != CD_OK)
+	f.stage = has_stage > 0 ? stage : NULL;
+	f.idempotency_key = has_key > 0 ? key : NULL;
+	f.capability = has_cap > 0 ? capability : NULL;
+	if ((f.idempotency_key != NULL || f.capability != NULL || f.parent_id > 0
+		 ? db_jobs_find(db, req->principal.tenant_id, &f, limit, before, &items, &next, &e)
+		 : db_jobs_list(db, req->principal.tenant_id, f.stage, limit, before, &items, &next,
+				&e)) != CD_OK)
 		reply_error(req, &e);
 	else
 		reply_page(req, items, next);
 	free(items);
+}
+
+/* GET /v1/fleet/jobs/{id}/deps   role: readonly
+ * Both directions: the jobs it waits for (each with met) and the jobs that
+ * wait for it. */
+void api_fleet_deps(struct request *req)
+{
+	struct cd_error e;
+	struct db *db;
+	int64_t id;
+	char *out = NULL;
+	enum cd_err rc;
+
+	cd_error_reset(&e);
+	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+		return;
+	rc = db_jobs_deps(db, req->principal.tenant_id, id, &out, &e);
+	reply_text_or_error(req, rc, out, &e);
 }
 
 /* GET /v1/fleet/jobs/{id}   role: readonly

@@ -36,6 +36,7 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/fleet/jobs/{id}/lease/renew", api_fleet_renew, R(WORKER), "api_fleet_renew"},
 	{"POST", "/v1/fleet/jobs/{id}/lease/release", api_fleet_release, R(WORKER), "api_fleet_release"},
 	{"GET", "/v1/fleet/jobs/{id}/runs", api_fleet_runs, READERS, "api_fleet_runs"},
+	{"GET", "/v1/fleet/jobs/{id}/deps", api_fleet_deps, READERS, "api_fleet_deps"},
 	{"GET", "/v1/fleet/jobs/{id}/events", api_fleet_events, READERS, "api_fleet_events"},
 	{"POST", "/v1/fleet/jobs/{id}/artifacts", api_fleet_artifact_add, R(WORKER), "api_fleet_artifact_add"},
 	{"GET", "/v1/fleet/jobs/{id}/artifacts", api_fleet_artifacts, READERS, "api_fleet_artifacts"},

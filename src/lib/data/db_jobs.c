@@ -347,6 +347,95 @@ enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int l
 	return rc;
 }
 
+/* The filters of db_jobs_find beside the one the statement's index serves:
+ * every statement names $4..$7 (stage, key, parent, capability), NULL when
+ * not filtered. */
+#define FIND_FILTERS                                                                               \
+	" AND ($4::text IS NULL OR stage = $4) AND ($5::text IS NULL OR idempotency_key = $5)"    \
+	" AND ($6::bigint IS NULL OR parent_id = $6)"                                              \
+	" AND ($7::text IS NULL OR (capabilities @> ARRAY[$7::text] AND capabilities <> '{}'))"
+
+static struct db_stmt SQL_FIND_KEY = DB_STMT(LIST_PAGE(
+	"tenant_id = $1 AND idempotency_key = $5 AND id < $2" FIND_FILTERS));
+static struct db_stmt SQL_FIND_PARENT = DB_STMT(LIST_PAGE(
+	"tenant_id = $1 AND parent_id = $6 AND id < $2" FIND_FILTERS));
+/* capabilities <> '{}' twice: the planner then matches jobs_by_capability's
+ * predicate (a GIN index of the jobs that have capabilities). */
+static struct db_stmt SQL_FIND_CAPABILITY = DB_STMT(LIST_PAGE(
+	"tenant_id = $1 AND capabilities @> ARRAY[$7::text] AND capabilities <> '{}'"
+	" AND id < $2" FIND_FILTERS));
+
+enum cd_err db_jobs_find(struct db *db, int64_t tenant, const struct job_filter *f, int limit,
+			 int64_t before, char **out, int64_t *next, struct cd_error *e)
+{
+	char t[24], b[24], l[16], parent[24];
+	const char *p[7] = {t, b, l, f->stage, f->idempotency_key,
+			    f->parent_id > 0 ? parent : NULL, f->capability};
+	struct db_stmt *st = f->idempotency_key != NULL ? &SQL_FIND_KEY
+			     : f->parent_id > 0	     ? &SQL_FIND_PARENT
+						     : &SQL_FIND_CAPABILITY;
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	*next = 0;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(b, sizeof(b), before > 0 ? before : INT64_MAX);
+	fmt_i64(parent, sizeof(parent), f->parent_id);
+	snprintf(l, sizeof(l), "%d", limit);
+	rc = db_exec(db, st, 7, p, &res, e);
+	if (rc == CD_OK) {
+		*out = take_text(res);
+		if (atoi(PQgetvalue(res, 0, 1)) == limit)
+			*next = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	}
+	PQclear(res);
+	return rc;
+}
+
+#define DEPS_MAX "1000"
+
+static struct db_stmt SQL_DEPS = DB_STMT(
+	"SELECT json_build_object('id', j.id::text, 'deps_mode', j.deps_mode,"
+	"  'deps', coalesce((SELECT json_agg(json_build_object('id', d.id::text,"
+	"                     'idempotency_key', d.idempotency_key, 'stage', d.stage,"
+	"                     'met', d.stage = 'shipped'"
+	"                            OR (j.deps_mode = 'soft' AND d.stage = 'testing'))"
+	"                   ORDER BY d.id)"
+	"             FROM job_deps x JOIN jobs d ON d.id = x.dep_id"
+	"            WHERE x.job_id = j.id AND x.tenant_id = $2), '[]'::json),"
+	"  'dependents', coalesce((SELECT json_agg(json_build_object('id', d.id::text,"
+	"                     'idempotency_key', d.idempotency_key, 'stage', d.stage)"
+	"                   ORDER BY d.id)"
+	"             FROM (SELECT x.job_id FROM job_deps x"
+	"                    WHERE x.dep_id = j.id AND x.tenant_id = $2"
+	"                    ORDER BY x.job_id LIMIT " DEPS_MAX ") x"
+	"             JOIN jobs d ON d.id = x.job_id), '[]'::json),"
+	"  'dependents_more', (SELECT count(*) > " DEPS_MAX " FROM (SELECT 1 FROM job_deps x"
+	"                     WHERE x.dep_id = j.id AND x.tenant_id = $2"
+	"                     LIMIT " DEPS_MAX " + 1) m))"
+	"  FROM jobs j WHERE j.id = $1 AND j.tenant_id = $2");
+
+enum cd_err db_jobs_deps(struct db *db, int64_t tenant, int64_t id, char **out,
+			 struct cd_error *e)
+{
+	char t[24], i[24];
+	const char *p[2] = {i, t};
+	PGresult *res = NULL;
+	enum cd_err rc;
+
+	*out = NULL;
+	fmt_i64(t, sizeof(t), tenant);
+	fmt_i64(i, sizeof(i), id);
+	rc = db_exec(db, &SQL_DEPS, 2, p, &res, e);
+	if (rc == CD_OK && PQntuples(res) == 0)
+		rc = job_not_found(e, id);
+	else if (rc == CD_OK)
+		*out = take_text(res);
+	PQclear(res);
+	return rc;
+}
+
 /* ---- claim -------------------------------------------------------------- */
 
 /* One statement: free seats, pick with SKIP LOCKED in claim order, lease,

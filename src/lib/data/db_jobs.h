@@ -47,6 +47,28 @@ enum cd_err db_jobs_get(struct db *db, int64_t tenant, int64_t id, bool full, ch
 enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int limit,
 			 int64_t before, char **out, int64_t *next, struct cd_error *e);
 
+/* The filters of GET /v1/fleet/jobs beside stage (NULL / 0: not filtered). */
+struct job_filter {
+	const char *stage;           /* a stage name */
+	const char *idempotency_key; /* exact */
+	const char *capability;      /* the job's capabilities include it */
+	int64_t parent_id;           /* the steps of this task */
+};
+
+/* db_jobs_list with filters: one statement per most selective filter
+ * (idempotency_key, then parent_id, then capability), each on an index
+ * (jobs' unique key, jobs_children, jobs_by_capability), the others checked
+ * on the rows it finds. Same page and cursor as db_jobs_list. */
+enum cd_err db_jobs_find(struct db *db, int64_t tenant, const struct job_filter *f, int limit,
+			 int64_t before, char **out, int64_t *next, struct cd_error *e);
+
+/* out: new JSON text {id, deps_mode, deps: [{id, idempotency_key, stage,
+ * met}], dependents: [{id, idempotency_key, stage}], dependents_more}: both
+ * directions of the dependency graph, one step, at most 1000 dependents
+ * (dependents_more: there are others). CD_NOT_FOUND for no such job. */
+enum cd_err db_jobs_deps(struct db *db, int64_t tenant, int64_t id, char **out,
+			 struct cd_error *e);
+
 struct claim_request {
 	const char *factory_id;
 	const char *capabilities;	/* JSON array of strings */

@@ -26,6 +26,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"010_metrics",
 	"011_ui_sessions",
 	"012_profiles",
+	"013_job_filters",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
