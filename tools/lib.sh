@@ -5,8 +5,8 @@
 #   ensure_deps             installs the Debian packages the build and the stack need,
 #                           only when something is missing
 #   ensure_test_deps        installs what only the tests need (the browser test's
-#                           Chromium), only when something is missing; tools/check
-#                           calls it, tools/up does not
+#                           Chromium, the OpenAPI test's validator), only when something
+#                           is missing; tools/check calls it, tools/up does not
 #   build_tree DIR [ARGS]   autoreconf when needed, configure DIR out of tree (again when
 #                           ARGS change), make
 #   pg_bindir               the newest PostgreSQL server bin directory
@@ -32,6 +32,12 @@ CD_COMMANDS=(autoreconf aclocal automake make cc pkg-config psql redis-server re
 # Debian packages only the tests need: the status pages' browser test
 # (tests/browser/) drives headless Chromium with python3-selenium.
 CD_TEST_PACKAGES=(chromium chromium-driver python3-selenium)
+# npm packages only the tests need, installed globally (npm install -g): the
+# validator test_openapi checks GET /v1/openapi.json with (the official
+# OpenAPI 3.1 JSON Schema, and Ajv; tests/http/validate_openapi.mjs). Node.js
+# and npm come from Debian (CD_TEST_NODE) when the machine has none.
+CD_TEST_NPM=(@seriousme/openapi-schema-validator@2.11.0)
+CD_TEST_NODE=(nodejs npm)
 
 say() { printf '%s: %s\n' "$CD_TOOL" "$*" >&2; }
 warn() { printf '%s: warning: %s\n' "$CD_TOOL" "$*" >&2; }
@@ -134,7 +140,23 @@ missing_test_deps() {
 		have_cmd "$py" && "$py" -c 'import selenium' 2>/dev/null && ok=1
 	done
 	[ -n "$ok" ] || echo "python3 module selenium"
+	missing_test_npm
 	return 0
+}
+
+# Prints one line per npm package of CD_TEST_NPM not installed globally at
+# its version (or "command npm" when there is no npm).
+missing_test_npm() {
+	local root spec name
+	if ! have_cmd npm || ! have_cmd node; then
+		echo "command npm"
+		return 0
+	fi
+	root=$(npm root -g 2>/dev/null) || root=""
+	for spec in "${CD_TEST_NPM[@]}"; do
+		name=${spec%@*}
+		grep -qs "\"version\": *\"${spec##*@}\"" "$root/$name/package.json" || echo "npm package $spec"
+	done
 }
 
 # Installs the test-only packages when one is missing.
@@ -143,11 +165,18 @@ ensure_test_deps() {
 	missing=$(missing_test_deps)
 	[ -n "$missing" ] || return 0
 	say "missing for the tests: $(printf '%s' "$missing" | paste -sd ',' | sed 's/,/, /g')"
-	have_cmd apt-get || die "no apt-get here: install ${CD_TEST_PACKAGES[*]} by hand (see README.md)"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q update
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get -q install -y \
-		--no-install-recommends "${CD_TEST_PACKAGES[@]}"
-	hash -r
+	if printf '%s\n' "$missing" | grep -qv '^npm package '; then
+		have_cmd apt-get || die "no apt-get here: install ${CD_TEST_PACKAGES[*]} by hand (see README.md)"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get -q update
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get -q install -y \
+			--no-install-recommends "${CD_TEST_PACKAGES[@]}"
+		have_cmd npm || as_root env DEBIAN_FRONTEND=noninteractive apt-get -q install -y \
+			--no-install-recommends "${CD_TEST_NODE[@]}"
+		hash -r
+	fi
+	if [ -n "$(missing_test_npm)" ]; then
+		as_root npm install -g --no-fund --no-audit "${CD_TEST_NPM[@]}"
+	fi
 	missing=$(missing_test_deps)
 	[ -z "$missing" ] || die "still missing after apt-get install: $(printf '%s' "$missing" | paste -sd ',')"
 }

@@ -15,6 +15,8 @@ void api_profiles_create(struct request *req);
 void api_profiles_list(struct request *req);
 void api_profiles_get(struct request *req);
 void api_profiles_version(struct request *req);
+/* api_openapi.c */
+void api_openapi_get(struct request *req);
 
 /* api_tenants.c */
 void api_tenants_create(struct request *req);

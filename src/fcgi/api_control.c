@@ -7,6 +7,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 static const struct json_field CONTROLLER_FIELDS[] = {
@@ -177,3 +178,14 @@ void api_control_drain(struct request *req)
 {
 	set_mode(req, "draining");
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_CONTROL_PARTS[] = {
+	OPENAPI_BODY("api_control_heartbeat", "", CONTROLLER_FIELDS),
+	OPENAPI_BODY("api_control_acquire", "", ACQUIRE_FIELDS),
+	OPENAPI_BODY("api_control_pause", "", MODE_FIELDS),
+	OPENAPI_BODY("api_control_resume", "", MODE_FIELDS),
+	OPENAPI_BODY("api_control_drain", "", MODE_FIELDS),
+};
+const size_t API_CONTROL_PARTS_COUNT = NFIELDS(API_CONTROL_PARTS);

@@ -17,6 +17,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 
@@ -805,3 +806,33 @@ void api_fleet_artifacts(struct request *req)
 	rc = db_jobs_artifacts(db, req->principal.tenant_id, id, &out, &e);
 	reply_text_or_error(req, rc, out, &e);
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_FLEET_PARTS[] = {
+	OPENAPI_BODY("api_fleet_submit", "", SUBMIT_FIELDS),
+	OPENAPI_BODY("api_fleet_submit", "retry", RETRY_FIELDS),
+	OPENAPI_BODY("api_fleet_submit", "budget", BUDGET_FIELDS),
+	OPENAPI_ENUM("api_fleet_submit", "priority", PRIORITIES),
+	OPENAPI_ENUM("api_fleet_submit", "deps_mode", DEPS_MODES),
+	OPENAPI_ENUM("api_fleet_submit", "retry.on", RETRY_ON),
+	OPENAPI_BODY("api_fleet_submit_batch", "", BATCH_FIELDS),
+	OPENAPI_BODY("api_fleet_submit_batch", "jobs[]", SUBMIT_FIELDS),
+	OPENAPI_BODY("api_fleet_submit_batch", "jobs[].retry", RETRY_FIELDS),
+	OPENAPI_BODY("api_fleet_submit_batch", "jobs[].budget", BUDGET_FIELDS),
+	OPENAPI_ENUM("api_fleet_submit_batch", "jobs[].priority", PRIORITIES),
+	OPENAPI_ENUM("api_fleet_submit_batch", "jobs[].deps_mode", DEPS_MODES),
+	OPENAPI_ENUM("api_fleet_submit_batch", "jobs[].retry.on", RETRY_ON),
+	OPENAPI_BODY("api_fleet_claim", "", CLAIM_FIELDS),
+	OPENAPI_BODY("api_fleet_patch", "", PATCH_FIELDS),
+	OPENAPI_BODY("api_fleet_patch", "insights", INSIGHTS_FIELDS),
+	OPENAPI_BODY("api_fleet_transition", "", TRANSITIONS_FIELDS),
+	OPENAPI_BODY("api_fleet_transition", "items[]", TRANSITION_ITEM_FIELDS),
+	OPENAPI_BODY("api_fleet_transition", "items[].insights", INSIGHTS_FIELDS),
+	OPENAPI_BODY("api_fleet_renew", "", RENEW_FIELDS),
+	OPENAPI_BODY("api_fleet_release", "", RELEASE_FIELDS),
+	OPENAPI_BODY("api_fleet_heartbeat", "", HEARTBEAT_FIELDS),
+	OPENAPI_ENUM("api_fleet_heartbeat", "health", HEALTH),
+	OPENAPI_BODY("api_fleet_artifact_add", "", ARTIFACT_FIELDS),
+};
+const size_t API_FLEET_PARTS_COUNT = NFIELDS(API_FLEET_PARTS);

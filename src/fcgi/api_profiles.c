@@ -11,6 +11,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 static const struct json_field PROFILE_FIELDS[] = {
@@ -132,3 +133,10 @@ void api_profiles_version(struct request *req)
 	rc = db_profiles_version(db, req->principal.tenant_id, name, v, &out, &e);
 	reply_text_or_error(req, rc, out, &e);
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_PROFILES_PARTS[] = {
+	OPENAPI_BODY("api_profiles_create", "", PROFILE_FIELDS),
+};
+const size_t API_PROFILES_PARTS_COUNT = sizeof(API_PROFILES_PARTS) / sizeof(API_PROFILES_PARTS[0]);

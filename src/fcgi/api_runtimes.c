@@ -19,6 +19,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 #define MACHINE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
@@ -166,3 +167,11 @@ void api_runtimes_manual(struct request *req)
 out:
 	json_object_put(body);
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_RUNTIMES_PARTS[] = {
+	OPENAPI_BODY("api_runtimes_ensure", "", ENSURE_FIELDS),
+	OPENAPI_BODY("api_runtimes_manual", "", MACHINE_FIELDS),
+};
+const size_t API_RUNTIMES_PARTS_COUNT = NFIELDS(API_RUNTIMES_PARTS);

@@ -11,6 +11,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 #define REDIS_TIMEOUT_MS 1000
@@ -101,3 +102,10 @@ out:
 	free(pairs);
 	json_object_put(body);
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_STREAMS_PARTS[] = {
+	OPENAPI_BODY("api_streams_add", "", ENTRY_FIELDS),
+};
+const size_t API_STREAMS_PARTS_COUNT = NFIELDS(API_STREAMS_PARTS);

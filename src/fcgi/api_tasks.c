@@ -12,6 +12,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 static const struct json_field TASK_FIELDS[] = {
@@ -46,12 +47,13 @@ static void reply_task(struct request *req, struct db *db, int64_t id, bool crea
 	free(task);
 }
 
+static const char *const priorities[] = {"critical", "high", "medium", "low"};
+
 /* POST /v1/tasks   role: submitter
  * {repo, task_type, title, goal, priority?, constraints?, acceptance?[], metadata?}
  * -> 201 {task}; a task is never claimed itself, its planned steps are. */
 void api_tasks_create(struct request *req)
 {
-	static const char *const priorities[] = {"critical", "high", "medium", "low"};
 	struct json_object *body = NULL;
 	const char *prio;
 	struct cd_error e;
@@ -288,3 +290,17 @@ void api_steps_fail(struct request *req)
 	step_transition(req, db, id, body, "failed");
 	json_object_put(body);
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_TASKS_PARTS[] = {
+	OPENAPI_BODY("api_tasks_create", "", TASK_FIELDS),
+	OPENAPI_ENUM("api_tasks_create", "priority", priorities),
+	OPENAPI_BODY("api_tasks_plan", "", PLAN_FIELDS),
+	OPENAPI_BODY("api_tasks_plan", "steps[]", STEP_FIELDS),
+	OPENAPI_BODY("api_steps_heartbeat", "", STEP_HEARTBEAT_FIELDS),
+	OPENAPI_BODY("api_steps_checkpoint", "", STEP_CHECKPOINT_FIELDS),
+	OPENAPI_BODY("api_steps_complete", "", STEP_COMPLETE_FIELDS),
+	OPENAPI_BODY("api_steps_fail", "", STEP_FAIL_FIELDS),
+};
+const size_t API_TASKS_PARTS_COUNT = NFIELDS(API_TASKS_PARTS);

@@ -2,6 +2,7 @@
 #include "data/db_auth.h"
 #include "fcgi/api.h"
 #include "fcgi/body.h"
+#include "fcgi/openapi.h"
 #include "fcgi/response.h"
 
 static const struct json_field TENANT_FIELDS[] = {
@@ -51,3 +52,10 @@ void api_tenants_list(struct request *req)
 	json_object_object_add(data, "items", rows);
 	reply_ok(req, data);
 }
+
+/* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */
+
+const struct openapi_part API_TENANTS_PARTS[] = {
+	OPENAPI_BODY("api_tenants_create", "", TENANT_FIELDS),
+};
+const size_t API_TENANTS_PARTS_COUNT = sizeof(API_TENANTS_PARTS) / sizeof(API_TENANTS_PARTS[0]);

@@ -65,6 +65,7 @@ struct request {
 	/* output */
 	int status;
 	const char *out_type;	/* Content-Type of the response */
+	const char *cache_control;	/* Cache-Control of the response: "no-store" unless set */
 	struct buf out_headers;	/* extra header lines, each ending in \r\n */
 	struct buf out;		/* the response body */
 };

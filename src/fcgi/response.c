@@ -199,3 +199,13 @@ void reply_redirect(struct request *req, const char *location)
 	reply_header(req, "Location", location);
 	buf_reset(&req->out);
 }
+
+void reply_document(struct request *req, const char *type, const char *text)
+{
+	req->status = 200;
+	req->out_type = type;
+	buf_reset(&req->out);
+	buf_puts(&req->out, text);
+	if (buf_overflowed(&req->out))
+		reply_fail(req, CD_INTERNAL, NULL, "response larger than %d bytes", RESPONSE_BODY_MAX);
+}

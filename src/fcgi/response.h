@@ -34,6 +34,10 @@ void reply_html(struct request *req, enum cd_err err, const char *html);
 /* 303 See Other to location (a path of ours), with the same headers. */
 void reply_redirect(struct request *req, const char *location);
 
+/* 200 with text as the whole body, not an envelope (GET /v1/openapi.json):
+ * type is its Content-Type; both borrowed. */
+void reply_document(struct request *req, const char *type, const char *text);
+
 /* Adds a response header line; name and value must not hold CR or LF. */
 void reply_header(struct request *req, const char *name, const char *value);
 

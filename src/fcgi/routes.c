@@ -24,6 +24,7 @@ const struct route ROUTES[] = {
 	{"GET", "/healthz", api_health_healthz, 0, "api_health_healthz"},
 	{"GET", "/readyz", api_health_readyz, 0, "api_health_readyz"},
 	{"GET", "/v1/whoami", api_health_whoami, ANY_ROLE, "api_health_whoami"},
+	{"GET", "/v1/openapi.json", api_openapi_get, 0, "api_openapi_get"},
 	{"POST", "/v1/tenants", api_tenants_create, R(ADMIN), "api_tenants_create"},
 	{"GET", "/v1/tenants", api_tenants_list, R(ADMIN), "api_tenants_list"},
 	{"POST", "/v1/fleet/jobs", api_fleet_submit, R(SUBMITTER), "api_fleet_submit"},

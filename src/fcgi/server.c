@@ -168,9 +168,9 @@ static void write_response(FCGX_Request *fr, struct request *req)
 	buf_init(&head, 8192);
 	buf_printf(&head,
 		   "Status: %d %s\r\nContent-Type: %s\r\nX-Request-Id: %s\r\n"
-		   "Cache-Control: no-store\r\nContent-Length: %zu\r\n%s\r\n",
+		   "Cache-Control: %s\r\nContent-Length: %zu\r\n%s\r\n",
 		   req->status, response_reason(req->status), req->out_type, req->request_id,
-		   req->out.len, buf_str(&req->out_headers));
+		   req->cache_control, req->out.len, buf_str(&req->out_headers));
 	FCGX_PutStr(buf_str(&head), (int)head.len, fr->out);
 	if (strcmp(req->method, "HEAD") != 0)
 		FCGX_PutStr(buf_str(&req->out), (int)req->out.len, fr->out);
