@@ -344,6 +344,11 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 	return rc;
 }
 
+char *db_first_text(const PGresult *res)
+{
+	return xstrdup(PQgetvalue(res, 0, 0));
+}
+
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			 char **out, struct cd_error *e)
 {
@@ -352,7 +357,7 @@ enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *c
 
 	*out = NULL;
 	if (rc == CD_OK && PQntuples(res) > 0)
-		*out = xstrdup(PQgetvalue(res, 0, 0));
+		*out = db_first_text(res);
 	else if (rc == CD_OK)
 		rc = cd_fail(e, CD_INTERNAL, NULL, "a statement answered no row");
 	PQclear(res);

@@ -67,6 +67,10 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			 char **out, struct cd_error *e);
 
+/* The text of res's first value (row 0, column 0) as a new string the
+ * caller frees with free(); res must hold a row. */
+char *db_first_text(const PGresult *res);
+
 /* Writes v in decimal into out (cap >= 21 holds any int64_t): the text form
  * of an integer parameter. */
 void fmt_i64(char *out, size_t cap, int64_t v);

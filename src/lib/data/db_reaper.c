@@ -14,6 +14,7 @@
 
 #include "data/db_internal.h"
 #include "data/db_jobs.h"
+#include "data/db_leases.h"
 #include "data/db_reaper.h"
 
 /* ---- expired leases ------------------------------------------------------ */
@@ -37,8 +38,7 @@ static struct db_stmt SQL_EXPIRE = DB_STMT(
 	"                   OR j.attempts > j.retry_max THEN 'dead_letter'"
 	"              WHEN EXISTS (SELECT 1 FROM job_deps dd JOIN jobs x ON x.id = dd.dep_id"
 	"                            WHERE dd.job_id = j.id"
-	"                              AND NOT (x.stage = 'shipped'"
-	"                                       OR (j.deps_mode = 'soft' AND x.stage = 'testing')))"
+	"                              AND NOT dep_met(x.stage, j.deps_mode))"
 	"                   THEN 'blocked'"
 	"              ELSE 'queued' END AS next"
 	"    FROM jobs j JOIN picked USING (id)"
@@ -95,7 +95,7 @@ static enum cd_err follow_up(struct db *db, PGresult *res, struct cd_error *e)
 
 		if (strcmp(stage, "dead_letter") == 0 && strcmp(PQgetvalue(res, r, 3), "t") == 0) {
 			snprintf(ids, sizeof(ids), "{%s}", PQgetvalue(res, r, 1));
-			rc = db_jobs_settle_tasks(db, tenant, ids, e);
+			rc = db_leases_settle_tasks(db, tenant, ids, e);
 		}
 		if (rc == CD_OK && strcmp(stage, "queued") == 0 && tenant != woken) {
 			rc = db_jobs_notify(db, tenant, e);
