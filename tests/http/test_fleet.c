@@ -415,22 +415,23 @@ static void test_64_claimers_20000_jobs_each_claimed_once(void)
 		fprintf(stderr,
 		        "\n  race: %zu claimed twice, %zu claimed in all, %zu not of the load\n",
 		        dups, total, mismatched);
-	/* and the database agrees: one lease, one run, one claimed event each */
+	/* and the database agrees: one lease, one run, one claimed event each
+	 * (job_runs and job_history: sql/014_lean_lifecycle.sql) */
 	CU_ASSERT_EQUAL(
 	    pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'assigned'"
 	           " AND lease_status = 'held' AND lease_epoch = 1 AND attempts = 1",
 	           t->tid, NULL),
 	    RACE_JOBS);
-	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE tenant_id = $1", t->tid, NULL),
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_runs WHERE tenant_id = $1", t->tid, NULL),
 	                RACE_JOBS);
 	CU_ASSERT_EQUAL(
-	    pg_int("SELECT count(DISTINCT job_id) FROM runs WHERE tenant_id = $1", t->tid, NULL),
+	    pg_int("SELECT count(DISTINCT job_id) FROM job_runs WHERE tenant_id = $1", t->tid, NULL),
 	    RACE_JOBS);
-	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1"
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_history WHERE tenant_id = $1"
 	                       " AND kind = 'claimed'",
 	                       t->tid, NULL),
 	                RACE_JOBS);
-	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs j JOIN runs r ON r.job_id = j.id"
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs j JOIN job_runs r ON r.job_id = j.id"
 	                       " WHERE j.tenant_id = $1 AND r.factory_id = j.lease_holder",
 	                       t->tid, NULL),
 	                RACE_JOBS);
@@ -580,7 +581,7 @@ static void test_ten_claimers_one_job_one_winner(void)
 		CU_ASSERT_STRING_EQUAL(won, id);
 		CU_ASSERT_STRING_EQUAL(s.holder, winner);
 		CU_ASSERT_EQUAL(s.epoch, 1);
-		CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE job_id = $1", id, NULL), 1);
+		CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_runs WHERE job_id = $1", id, NULL), 1);
 		rounds_ok += got == 1;
 	}
 	CU_ASSERT_EQUAL(rounds_ok, 10);
@@ -2430,6 +2431,11 @@ static void test_event_history_ordered_and_append_only(void)
 	CU_ASSERT_EQUAL(pg_cmd(state, "BEGIN", NULL), 0);
 	CU_ASSERT_EQUAL(pg_cmd(state, "DELETE FROM job_events", NULL), -1);
 	pg_cmd(state, "ROLLBACK", NULL);
+	/* a run is history too: written once when it ends, never rewritten */
+	CU_ASSERT_EQUAL(pg_cmd(state, "BEGIN", NULL), 0);
+	CU_ASSERT_EQUAL(pg_cmd(state, "UPDATE runs SET exit = 'x' WHERE job_id = $1", id, NULL), -1);
+	CU_ASSERT_STRING_EQUAL(state, "42501");
+	pg_cmd(state, "ROLLBACK", NULL);
 	event_kinds(t, id, again, sizeof(again));
 	CU_ASSERT_STRING_EQUAL(again, kinds);
 	CU_ASSERT_EQUAL(
@@ -2584,6 +2590,68 @@ static void test_event_history_complete_across_attempts(void)
 	http_resp_free(&r);
 }
 
+#define LEAN_JOBS 20
+
+/* The rows a tenant's lifecycle wrote so far: the job updates (each bumps
+ * rev), and the runs and events inserted (runs refuse UPDATE, events
+ * refuse UPDATE and DELETE). */
+static long rows_written(const struct tenant *t)
+{
+	return pg_int("SELECT (SELECT coalesce(sum(rev), 0) FROM jobs WHERE tenant_id = $1)"
+	              "     + (SELECT count(*) FROM runs WHERE tenant_id = $1)"
+	              "     + (SELECT count(*) FROM job_events WHERE tenant_id = $1)",
+	              t->tid, NULL);
+}
+
+/* Issue 17: the common lifecycle -- claim, then ship, no dependents --
+ * writes at most three rows a job (the claim's UPDATE, the ship's UPDATE,
+ * the run's INSERT), shipped one at a time by PATCH or in a batch by
+ * jobs:transition. */
+static void test_lifecycle_three_row_writes(void)
+{
+	struct tenant *t = tenant_new("lean");
+	char ids[LEAN_JOBS][IDLEN], items[4096] = "";
+	struct claimed c;
+	struct http_resp r;
+	long before;
+	char *body;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	body = batch_of(LEAN_JOBS, "{}");
+	CU_ASSERT_EQUAL_FATAL(SUBMIT_BATCH(t, body, ids, LEAN_JOBS), LEAN_JOBS);
+	free(body);
+	before = rows_written(t);
+	/* half one at a time: claim 1, PATCH shipped */
+	for (int i = 0; i < LEAN_JOBS / 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-lean", NULL, 1, &c), 1);
+		PATCH_OK(t, c.id[0], "f-lean", c.epoch[0], "shipped", NULL, "shipped");
+	}
+	/* half in one batch: claim them all, one jobs:transition */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-lean", NULL, LEAN_JOBS / 2, &c), LEAN_JOBS / 2);
+	for (int i = 0; i < c.n; i++)
+		snprintf(items + strlen(items), sizeof(items) - strlen(items),
+		         "%s{\"id\":\"%s\",\"factory_id\":\"f-lean\",\"lease_epoch\":%" PRId64
+		         ",\"stage\":\"shipped\"}",
+		         i ? "," : "", c.id[i], c.epoch[i]);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker, "{\"items\":[%s]}", items);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'shipped'",
+	                       t->tid, NULL),
+	                LEAN_JOBS);
+	CU_ASSERT_EQUAL(rows_written(t) - before, 3 * LEAN_JOBS);
+	if (rows_written(t) - before != 3 * LEAN_JOBS)
+		fprintf(stderr, "\n  %ld rows written for %d lifecycles\n", rows_written(t) - before,
+		        LEAN_JOBS);
+	/* and the history still shows each claim and ship */
+	for (int i = 0; i < LEAN_JOBS; i++) {
+		char kinds[128];
+
+		event_kinds(t, ids[i], kinds, sizeof(kinds));
+		CU_ASSERT_STRING_EQUAL(kinds, "submitted,claimed,stage_changed");
+	}
+}
+
 /* ---- reads, artifacts -------------------------------------------------------- */
 
 static void test_list_pages_newest_first(void)
@@ -2699,6 +2767,7 @@ static CU_TestInfo TESTS[] = {
     {"long_poll_past_the_slots_says_so", test_long_poll_past_the_slots_says_so},
     {"event_history_ordered_and_append_only", test_event_history_ordered_and_append_only},
     {"event_history_complete_across_attempts", test_event_history_complete_across_attempts},
+    {"lifecycle_three_row_writes", test_lifecycle_three_row_writes},
     {"list_pages_newest_first", test_list_pages_newest_first},
     {"artifacts", test_artifacts},
     /* last: its ANALYZE changes the plans every later submit would get */

@@ -365,11 +365,14 @@ static enum cd_err job_text(struct db *db, int64_t tenant, int64_t id, struct db
 	return db_exec_text(db, st, extra ? 3 : 2, p, out, e);
 }
 
+/* job_history (sql/014_lean_lifecycle.sql): the stored events and the
+ * claims and ships the runs stand for, under the ids they were given when
+ * they happened. */
 static struct db_stmt SQL_EVENTS = DB_STMT(
 	"SELECT coalesce(json_agg(json_build_object('id', ev.id::text, 'kind', ev.kind,"
 	"         'at', rfc3339(ev.at), 'data', ev.data) ORDER BY ev.id), '[]'::json),"
 	"       count(*), max(ev.id)"
-	"  FROM (SELECT * FROM job_events WHERE job_id = $1 AND tenant_id = $2 AND id > $3"
+	"  FROM (SELECT * FROM job_history WHERE job_id = $1 AND tenant_id = $2 AND id > $3"
 	"         ORDER BY id LIMIT $4) ev");
 
 enum cd_err db_jobs_events(struct db *db, int64_t tenant, int64_t id, int limit, int64_t after,
@@ -399,12 +402,14 @@ enum cd_err db_jobs_events(struct db *db, int64_t tenant, int64_t id, int limit,
 	return rc;
 }
 
+/* job_runs (sql/014_lean_lifecycle.sql): the ended runs and the one
+ * running now, which lives on the job row until it ends. */
 static struct db_stmt SQL_RUNS = DB_STMT(
 	"SELECT coalesce(json_agg(json_build_object('attempt', r.attempt, 'factory_id', r.factory_id,"
 	"         'engine', r.engine, 'lease_epoch', r.lease_epoch, 'started_at', rfc3339(r.started_at),"
 	"         'ended_at', rfc3339(r.ended_at), 'exit', r.exit, 'result', r.result,"
 	"         'insights', r.insights) ORDER BY r.attempt, r.id), '[]'::json)"
-	"  FROM runs r WHERE r.job_id = $1 AND r.tenant_id = $2");
+	"  FROM job_runs r WHERE r.job_id = $1 AND r.tenant_id = $2");
 
 enum cd_err db_jobs_runs(struct db *db, int64_t tenant, int64_t id, char **out,
 			 struct cd_error *e)

@@ -26,6 +26,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"010_metrics",
 	"011_ui_sessions",
 	"012_dep_met",
+	"014_lean_lifecycle",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
