@@ -117,3 +117,17 @@ CREATE VIEW job_history AS
                               'attempt', j.attempts)
       FROM jobs j
      WHERE j.lease_status = 'held' AND j.run_claim_event IS NOT NULL;
+
+-- The guard of a fast path (PATCH and jobs:transition in one round trip,
+-- data/db_leases.c): true when ok, else it raises SQLSTATE CD000, which rolls
+-- back the implicit transaction the statement runs in, and the caller takes
+-- the full path (which explains misses, unblocks dependents, settles tasks).
+CREATE FUNCTION fast_path_holds(ok boolean) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF ok THEN
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION 'the fast path does not apply' USING ERRCODE = 'CD000';
+END
+$$;

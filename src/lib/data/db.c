@@ -116,7 +116,7 @@ static enum cd_err map_result(PGresult *res, struct cd_error *e)
 	if (state == NULL)
 		err = CD_UNAVAILABLE;
 	else if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
-		 strcmp(state, "40P01") == 0)
+		 strcmp(state, "40P01") == 0 || strcmp(state, DB_SQLSTATE_FAST_PATH) == 0)
 		err = CD_CONFLICT;
 	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
 		 strcmp(state, "53300") == 0)
@@ -313,9 +313,8 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 
 	for (size_t i = 0; i < k; i++)
 		calls[i].res = NULL;
-	if (!db->in_tx || k == 0 || k > DB_MAX_PIPELINE)
-		return cd_fail(e, CD_INTERNAL, NULL,
-			       "a pipeline runs 1-%d statements in an open transaction (%zu given)",
+	if (k == 0 || k > DB_MAX_PIPELINE)
+		return cd_fail(e, CD_INTERNAL, NULL, "a pipeline runs 1-%d statements (%zu given)",
 			       DB_MAX_PIPELINE, k);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		reset_if_broken(db);

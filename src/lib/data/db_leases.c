@@ -222,7 +222,12 @@ static struct db_stmt SQL_TRANSITION = DB_STMT(
 	"               WHEN upd.stage = 'dead_letter' THEN 'dead_lettered' END)) k(kind)"
 	"   WHERE k.kind IS NOT NULL AND (upd.old_stage <> upd.stage OR upd.target = 'failed')"
 	")"
-	"SELECT upd.ord, upd.stage, upd.state, upd.has_parent FROM upd");
+	"SELECT upd.ord, upd.stage, upd.state, upd.has_parent FROM upd"
+	/* $4, the fast path: nothing may be left for the full path to do */
+	" WHERE NOT $4 OR fast_path_holds("
+	"   (SELECT count(*) FROM upd) = (SELECT count(*) FROM items)"
+	"   AND NOT EXISTS (SELECT 1 FROM upd u WHERE u.stage IN ('queued', 'failed', 'dead_letter')"
+	"                      OR (u.has_parent AND u.stage = 'shipped')))");
 
 /* Locks the blocked dependents of the given jobs, in id order (no
  * deadlocks). A statement of its own, after the transition (in its
@@ -477,17 +482,31 @@ out:
 	return rc;
 }
 
+/* The fast path's second statement: the items that target shipped or
+ * testing have no blocked dependent (else fast_path_holds raises and the
+ * full path unblocks them). Its snapshot, taken after the transition's, sees
+ * every dependent a submit committed while holding its dep FOR SHARE, as
+ * SQL_LOCK_DEPENDENTS does. */
+static struct db_stmt SQL_NO_BLOCKED_DEPENDENTS = DB_STMT(
+	"SELECT fast_path_holds(NOT EXISTS (SELECT 1 FROM jobs d"
+	"  WHERE d.id IN (SELECT job_id FROM job_deps WHERE dep_id = ANY($1::bigint[]))"
+	"    AND d.tenant_id = $2 AND d.stage = 'blocked'))");
+
 /* The transition statement, and in the same round trip the lock of the
- * dependents of every item that targets shipped or testing. locked: some
- * dependent was locked. */
+ * dependents of every item that targets shipped or testing (locked: some
+ * dependent was locked). fast: outside a transaction, the two are one
+ * implicit transaction that fails with DB_SQLSTATE_FAST_PATH unless every
+ * item applied with nothing left to do after it. */
 static enum cd_err transition_and_lock(struct db *db, const char *t, const char *items,
-				       bool want_state, const struct transition *tr, size_t n,
-				       PGresult **out, bool *locked, struct cd_error *e)
+				       bool want_state, bool fast, const struct transition *tr,
+				       size_t n, PGresult **out, bool *locked, struct cd_error *e)
 {
-	const char *p[3] = {t, items, want_state ? "true" : "false"};
+	const char *p[4] = {t, items, want_state ? "true" : "false", fast ? "true" : "false"};
 	struct buf targets;
 	const char *lp[2] = {NULL, t};
-	struct db_call calls[2] = {{&SQL_TRANSITION, 3, p, NULL}, {&SQL_LOCK_DEPENDENTS, 2, lp, NULL}};
+	struct db_call calls[2] = {
+		{&SQL_TRANSITION, 4, p, NULL},
+		{fast ? &SQL_NO_BLOCKED_DEPENDENTS : &SQL_LOCK_DEPENDENTS, 2, lp, NULL}};
 	enum cd_err rc;
 
 	*locked = false;
@@ -498,14 +517,71 @@ static enum cd_err transition_and_lock(struct db *db, const char *t, const char 
 	if (close_ids(&targets)) {
 		lp[0] = buf_str(&targets);
 		rc = db_exec_pipeline(db, calls, 2, e);
-		*locked = rc == CD_OK && PQntuples(calls[1].res) > 0;
+		*locked = rc == CD_OK && !fast && PQntuples(calls[1].res) > 0;
 		PQclear(calls[1].res);
 	} else {
-		rc = db_exec(db, &SQL_TRANSITION, 3, p, &calls[0].res, e);
+		rc = db_exec(db, &SQL_TRANSITION, 4, p, &calls[0].res, e);
 	}
 	*out = calls[0].res;
 	buf_reset(&targets);
 	return rc;
+}
+
+/* Every outcome unknown yet. */
+static void reset_outcomes(struct transition *tr, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		tr[i].rc = CD_INTERNAL;
+		tr[i].state = NULL;
+		tr[i].ended[0] = '\0';
+	}
+}
+
+/* Row r of SQL_TRANSITION's answer: its item applied. Returns the item's
+ * index, n when the row names none. */
+static size_t take_row(struct transition *tr, size_t n, PGresult *res, int r, bool want_state)
+{
+	size_t ord = (size_t)atol(PQgetvalue(res, r, 0));
+
+	if (ord >= n)
+		return n;
+	tr[ord].rc = CD_OK;
+	snprintf(tr[ord].ended, sizeof(tr[ord].ended), "%s", PQgetvalue(res, r, 1));
+	tr[ord].state = want_state ? xstrdup(PQgetvalue(res, r, 2)) : NULL;
+	return ord;
+}
+
+enum cd_err db_leases_transition_fast(struct db *db, int64_t tenant, const char *items,
+				      struct transition *tr, size_t n, bool want_state, bool *done,
+				      struct cd_error *e)
+{
+	char t[24];
+	PGresult *res = NULL;
+	struct cd_error err;
+	bool locked;
+	enum cd_err rc;
+
+	*done = false;
+	fmt_i64(t, sizeof(t), tenant);
+	reset_outcomes(tr, n);
+	cd_error_reset(&err);
+	rc = transition_and_lock(db, t, items, want_state, true, tr, n, &res, &locked, &err);
+	if (rc != CD_OK) {
+		/* rolled back: the full path does it all again */
+		if (strcmp(err.sqlstate, DB_SQLSTATE_FAST_PATH) == 0 || db_is_retryable(&err))
+			return CD_OK;
+		if (e != NULL)
+			*e = err;
+		return rc;
+	}
+	/* fewer rows: every item missed (a partial miss raises), nothing changed */
+	if ((size_t)PQntuples(res) == n) {
+		for (int r = 0; r < PQntuples(res); r++)
+			take_row(tr, n, res, r, want_state);
+		*done = true;
+	}
+	PQclear(res);
+	return CD_OK;
 }
 
 enum cd_err db_leases_transition(struct db *db, int64_t tenant, const char *items,
@@ -523,25 +599,18 @@ enum cd_err db_leases_transition(struct db *db, int64_t tenant, const char *item
 	open_ids(&shipped);
 	open_ids(&ended);
 	open_ids(&failed);
-	for (size_t i = 0; i < n; i++) {
-		tr[i].rc = CD_INTERNAL;
-		tr[i].state = NULL;
-		tr[i].ended[0] = '\0';
-	}
-	rc = transition_and_lock(db, t, items, want_state, tr, n, &res, &locked, e);
+	reset_outcomes(tr, n);
+	rc = transition_and_lock(db, t, items, want_state, false, tr, n, &res, &locked, e);
 	if (rc != CD_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
-		size_t ord = (size_t)atol(PQgetvalue(res, r, 0));
+		size_t ord = take_row(tr, n, res, r, want_state);
 		const char *stage = PQgetvalue(res, r, 1);
 		bool failed_for_good =
 			strcmp(stage, "dead_letter") == 0 || strcmp(stage, "failed") == 0;
 
 		if (ord >= n)
 			continue;
-		tr[ord].rc = CD_OK;
-		snprintf(tr[ord].ended, sizeof(tr[ord].ended), "%s", stage);
-		tr[ord].state = want_state ? xstrdup(PQgetvalue(res, r, 2)) : NULL;
 		/* a target that meets deps is never rewritten (only failed is) */
 		if (tr[ord].unblocks)
 			add_id(&shipped, tr[ord].f.id);

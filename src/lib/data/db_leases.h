@@ -80,6 +80,18 @@ enum cd_err db_leases_transition(struct db *db, int64_t tenant, const char *item
 			       struct transition *t, size_t n, bool want_state,
 			       struct cd_error *e);
 
+/* db_leases_transition in one round trip, outside a transaction: the
+ * statement and the check that no item has a blocked dependent, pipelined as
+ * one implicit transaction. done: every item applied and nothing is left to
+ * do after them (no miss to explain, no dependent to unblock, no task to
+ * settle, no requeue to announce, no dependent to tell of a failure); t[i]
+ * filled as db_leases_transition does. Not done: nothing changed (rolled
+ * back, or every item missed): run db_leases_transition in a transaction.
+ * Errors only when the database failed. */
+enum cd_err db_leases_transition_fast(struct db *db, int64_t tenant, const char *items,
+				      struct transition *t, size_t n, bool want_state, bool *done,
+				      struct cd_error *e);
+
 /* Fenced lease renewal: expires_at = now + ttl_s. out: the job JSON. */
 enum cd_err db_leases_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
 			  char **out, struct cd_error *e);

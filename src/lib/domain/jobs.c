@@ -366,6 +366,7 @@ static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_ob
 	enum cd_err pre[TRANSITIONS_MAX];
 	struct transition_ctx c = {.tenant = tenant, .t = t, .n = n, .want_state = want_state,
 				   .e = e};
+	bool done = false;
 	enum cd_err rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -374,7 +375,10 @@ static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_ob
 		t[i].state = NULL;
 	}
 	c.items = json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN);
-	rc = db_run_tx(db, transition_step, &c, e);
+	/* one round trip where nothing fails; else the whole transaction */
+	rc = db_leases_transition_fast(db, tenant, c.items, t, n, want_state, &done, e);
+	if (rc == CD_OK && !done)
+		rc = db_run_tx(db, transition_step, &c, e);
 	for (size_t i = 0; rc == CD_OK && i < n; i++) {
 		/* committed: a ship counts once, whatever the retries before */
 		if (pre[i] == CD_OK && t[i].rc == CD_OK && strcmp(t[i].ended, "shipped") == 0)
