@@ -17,28 +17,11 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/params.h"
 #include "fcgi/response.h"
 
 
 /* ---- shared readers ----------------------------------------------------- */
-
-/* ?cursor= (opaque: the id a page continues from); 0 when absent, -1 bad. */
-static int64_t cursor_or_reply(struct request *req)
-{
-	char v[32];
-	char *end;
-	int64_t n;
-	int got = request_query(req, "cursor", v, sizeof(v));
-
-	if (got == 0 || (got > 0 && v[0] == '\0'))
-		return 0;
-	n = got > 0 ? strtoll(v, &end, 10) : -1;
-	if (got < 0 || n <= 0 || *end != '\0') {
-		reply_fail(req, CD_INVALID, "cursor", "cursor must be a next_cursor from a previous page.");
-		return -1;
-	}
-	return n;
-}
 
 static void reply_page(struct request *req, const char *items, int64_t next)
 {
@@ -66,66 +49,6 @@ static void reply_wrapped(struct request *req, bool created, const char *key, co
 	else
 		reply_ok_text(req, buf_str(&b));
 	buf_reset(&b);
-}
-
-/* Checks item i of a batch against fields; where: out, "jobs[3]". */
-static bool item_or_reply(struct request *req, struct json_object *arr, size_t i,
-			  const char *name, const struct json_field *fields, size_t n,
-			  char *where, size_t cap)
-{
-	struct cd_error e;
-
-	cd_error_reset(&e);
-	snprintf(where, cap, "%s[%zu]", name, i);
-	if (json_check_object(json_object_array_get_idx(arr, i), where, fields, n, &e) != CD_OK) {
-		reply_error(req, &e);
-		return false;
-	}
-	return true;
-}
-
-/* Checks that every string of array field key is one of allowed[]. */
-static bool strings_in_or_reply(struct request *req, struct json_object *o, const char *key,
-				const char *where, const char *const *allowed, size_t n)
-{
-	struct json_object *arr = json_get(o, key);
-
-	for (size_t i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
-		bool ok = false;
-
-		for (size_t k = 0; k < n; k++)
-			ok = ok || strcmp(s, allowed[k]) == 0;
-		if (!ok) {
-			char field[96];
-
-			snprintf(field, sizeof(field), "%s%s[%zu]", where, key, i);
-			reply_fail(req, CD_INVALID, field, "%s must be one of %s%s%s.", field, allowed[0],
-				   n > 1 ? ", " : "", n > 1 ? allowed[1] : "");
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Checks string field key is one of allowed[] when present. */
-static bool enum_or_reply(struct request *req, struct json_object *o, const char *key,
-			  const char *where, const char *const *allowed, size_t n)
-{
-	const char *s = json_get_string(o, key, NULL);
-	char field[96], list[128] = "";
-
-	if (s == NULL)
-		return true;
-	for (size_t k = 0; k < n; k++) {
-		if (strcmp(s, allowed[k]) == 0)
-			return true;
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
-			 allowed[k]);
-	}
-	snprintf(field, sizeof(field), "%s%s", where, key);
-	reply_fail(req, CD_INVALID, field, "%s must be one of %s.", field, list);
-	return false;
 }
 
 /* ---- submit ------------------------------------------------------------- */
@@ -453,27 +376,6 @@ static bool insights_or_reply(struct request *req, struct json_object *o, const 
 		return false;
 	}
 	return true;
-}
-
-/* If-Match: "<rev>" (quotes optional); 0 when absent; -1 after a 400. */
-static int64_t if_match_or_reply(struct request *req)
-{
-	const char *h = req->if_match;
-	char digits[24];
-	size_t n = 0;
-
-	if (h == NULL || h[0] == '\0')
-		return 0;
-	if (*h == '"')
-		h++;
-	while (*h >= '0' && *h <= '9' && n < sizeof(digits) - 1)
-		digits[n++] = *h++;
-	digits[n] = '\0';
-	if (n == 0 || n > 18 || (*h != '\0' && strcmp(h, "\"") != 0)) {
-		reply_fail(req, CD_INVALID, "If-Match", "If-Match must be \"<rev>\", a job's rev.");
-		return -1;
-	}
-	return strtoll(digits, NULL, 10);
 }
 
 /* PATCH /v1/fleet/jobs/{id}   role: worker

@@ -12,6 +12,7 @@
 #include "fcgi/api.h"
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
+#include "fcgi/params.h"
 #include "fcgi/response.h"
 
 static const struct json_field TASK_FIELDS[] = {
@@ -53,22 +54,15 @@ void api_tasks_create(struct request *req)
 {
 	static const char *const priorities[] = {"critical", "high", "medium", "low"};
 	struct json_object *body = NULL;
-	const char *prio;
 	struct cd_error e;
 	struct db *db;
 	int64_t id;
-	bool ok = false;
 
 	cd_error_reset(&e);
 	if (!body_object_or_reply(req, TASK_FIELDS, NFIELDS(TASK_FIELDS), &body))
 		return;
-	prio = json_get_string(body, "priority", "medium");
-	for (size_t i = 0; i < 4; i++)
-		ok = ok || strcmp(prio, priorities[i]) == 0;
-	if (!ok) {
-		reply_fail(req, CD_INVALID, "priority",
-			   "priority must be one of critical, high, medium, low.");
-	} else if ((db = db_or_reply(req)) != NULL) {
+	if (enum_or_reply(req, body, "priority", "", priorities, 4) &&
+	    (db = db_or_reply(req)) != NULL) {
 		if (db_tasks_create(db, req->principal.tenant_id,
 				    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &id,
 				    &e) != CD_OK)

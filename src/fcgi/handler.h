@@ -1,6 +1,7 @@
 /* handler.h -- what every handler does around its domain call: take the
  * database or reply 503, read the {id} of the path or reply 404, answer the
- * domain's JSON text or its error. */
+ * domain's JSON text or its error. The parsers of query parameters, enums,
+ * string lists and If-Match are fcgi/params.h. */
 #ifndef CD_HANDLER_H
 #define CD_HANDLER_H
 
@@ -39,9 +40,6 @@ bool id_or_reply(struct request *req, const char *thing, int64_t *out);
  * Redis does not answer. Replies nothing: a caller decides what Redis down
  * means for its answer. */
 struct stream_conn *redis_or_null(struct request *req, struct cd_error *e);
-
-/* ?limit= (1..500, default 50); -1 after replying 400 naming limit. */
-int limit_or_reply(struct request *req);
 
 /* 200 with text (JSON from the database) when rc is CD_OK, else e's
  * envelope. Frees text (steals it). */
