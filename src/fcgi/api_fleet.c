@@ -87,17 +87,15 @@ static const char *const RETRY_ON[] = {"failed", "lease_expired"};
 static bool submit_item_or_reply(struct request *req, struct json_object *o, const char *where)
 {
 	struct json_object *sub;
-	struct cd_error e;
 	char path[64];
 
-	cd_error_reset(&e);
 	if (!enum_or_reply(req, o, "priority", where, PRIORITIES, 4) ||
 	    !enum_or_reply(req, o, "deps_mode", where, DEPS_MODES, 2))
 		return false;
 	if ((sub = json_get(o, "retry")) != NULL) {
 		snprintf(path, sizeof(path), "%sretry", where);
-		if (json_check_object(sub, path, RETRY_FIELDS, NFIELDS(RETRY_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+		if (json_check_object(sub, path, RETRY_FIELDS, NFIELDS(RETRY_FIELDS), &req->err) != CD_OK) {
+			reply_error(req, &req->err);
 			return false;
 		}
 		strcat(path, ".");
@@ -106,8 +104,8 @@ static bool submit_item_or_reply(struct request *req, struct json_object *o, con
 	}
 	if ((sub = json_get(o, "budget")) != NULL) {
 		snprintf(path, sizeof(path), "%sbudget", where);
-		if (json_check_object(sub, path, BUDGET_FIELDS, NFIELDS(BUDGET_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+		if (json_check_object(sub, path, BUDGET_FIELDS, NFIELDS(BUDGET_FIELDS), &req->err) != CD_OK) {
+			reply_error(req, &req->err);
 			return false;
 		}
 	}
@@ -125,20 +123,17 @@ void api_fleet_submit(struct request *req)
 {
 	struct json_object *body = NULL;
 	enum submit_outcome outcome = SUBMIT_CREATED;
-	struct cd_error e;
-	struct db *db;
 	struct buf b;
 	char *job = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, SUBMIT_FIELDS, NFIELDS(SUBMIT_FIELDS), &body))
 		return;
-	if (!submit_item_or_reply(req, body, "") || (db = db_or_reply(req)) == NULL)
+	if (!submit_item_or_reply(req, body, ""))
 		goto out;
-	rc = jobs_submit(db, req->principal.tenant_id, body, &outcome, &job, &e);
+	rc = jobs_submit(req->db, req->principal.tenant_id, body, &outcome, &job, &req->err);
 	if (rc != CD_OK) {
-		reply_error(req, &e);
+		reply_error(req, &req->err);
 		goto out;
 	}
 	buf_init(&b, RESPONSE_BODY_MAX);
@@ -164,11 +159,8 @@ static const struct json_field BATCH_FIELDS[] = {
 void api_fleet_submit_batch(struct request *req)
 {
 	struct json_object *body = NULL, *jobs;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, BATCH_FIELDS, NFIELDS(BATCH_FIELDS), &body))
 		return;
 	jobs = json_get(body, "jobs");
@@ -182,10 +174,8 @@ void api_fleet_submit_batch(struct request *req)
 		if (!submit_item_or_reply(req, json_object_array_get_idx(jobs, i), where))
 			goto out;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (jobs_submit_batch(db, req->principal.tenant_id, jobs, &out, &e) != CD_OK)
-		reply_error(req, &e);
+	if (jobs_submit_batch(req->db, req->principal.tenant_id, jobs, &out, &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_wrapped(req, true, "jobs", out);
 out:
@@ -203,11 +193,8 @@ void api_fleet_list(struct request *req)
 	int has_stage = request_query(req, "stage", stage, sizeof(stage));
 	int limit = limit_or_reply(req);
 	int64_t before, next = 0;
-	struct cd_error e;
-	struct db *db;
 	char *items = NULL;
 
-	cd_error_reset(&e);
 	if (limit < 0 || (before = cursor_or_reply(req)) < 0)
 		return;
 	if (has_stage < 0 || (has_stage > 0 && stages_parse(stage) < 0)) {
@@ -216,11 +203,9 @@ void api_fleet_list(struct request *req)
 			   "shipped, failed, dead_letter, cancelled.");
 		return;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	if (db_jobs_list(db, req->principal.tenant_id, has_stage > 0 ? stage : NULL, limit, before,
-			 &items, &next, &e) != CD_OK)
-		reply_error(req, &e);
+	if (db_jobs_list(req->db, req->principal.tenant_id, has_stage > 0 ? stage : NULL, limit, before,
+			 &items, &next, &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_page(req, items, next);
 	free(items);
@@ -230,17 +215,14 @@ void api_fleet_list(struct request *req)
  * The whole job. */
 void api_fleet_get(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *job = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id))
 		return;
-	rc = db_jobs_get(db, req->principal.tenant_id, id, true, &job, &e);
-	reply_text_or_error(req, rc, job, &e);
+	rc = db_jobs_get(req->db, req->principal.tenant_id, id, true, &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 }
 
 /* GET /v1/fleet/jobs/{id}/events?limit=&cursor=   role: readonly
@@ -249,17 +231,13 @@ void api_fleet_events(struct request *req)
 {
 	int limit = limit_or_reply(req);
 	int64_t id, after, next = 0;
-	struct cd_error e;
-	struct db *db;
 	char *items = NULL;
 
-	cd_error_reset(&e);
-	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !id_or_reply(req, "job", &id) ||
-	    (db = db_or_reply(req)) == NULL)
+	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !id_or_reply(req, "job", &id))
 		return;
-	if (db_jobs_events(db, req->principal.tenant_id, id, limit, after, &items, &next, &e) !=
-	    CD_OK)
-		reply_error(req, &e);
+	if (db_jobs_events(req->db, req->principal.tenant_id, id, limit, after, &items, &next,
+			   &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_page(req, items, next);
 	free(items);
@@ -269,17 +247,14 @@ void api_fleet_events(struct request *req)
  * One run per attempt with its insights. */
 void api_fleet_runs(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *runs = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id))
 		return;
-	rc = db_jobs_runs(db, req->principal.tenant_id, id, &runs, &e);
-	reply_text_or_error(req, rc, runs, &e);
+	rc = db_jobs_runs(req->db, req->principal.tenant_id, id, &runs, &req->err);
+	reply_text_or_error(req, rc, runs, &req->err);
 }
 
 /* ---- claim and leases --------------------------------------------------- */
@@ -308,17 +283,12 @@ void api_fleet_claim(struct request *req)
 	struct json_object *body = NULL, *caps;
 	struct claim_request c;
 	struct claim_waited w;
-	struct cd_error e;
-	struct db *db;
 	struct buf b;
 	char *jobs = NULL;
 	int count = 0;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, CLAIM_FIELDS, NFIELDS(CLAIM_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
 	caps = json_get(body, "capabilities");
 	c = (struct claim_request){
 		.factory_id = json_get_string(body, "factory_id", ""),
@@ -326,9 +296,9 @@ void api_fleet_claim(struct request *req)
 		.max_jobs = (int)json_get_int(body, "max_jobs", 1),
 		.lease_ttl_s = (int)json_get_int(body, "lease_ttl_s", 60),
 	};
-	if (jobs_claim(db, req->principal.tenant_id, &c, (int)json_get_int(body, "wait_ms", 0), &jobs,
-		       &count, &w, &e) != CD_OK) {
-		reply_error(req, &e);
+	if (jobs_claim(req->db, req->principal.tenant_id, &c, (int)json_get_int(body, "wait_ms", 0), &jobs,
+		       &count, &w, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		goto out;
 	}
 	if (w.cut_short)
@@ -367,12 +337,10 @@ static const struct json_field PATCH_FIELDS[] = {
 static bool insights_or_reply(struct request *req, struct json_object *o, const char *where)
 {
 	struct json_object *ins = json_get(o, "insights");
-	struct cd_error e;
 
-	cd_error_reset(&e);
 	if (ins != NULL &&
-	    json_check_object(ins, where, INSIGHTS_FIELDS, NFIELDS(INSIGHTS_FIELDS), &e) != CD_OK) {
-		reply_error(req, &e);
+	    json_check_object(ins, where, INSIGHTS_FIELDS, NFIELDS(INSIGHTS_FIELDS), &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		return false;
 	}
 	return true;
@@ -384,20 +352,17 @@ static bool insights_or_reply(struct request *req, struct json_object *o, const 
 void api_fleet_patch(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *job = NULL;
 	int64_t id, rev;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) || (rev = if_match_or_reply(req)) < 0 ||
 	    !body_object_or_reply(req, PATCH_FIELDS, NFIELDS(PATCH_FIELDS), &body))
 		return;
-	if (!insights_or_reply(req, body, "insights") || (db = db_or_reply(req)) == NULL)
+	if (!insights_or_reply(req, body, "insights"))
 		goto out;
-	rc = jobs_transition(db, req->principal.tenant_id, body, id, rev, &job, &e);
-	reply_text_or_error(req, rc, job, &e);
+	rc = jobs_transition(req->db, req->principal.tenant_id, body, id, rev, &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 out:
 	json_object_put(body);
 }
@@ -421,11 +386,8 @@ static const struct json_field TRANSITIONS_FIELDS[] = {
 void api_fleet_transition(struct request *req)
 {
 	struct json_object *body = NULL, *items;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, TRANSITIONS_FIELDS, NFIELDS(TRANSITIONS_FIELDS), &body))
 		return;
 	items = json_get(body, "items");
@@ -454,10 +416,8 @@ void api_fleet_transition(struct request *req)
 		if (!insights_or_reply(req, it, where))
 			goto out;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (jobs_transition_many(db, req->principal.tenant_id, items, &out, &e) != CD_OK)
-		reply_error(req, &e);
+	if (jobs_transition_many(req->db, req->principal.tenant_id, items, &out, &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_wrapped(req, false, "items", out);
 out:
@@ -475,24 +435,19 @@ static const struct json_field RENEW_FIELDS[] = {
 void api_fleet_renew(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
 	struct fence f;
-	struct db *db;
 	char *job = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, RENEW_FIELDS, NFIELDS(RENEW_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		f = (struct fence){id, json_get_string(body, "factory_id", ""),
-				   json_get_int(body, "lease_epoch", 0), 0};
-		rc = jobs_renew(db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60),
-				&job, &e);
-		reply_text_or_error(req, rc, job, &e);
-	}
+	f = (struct fence){id, json_get_string(body, "factory_id", ""),
+			   json_get_int(body, "lease_epoch", 0), 0};
+	rc = jobs_renew(req->db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60),
+			&job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 	json_object_put(body);
 }
 
@@ -507,24 +462,19 @@ static const struct json_field RELEASE_FIELDS[] = {
 void api_fleet_release(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
 	struct fence f;
-	struct db *db;
 	char *job = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, RELEASE_FIELDS, NFIELDS(RELEASE_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		f = (struct fence){id, json_get_string(body, "factory_id", ""),
-				   json_get_int(body, "lease_epoch", 0), 0};
-		rc = jobs_release(db, req->principal.tenant_id, &f,
-				  json_get_bool(body, "requeue", true), &job, &e);
-		reply_text_or_error(req, rc, job, &e);
-	}
+	f = (struct fence){id, json_get_string(body, "factory_id", ""),
+			   json_get_int(body, "lease_epoch", 0), 0};
+	rc = jobs_release(req->db, req->principal.tenant_id, &f,
+			  json_get_bool(body, "requeue", true), &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 	json_object_put(body);
 }
 
@@ -533,19 +483,14 @@ void api_fleet_release(struct request *req)
 void api_fleet_cancel(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *job = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) || !body_object_or_reply(req, NULL, 0, &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = jobs_cancel(db, req->principal.tenant_id, id, req->principal.name, &job, &e);
-		reply_text_or_error(req, rc, job, &e);
-	}
+	rc = jobs_cancel(req->db, req->principal.tenant_id, id, req->principal.name, &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 	json_object_put(body);
 }
 
@@ -567,19 +512,16 @@ static const char *const HEALTH[] = {"ok", "degraded", "down"};
 void api_fleet_heartbeat(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, HEARTBEAT_FIELDS, NFIELDS(HEARTBEAT_FIELDS), &body))
 		return;
-	if (enum_or_reply(req, body, "health", "", HEALTH, 3) && (db = db_or_reply(req)) != NULL) {
-		rc = db_factories_heartbeat(db, req->principal.tenant_id,
+	if (enum_or_reply(req, body, "health", "", HEALTH, 3)) {
+		rc = db_factories_heartbeat(req->db, req->principal.tenant_id,
 					    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-					    &out, &e);
-		reply_text_or_error(req, rc, out, &e);
+					    &out, &req->err);
+		reply_text_or_error(req, rc, out, &req->err);
 	}
 	json_object_put(body);
 }
@@ -588,16 +530,12 @@ void api_fleet_heartbeat(struct request *req)
  * Workers with `stale` when silent past CONDUCTOR_FACTORY_STALE_S. */
 void api_fleet_factories(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_factories_list(db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_factories_list(req->db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out,
+			       &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 static const struct json_field ARTIFACT_FIELDS[] = {
@@ -612,13 +550,10 @@ static const struct json_field ARTIFACT_FIELDS[] = {
 void api_fleet_artifact_add(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	const char *sha;
 	int64_t id;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, ARTIFACT_FIELDS, NFIELDS(ARTIFACT_FIELDS), &body))
 		return;
@@ -627,12 +562,10 @@ void api_fleet_artifact_add(struct request *req)
 		reply_fail(req, CD_INVALID, "sha256", "sha256 must be 64 lower-case hex digits.");
 		goto out;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (db_jobs_artifact_add(db, req->principal.tenant_id, id,
+	if (db_jobs_artifact_add(req->db, req->principal.tenant_id, id,
 				 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &out,
-				 &e) != CD_OK)
-		reply_error(req, &e);
+				 &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_created_text(req, out);
 	free(out);
@@ -643,15 +576,12 @@ out:
 /* GET /v1/fleet/jobs/{id}/artifacts   role: readonly */
 void api_fleet_artifacts(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id))
 		return;
-	rc = db_jobs_artifacts(db, req->principal.tenant_id, id, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_jobs_artifacts(req->db, req->principal.tenant_id, id, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }

@@ -8,18 +8,6 @@
 #include "fcgi/handler.h"
 #include "fcgi/response.h"
 
-struct db *db_or_reply(struct request *req)
-{
-	struct cd_error e;
-	struct db *db;
-
-	cd_error_reset(&e);
-	db = request_db(req, &e);
-	if (db == NULL)
-		reply_error(req, &e);
-	return db;
-}
-
 bool id_or_reply(struct request *req, const char *thing, int64_t *out)
 {
 	const char *s = request_param(req, "id");

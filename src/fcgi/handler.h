@@ -1,5 +1,6 @@
-/* handler.h -- what every handler does around its domain call: take the
- * database or reply 503, read the {id} of the path or reply 404, answer the
+/* handler.h -- what every handler does around its domain call (the
+ * connection and the error are on the request, set by the dispatcher:
+ * request.h): read the {id} of the path or reply 404, answer the
  * domain's JSON text or its error. The parsers of query parameters, enums,
  * string lists and If-Match are fcgi/params.h. */
 #ifndef CD_HANDLER_H
@@ -27,9 +28,6 @@ struct stream_conn;
 	}
 
 
-
-/* The thread's database connection; NULL after replying 503. */
-struct db *db_or_reply(struct request *req);
 
 /* The {id} of the path as an id of `thing` ("job", "task", "step"); false
  * after replying 404 <thing>_not_found. */

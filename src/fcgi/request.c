@@ -15,6 +15,7 @@ void request_init(struct request *req, struct worker *w)
 	req->query = "";
 	req->status = 200;
 	req->out_type = "application/json";
+	cd_error_reset(&req->err);
 	buf_init(&req->out_headers, 4096);
 	buf_init(&req->out, RESPONSE_BODY_MAX);
 }
