@@ -316,9 +316,13 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 	if (k == 0 || k > DB_MAX_PIPELINE)
 		return cd_fail(e, CD_INTERNAL, NULL, "a pipeline runs 1-%d statements (%zu given)",
 			       DB_MAX_PIPELINE, k);
+	/* broken before anything was sent: a transaction is gone with it, a
+	 * pipeline of its own goes on a new connection (as db_exec does) */
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		reset_if_broken(db);
-		return unavailable(e);
+		bool in_tx = db->in_tx;
+
+		if (!reset_if_broken(db) || in_tx)
+			return unavailable(e);
 	}
 	for (size_t i = 0; i < k; i++) {
 		PGresult *failed = prepare_once(db, calls[i].st, stmt_id(calls[i].st), names[i]);
