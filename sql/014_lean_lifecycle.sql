@@ -23,7 +23,10 @@
 --   (events API, runs API, tests): stored rows plus what the runs and the
 --   running attempt say. Both are UNION ALLs the planner flattens, so a
 --   job_id = $1 reaches each branch's index (job_events_by_job, runs_by_job,
---   the jobs primary key).
+--   the jobs primary key). The running attempt's test is written IS NOT
+--   DISTINCT FROM 'held' (the same test: lease_status is never NULL) so that
+--   it cannot match the partial indexes of held leases: a plan that read one
+--   job through jobs_held_by scanned every lease its tenant holds.
 --
 -- The indexes of jobs, each with the query that needs it (sql/002, 004,
 -- 006); an update writes an entry only in those whose predicate the new row
@@ -92,7 +95,7 @@ CREATE VIEW job_runs AS
            j.engine_class, j.run_started_at, NULL::timestamptz, NULL::text, j.run_result,
            j.run_insights
       FROM jobs j
-     WHERE j.lease_status = 'held' AND j.run_started_at IS NOT NULL;
+     WHERE j.lease_status IS NOT DISTINCT FROM 'held' AND j.run_started_at IS NOT NULL;
 
 -- Every event of a job: the stored ones, and the claims and ships the runs
 -- (and the running attempt) stand for, each with the data its row had.
@@ -116,7 +119,7 @@ CREATE VIEW job_history AS
            jsonb_build_object('factory_id', j.lease_holder, 'epoch', j.lease_epoch,
                               'attempt', j.attempts)
       FROM jobs j
-     WHERE j.lease_status = 'held' AND j.run_claim_event IS NOT NULL;
+     WHERE j.lease_status IS NOT DISTINCT FROM 'held' AND j.run_claim_event IS NOT NULL;
 
 -- The guard of a fast path (PATCH and jobs:transition in one round trip,
 -- data/db_leases.c): true when ok, else it raises SQLSTATE CD000, which rolls
