@@ -416,7 +416,7 @@ static void test_64_claimers_20000_jobs_each_claimed_once(void)
 		        "\n  race: %zu claimed twice, %zu claimed in all, %zu not of the load\n",
 		        dups, total, mismatched);
 	/* and the database agrees: one lease, one run, one claimed event each
-	 * (job_runs and job_history: sql/014_lean_lifecycle.sql) */
+	 * (job_runs and job_history: sql/012_lean_lifecycle.sql) */
 	CU_ASSERT_EQUAL(
 	    pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'assigned'"
 	           " AND lease_status = 'held' AND lease_epoch = 1 AND attempts = 1",

@@ -83,7 +83,7 @@ static void test_priorities(void)
 	CU_ASSERT_STRING_EQUAL(stages_priority_name(1), "high");
 }
 
-/* The rule of sql/012_dep_met.sql: shipped meets every dependent, testing
+/* The rule of sql/012_lean_lifecycle.sql: shipped meets every dependent, testing
  * only a soft one, no other stage any. */
 static void test_dep_met(void)
 {

@@ -54,7 +54,7 @@ struct db_call {
 
 #define DB_MAX_PIPELINE 4
 
-/* What fast_path_holds() raises (sql/014_lean_lifecycle.sql): a one round
+/* What fast_path_holds() raises (sql/012_lean_lifecycle.sql): a one round
  * trip attempt does not apply and rolled back; mapped to CD_CONFLICT with
  * this SQLSTATE kept, never logged. */
 #define DB_SQLSTATE_FAST_PATH "CD000"

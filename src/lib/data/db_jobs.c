@@ -365,7 +365,7 @@ static enum cd_err job_text(struct db *db, int64_t tenant, int64_t id, struct db
 	return db_exec_text(db, st, extra ? 3 : 2, p, out, e);
 }
 
-/* job_history (sql/014_lean_lifecycle.sql): the stored events and the
+/* job_history (sql/012_lean_lifecycle.sql): the stored events and the
  * claims and ships the runs stand for, under the ids they were given when
  * they happened. */
 static struct db_stmt SQL_EVENTS = DB_STMT(
@@ -402,7 +402,7 @@ enum cd_err db_jobs_events(struct db *db, int64_t tenant, int64_t id, int limit,
 	return rc;
 }
 
-/* job_runs (sql/014_lean_lifecycle.sql): the ended runs and the one
+/* job_runs (sql/012_lean_lifecycle.sql): the ended runs and the one
  * running now, which lives on the job row until it ends. */
 static struct db_stmt SQL_RUNS = DB_STMT(
 	"SELECT coalesce(json_agg(json_build_object('attempt', r.attempt, 'factory_id', r.factory_id,"

@@ -24,9 +24,10 @@
 /* One statement: free seats, pick with SKIP LOCKED in claim order, lease,
  * the jobs as JSON. The attempt starts on the job row (run_started_at, and
  * run_claim_event: the id job_history shows its `claimed` event under, from
- * job_events' sequence; sql/014_lean_lifecycle.sql): one row write a job. $6 (fast): claim only if the
- * worker has no seat limit, else claim nothing and answer limited = true so
- * the caller retries under db_leases_lock_factory. Free seats: the seat_limit of
+ * job_events' sequence; sql/012_lean_lifecycle.sql): one row write a job.
+ * $6 (fast): claim only if the worker has no seat limit, else claim nothing
+ * and answer limited = true so the caller retries under
+ * db_leases_lock_factory. Free seats: the seat_limit of
  * the worker's last heartbeat minus the leases it holds (counted only for a
  * limited worker); a worker that never sent a heartbeat is limited by
  * max_jobs alone. */

@@ -25,8 +25,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"009_runtimes",
 	"010_metrics",
 	"011_ui_sessions",
-	"012_dep_met",
-	"014_lean_lifecycle",
+	"012_lean_lifecycle",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
