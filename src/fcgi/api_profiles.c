@@ -2,7 +2,7 @@
  * (DESIGN section 4). Operators write, readers read; a version is never
  * changed or deleted (there is no route for it, and the database refuses it
  * too). The rules of names and references are domain/profiles.c's; the
- * making of versions is profile_put()'s (sql/012_profiles.sql). */
+ * making of versions is profile_put()'s (sql/014_profiles.sql). */
 #include <string.h>
 
 #include "base/json.h"
@@ -26,27 +26,19 @@ static const struct json_field PROFILE_FIELDS[] = {
 void api_profiles_create(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	const char *name;
 	char *out = NULL;
 	bool created = false;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, PROFILE_FIELDS, NFIELDS(PROFILE_FIELDS), &body))
 		return;
 	name = json_get_string(body, "name", "");
-	if (profiles_check_name(name, "name", &e) != CD_OK) {
-		reply_error(req, &e);
-		goto out;
-	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (db_profiles_put(db, req->principal.tenant_id, name,
+	if (profiles_check_name(name, "name", &req->err) != CD_OK ||
+	    db_profiles_put(req->db, req->principal.tenant_id, name,
 	                    json_object_to_json_string_ext(json_get(body, "spec"),
 	                                                   JSON_C_TO_STRING_PLAIN),
-	                    &out, &created, &e) != CD_OK) {
-		reply_error(req, &e);
+	                    &out, &created, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		goto out;
 	}
 	if (created)
@@ -62,16 +54,10 @@ out:
  * -> {items: [{name, latest, created_at, updated_at}]} */
 void api_profiles_list(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
-	enum cd_err rc;
+	enum cd_err rc = db_profiles_list(req->db, req->principal.tenant_id, &out, &req->err);
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_profiles_list(db, req->principal.tenant_id, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* The {name} of the path; false after replying 404 profile_not_found (a name
@@ -95,43 +81,35 @@ static bool name_or_reply(struct request *req, const char **out)
  * created_at}] newest first} */
 void api_profiles_get(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	const char *name;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!name_or_reply(req, &name) || (db = db_or_reply(req)) == NULL)
+	if (!name_or_reply(req, &name))
 		return;
-	rc = db_profiles_get(db, req->principal.tenant_id, name, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_profiles_get(req->db, req->principal.tenant_id, name, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* GET /v1/profiles/{name}/versions/{v}   role: readonly
  * -> {name, version, spec, created_at} */
 void api_profiles_version(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	const char *name;
 	char *out = NULL;
 	enum cd_err rc;
 	int v;
 
-	cd_error_reset(&e);
 	if (!name_or_reply(req, &name))
 		return;
 	if ((v = profiles_parse_version(request_param(req, "v"))) < 0) {
-		cd_fail(&e, CD_NOT_FOUND, "version", "Profile %s has no such version.", name);
-		cd_fail_code(&e, "profile_not_found");
-		reply_error(req, &e);
+		cd_fail(&req->err, CD_NOT_FOUND, "version", "Profile %s has no such version.", name);
+		cd_fail_code(&req->err, "profile_not_found");
+		reply_error(req, &req->err);
 		return;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_profiles_version(db, req->principal.tenant_id, name, v, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_profiles_version(req->db, req->principal.tenant_id, name, v, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */

@@ -113,6 +113,13 @@ void routes_dispatch(struct request *req)
 	}
 	if (req->route->roles != 0 && !auth_or_reply(req))
 		return;
+	/* every route behind a token works on the database: its handler finds
+	 * the connection on the request (or the client had the 503 here) */
+	cd_error_reset(&req->err);
+	if (req->route->roles != 0 && (req->db = request_db(req, &req->err)) == NULL) {
+		reply_error(req, &req->err);
+		return;
+	}
 	/* the status pages' forms are form-encoded, and each page reads its own */
 	if (req->body_len > 0 && !json_media(req->content_type) && strncmp(req->path, "/ui/", 4) != 0) {
 		reply_fail(req, CD_UNSUPPORTED_MEDIA, "Content-Type",

@@ -7,7 +7,7 @@
  *                      PATCH, through nginx, until the queue is empty
  *   sql C              the same claim and ship straight at PostgreSQL with C
  *                      threads: jobs_claim (the lock and the claim statement
- *                      in one transaction) and db_jobs_transition in one, the
+ *                      in one transaction) and db_leases_transition in one, the
  *                      very functions the routes call, with no HTTP or JSON
  *   batch C            claim max_jobs 32, ship all with one jobs:transition
  *   batch-sql C        the batched ceiling: jobs_claim with max_jobs 32 and
@@ -54,6 +54,7 @@
 #include "base/log.h"
 #include "data/db.h"
 #include "data/db_jobs.h"
+#include "data/db_leases.h"
 #include "domain/jobs.h"
 #include "domain/routing.h"
 
@@ -499,7 +500,7 @@ static void ship_one(struct db *db, const char *factory, const char *claimed)
 		 "\"sources\":[\"assigned\",\"building\",\"review\",\"testing\"]}]",
 		 id, factory, epoch);
 	if (db_begin(db, &e) != CD_OK ||
-	    db_jobs_transition(db, tenant_id, items, &t, 1, true, &e) != CD_OK || t.rc != CD_OK ||
+	    db_leases_transition(db, tenant_id, items, &t, 1, true, &e) != CD_OK || t.rc != CD_OK ||
 	    db_commit(db, &e) != CD_OK)
 		die(t.rc != CD_OK ? t.err.message : e.message);
 	free(t.state);

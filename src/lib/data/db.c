@@ -116,7 +116,7 @@ static enum cd_err map_result(PGresult *res, struct cd_error *e)
 	if (state == NULL)
 		err = CD_UNAVAILABLE;
 	else if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
-		 strcmp(state, "40P01") == 0)
+		 strcmp(state, "40P01") == 0 || strcmp(state, DB_SQLSTATE_FAST_PATH) == 0)
 		err = CD_CONFLICT;
 	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
 		 strcmp(state, "53300") == 0)
@@ -313,13 +313,16 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 
 	for (size_t i = 0; i < k; i++)
 		calls[i].res = NULL;
-	if (!db->in_tx || k == 0 || k > DB_MAX_PIPELINE)
-		return cd_fail(e, CD_INTERNAL, NULL,
-			       "a pipeline runs 1-%d statements in an open transaction (%zu given)",
+	if (k == 0 || k > DB_MAX_PIPELINE)
+		return cd_fail(e, CD_INTERNAL, NULL, "a pipeline runs 1-%d statements (%zu given)",
 			       DB_MAX_PIPELINE, k);
+	/* broken before anything was sent: a transaction is gone with it, a
+	 * pipeline of its own goes on a new connection (as db_exec does) */
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		reset_if_broken(db);
-		return unavailable(e);
+		bool in_tx = db->in_tx;
+
+		if (!reset_if_broken(db) || in_tx)
+			return unavailable(e);
 	}
 	for (size_t i = 0; i < k; i++) {
 		PGresult *failed = prepare_once(db, calls[i].st, stmt_id(calls[i].st), names[i]);
@@ -344,6 +347,11 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 	return rc;
 }
 
+char *db_first_text(const PGresult *res)
+{
+	return xstrdup(PQgetvalue(res, 0, 0));
+}
+
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			 char **out, struct cd_error *e)
 {
@@ -352,7 +360,7 @@ enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *c
 
 	*out = NULL;
 	if (rc == CD_OK && PQntuples(res) > 0)
-		*out = xstrdup(PQgetvalue(res, 0, 0));
+		*out = db_first_text(res);
 	else if (rc == CD_OK)
 		rc = cd_fail(e, CD_INTERNAL, NULL, "a statement answered no row");
 	PQclear(res);

@@ -1,5 +1,5 @@
 /* db_profiles.h -- the SQL of profiles: immutable named, versioned specs
- * (sql/012_profiles.sql: a trigger refuses every UPDATE and DELETE, and
+ * (sql/014_profiles.sql: a trigger refuses every UPDATE and DELETE, and
  * profile_put() makes versions). Every statement filters by tenant.
  * Thread-safety: one struct db per thread.
  */

@@ -1,7 +1,7 @@
 /* profiles.h -- the rules of profiles (DESIGN section 4): what a profile's
  * name and spec may be, and what a job's `profile` reference names. Pure:
  * no I/O, unit-tested without a server. The versions themselves are made by
- * one SQL function (profile_put, sql/012_profiles.sql): the same spec as the
+ * one SQL function (profile_put, sql/014_profiles.sql): the same spec as the
  * latest version gives that version back; anything else a new one.
  */
 #ifndef CD_PROFILES_H

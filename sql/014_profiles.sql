@@ -1,4 +1,4 @@
--- 012_profiles: profiles are immutable, named, versioned snapshots of how a
+-- 014_profiles: profiles are immutable, named, versioned snapshots of how a
 -- job should run (DESIGN section 4). A version, once written, is never
 -- updated or deleted: a trigger refuses both whoever asks, the API and SQL
 -- alike. profile_put() is THE rule of a new version; profile_resolve() THE
@@ -58,5 +58,19 @@ CREATE FUNCTION profile_resolve(p_tenant bigint, p_ref text) RETURNS text
      LIMIT 1
 $$;
 
--- The version each run ran with ("name@v", as the job names it).
+-- The version each run ran with ("name@v", as the job names it): copied
+-- from the job when the run row is written (sql/012: when the run ends; a
+-- job's profile cannot change while it runs), and for the running attempt
+-- read from the job itself.
 ALTER TABLE runs ADD COLUMN profile text;
+
+CREATE OR REPLACE VIEW job_runs AS
+    SELECT r.id, r.tenant_id, r.job_id, r.attempt, r.lease_epoch, r.factory_id, r.engine,
+           r.started_at, r.ended_at, r.exit, r.result, r.insights, r.profile
+      FROM runs r
+    UNION ALL
+    SELECT NULL::bigint, j.tenant_id, j.id, j.attempts, j.lease_epoch, j.lease_holder,
+           j.engine_class, j.run_started_at, NULL::timestamptz, NULL::text, j.run_result,
+           j.run_insights, j.profile
+      FROM jobs j
+     WHERE j.lease_status IS NOT DISTINCT FROM 'held' AND j.run_started_at IS NOT NULL;

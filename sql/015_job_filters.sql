@@ -1,4 +1,4 @@
--- 013_job_filters: what GET /v1/fleet/jobs?capability= needs. The other new
+-- 015_job_filters: what GET /v1/fleet/jobs?capability= needs. The other new
 -- filters have their index already: ?idempotency_key= the unique
 -- jobs_idempotency (006_lean), ?parent_id= jobs_children.
 --
