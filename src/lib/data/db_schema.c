@@ -27,6 +27,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"011_ui_sessions",
 	"012_dep_met",
 	"014_lean_lifecycle",
+	"017_actor",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
