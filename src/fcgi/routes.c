@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "data/db.h"
+#include "domain/tokens.h"
 #include "fcgi/api.h"
 #include "fcgi/auth.h"
 #include "fcgi/response.h"
@@ -119,6 +121,17 @@ void routes_dispatch(struct request *req)
 	if (req->route->roles != 0 && (req->db = request_db(req, &req->err)) == NULL) {
 		reply_error(req, &req->err);
 		return;
+	}
+	/* who this request's writes are made by: every job event and run it
+	 * writes names the token (fail closed: no actor, no request) */
+	if (req->route->roles != 0) {
+		char actor[TOKENS_ACTOR_MAX];
+
+		tokens_actor_json(&req->principal, actor, sizeof(actor));
+		if (db_set_actor(req->db, actor, &req->err) != CD_OK) {
+			reply_error(req, &req->err);
+			return;
+		}
 	}
 	/* the status pages' forms are form-encoded, and each page reads its own */
 	if (req->body_len > 0 && !json_media(req->content_type) && strncmp(req->path, "/ui/", 4) != 0) {

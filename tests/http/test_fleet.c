@@ -2729,6 +2729,88 @@ static void test_artifacts(void)
 
 /* ---- suite ------------------------------------------------------------------ */
 
+
+/* The name of token (GET /v1/whoami), into out. */
+static const char *token_name(const char *token, char *out, size_t cap)
+{
+	struct http_resp r = call("GET", "/v1/whoami", token, NULL, NULL);
+
+	snprintf(out, cap, "%s", r.status == 200 ? str_at(data_of(&r), "name") : "?");
+	http_resp_free(&r);
+	return out;
+}
+
+/* Every event of a job names who caused it (DESIGN 4, issue 18): the
+ * submitter's token for the submit, the worker's for each claim, renewal,
+ * release, failure and ship (the claims and the ship are not rows, sql/014:
+ * theirs ride on the job row and the run), and the canceller's. The reaper's
+ * own events name it and its term: test_reaper's expired_lease_names_reaper. */
+static void test_every_event_names_its_actor(void)
+{
+	static const char *const BY_WORKER[] = {"claimed", "renewed", "released", "requeued",
+						"failed", "stage_changed"};
+	struct tenant *t = tenant_new("actor");
+	char id[IDLEN], id2[IDLEN], path[160], sub[160], wrk[160];
+	struct claimed a, b, c;
+	struct http_resp r;
+	struct json_object *items;
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	token_name(t->submitter, sub, sizeof(sub));
+	token_name(t->worker, wrk, sizeof(wrk));
+	SUBMIT(t, "{\"retry\":{\"max\":3,\"backoff_s\":0}}", id, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-a", NULL, 1, &a), 1);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/renew"), t->worker,
+	          "{\"factory_id\":\"f-a\",\"lease_epoch\":%" PRId64 ",\"ttl_s\":300}", a.epoch[0]);
+	http_resp_free(&r);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/release"), t->worker,
+	          "{\"factory_id\":\"f-a\",\"lease_epoch\":%" PRId64 "}", a.epoch[0]);
+	http_resp_free(&r);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-b", NULL, 1, &b), 1);
+	PATCH_OK(t, id, "f-b", b.epoch[0], "failed", "", "queued");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-c", NULL, 1, &c), 1);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-c\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"shipped\"}]}",
+	          id, c.epoch[0]);
+	http_resp_free(&r);
+	r = call("GET", job_path(path, sizeof(path), id, "/events?limit=500"), t->reader, NULL,
+	         NULL);
+	items = obj_at(data_of(&r), "items");
+	n = len_of(items);
+	CU_ASSERT_EQUAL(n, 10);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ev = item_at(items, i), *actor = obj_at(ev, "actor");
+		const char *kind = str_at(ev, "kind");
+		bool by_worker = false;
+
+		for (size_t k = 0; k < sizeof(BY_WORKER) / sizeof(BY_WORKER[0]); k++)
+			by_worker |= strcmp(kind, BY_WORKER[k]) == 0;
+		if (actor == NULL)
+			fprintf(stderr, "\n  event %zu (%s) has no actor", i, kind);
+		CU_ASSERT_PTR_NOT_NULL(actor);
+		CU_ASSERT_STRING_EQUAL(str_at(actor, "name"), by_worker ? wrk : sub);
+		CU_ASSERT_STRING_EQUAL(str_at(actor, "role"), by_worker ? "worker" : "submitter");
+	}
+	http_resp_free(&r);
+	/* a job cancelled while held: the canceller, and the run it ended keeps
+	 * the claim's actor */
+	SUBMIT(t, "{}", id2, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &a), 1);
+	r = call("POST", job_path(path, sizeof(path), id2, "/cancel"), t->submitter, "{}", NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	r = call("GET", job_path(path, sizeof(path), id2, "/events?limit=500"), t->reader, NULL,
+	         NULL);
+	items = obj_at(data_of(&r), "items");
+	CU_ASSERT_EQUAL_FATAL(len_of(items), 3);
+	CU_ASSERT_STRING_EQUAL(str_at(obj_at(item_at(items, 1), "actor"), "name"), wrk);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(items, 2), "kind"), "cancelled");
+	CU_ASSERT_STRING_EQUAL(str_at(obj_at(item_at(items, 2), "actor"), "name"), sub);
+	http_resp_free(&r);
+}
+
 static CU_TestInfo TESTS[] = {
     {"64_claimers_20000_jobs_each_claimed_once", test_64_claimers_20000_jobs_each_claimed_once},
     {"ten_claimers_one_job_one_winner", test_ten_claimers_one_job_one_winner},
@@ -2767,6 +2849,7 @@ static CU_TestInfo TESTS[] = {
     {"long_poll_past_the_slots_says_so", test_long_poll_past_the_slots_says_so},
     {"event_history_ordered_and_append_only", test_event_history_ordered_and_append_only},
     {"event_history_complete_across_attempts", test_event_history_complete_across_attempts},
+    {"every_event_names_its_actor", test_every_event_names_its_actor},
     {"lifecycle_three_row_writes", test_lifecycle_three_row_writes},
     {"list_pages_newest_first", test_list_pages_newest_first},
     {"artifacts", test_artifacts},

@@ -27,6 +27,8 @@ struct db {
 	bool listening;	/* LISTEN conductor_jobs issued on this connection */
 	bool generic_plans; /* db_use_generic_plans: SET again after a reconnect */
 	bool prepared[DB_MAX_STMTS + 1];
+	char actor[DB_ACTOR_MAX]; /* conductor.actor as set on this session (set again after a
+				   * reconnect, with the other settings); "" none */
 };
 
 static atomic_int next_stmt_id = 0;
@@ -140,6 +142,19 @@ static bool apply_settings(struct db *db)
 	PGresult *res;
 	bool ok;
 
+	if (db->actor[0] != '\0') {
+		const char *p[1] = {db->actor};
+
+		res = PQexecParams(db->conn, "SELECT set_config('conductor.actor', $1, false)", 1,
+				   NULL, p, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (!ok) {
+			log_error("cannot set conductor.actor", "error", PQerrorMessage(db->conn));
+			db->actor[0] = '\0';
+			return false;
+		}
+	}
 	if (!db->generic_plans)
 		return true;
 	res = PQexec(db->conn, "SET plan_cache_mode = force_generic_plan");
@@ -161,6 +176,25 @@ static bool reset_if_broken(struct db *db)
 	db->begin_pending = false;
 	db->listening = false;
 	return PQstatus(db->conn) == CONNECTION_OK && apply_settings(db);
+}
+
+static struct db_stmt SQL_SET_ACTOR = DB_STMT("SELECT set_config('conductor.actor', $1, false)");
+
+enum cd_err db_set_actor(struct db *db, const char *actor, struct cd_error *e)
+{
+	const char *p[1] = {actor};
+	enum cd_err rc;
+
+	if (strlen(actor) >= sizeof(db->actor))
+		return cd_fail(e, CD_INTERNAL, "actor", "The actor is longer than %d bytes.",
+			       DB_ACTOR_MAX - 1);
+	if (strcmp(db->actor, actor) == 0)
+		return CD_OK;
+	db->actor[0] = '\0'; /* unknown until the database said yes */
+	rc = db_exec_command(db, &SQL_SET_ACTOR, 1, p, e);
+	if (rc == CD_OK && db->actor[0] == '\0')
+		snprintf(db->actor, sizeof(db->actor), "%s", actor);
+	return rc;
 }
 
 enum cd_err db_use_generic_plans(struct db *db, struct cd_error *e)

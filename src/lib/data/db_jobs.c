@@ -469,7 +469,8 @@ static enum cd_err job_text(struct db *db, int64_t tenant, int64_t id, struct db
  * they happened. */
 static struct db_stmt SQL_EVENTS = DB_STMT(
 	"SELECT coalesce(json_agg(json_build_object('id', ev.id::text, 'kind', ev.kind,"
-	"         'at', rfc3339(ev.at), 'data', ev.data) ORDER BY ev.id), '[]'::json),"
+	"         'at', rfc3339(ev.at), 'data', ev.data, 'actor', ev.actor) ORDER BY ev.id),"
+	"         '[]'::json),"
 	"       count(*), max(ev.id)"
 	"  FROM (SELECT * FROM job_history WHERE job_id = $1 AND tenant_id = $2 AND id > $3"
 	"         ORDER BY id LIMIT $4) ev");

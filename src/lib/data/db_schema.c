@@ -29,6 +29,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"013_token_guard",
 	"014_profiles",
 	"015_job_filters",
+	"016_actor",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

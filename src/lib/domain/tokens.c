@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/crypto.h"
 #include "base/log.h"
 #include "data/db_auth.h"
@@ -126,4 +127,16 @@ enum cd_err tokens_create(struct db *db, const char *tenant, const char *role,
 	tokens_generate(out);
 	tokens_hash(out, TOKEN_LEN, hash);
 	return db_auth_create(db, tenant, role, name, hash, expires_in_s, e);
+}
+
+void tokens_actor_json(const struct principal *p, char *out, size_t cap)
+{
+	struct buf b;
+
+	buf_init(&b, TOKENS_ACTOR_MAX);
+	buf_puts(&b, "{\"name\":\"");
+	buf_json_escape(&b, p->name, strlen(p->name));
+	buf_printf(&b, "\",\"role\":\"%s\"}", tokens_role_name(p->role));
+	snprintf(out, cap, "%s", buf_str(&b));
+	buf_reset(&b);
 }

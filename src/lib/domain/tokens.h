@@ -40,6 +40,12 @@ struct principal {
 	char name[129];		/* the token's name */
 };
 
+/* Who p is, as the `actor` of what its requests write (data/db.h,
+ * db_set_actor): {"name":"<token name>","role":"<role>"}. out: at least
+ * TOKENS_ACTOR_MAX bytes. */
+#define TOKENS_ACTOR_MAX 400
+void tokens_actor_json(const struct principal *p, char *out, size_t cap);
+
 const char *tokens_role_name(enum role role);
 /* -1 when s names no role. */
 int tokens_role_parse(const char *s);
