@@ -206,6 +206,69 @@ static void test_expired_token_refused(void)
 	free(tok);
 }
 
+/* A claim of one job by factory cache-w with tok. */
+static struct http_resp claim_with(const char *tok)
+{
+	return post("/v1/fleet/claim", tok, "{\"factory_id\":\"cache-w\",\"max_jobs\":1}");
+}
+
+/* On the hot routes a token verified lately comes from conductor-fcgi's
+ * cache, and its check travels with the handler's first statement: a
+ * revocation still refuses the very next request, and the statement behind
+ * the check does not run (the job stays queued). */
+static void test_revoked_token_refused_at_once_when_cached(void)
+{
+	char *tok = create_token("worker", "cached-worker", NULL), path[64];
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	for (int i = 0; i < 3; i++) { /* the first caches it, the next ones use the cache */
+		r = claim_with(tok);
+		CU_ASSERT_EQUAL(r.status, 200);
+		http_resp_free(&r);
+	}
+	r = post("/v1/fleet/jobs", tokens[2], "{\"body\":\"cached-token job\"}");
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", str_at(obj_at(data_of(&r), "job"), "id"));
+	http_resp_free(&r);
+	free(ctl_run("token revoke --name cached-worker"));
+	r = claim_with(tok);
+	EXPECT_ERROR(r, 401, "unauthorized");
+	CU_ASSERT_STRING_EQUAL(field_of(&r), "Authorization");
+	http_resp_free(&r);
+	/* the claim behind the failed check did not run */
+	r = get(path, tokens[5]);
+	CU_ASSERT_STRING_EQUAL(str_at(data_of(&r), "stage"), "queued");
+	http_resp_free(&r);
+	/* a refusal wins over what the handler would answer without a statement */
+	r = post("/v1/fleet/claim", tok, "{\"factory_id\":\"\"}");
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	r = post("/v1/fleet/jobs:transition", tok, "{\"items\":[]}");
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	free(tok);
+}
+
+/* A cached token past its expires_at is refused like any other. */
+static void test_expired_token_refused_when_cached(void)
+{
+	char *tok = create_token("worker", "cached-short", "--expires-in 2");
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	for (int i = 0; i < 2; i++) {
+		r = claim_with(tok);
+		CU_ASSERT_EQUAL(r.status, 200);
+		http_resp_free(&r);
+	}
+	sleep(3);
+	r = claim_with(tok);
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	free(tok);
+}
+
 /* Replaces each {param} of pattern by "1". */
 static void concrete_path(const char *pattern, char *out, size_t cap)
 {
@@ -1188,6 +1251,8 @@ static CU_TestInfo TESTS[] = {
 	{"missing_and_malformed_credentials_401", test_missing_and_malformed_credentials_401},
 	{"revoked_token_refused_on_next_request", test_revoked_token_refused_on_next_request},
 	{"expired_token_refused", test_expired_token_refused},
+	{"revoked_token_refused_at_once_when_cached", test_revoked_token_refused_at_once_when_cached},
+	{"expired_token_refused_when_cached", test_expired_token_refused_when_cached},
 	{"route_role_matrix_from_routes_tsv", test_route_role_matrix_from_routes_tsv},
 	{"unknown_route_404_and_wrong_method_405", test_unknown_route_404_and_wrong_method_405},
 	{"request_id_echoed", test_request_id_echoed},

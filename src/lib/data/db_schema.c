@@ -25,6 +25,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"009_runtimes",
 	"010_metrics",
 	"011_ui_sessions",
+	"013_token_guard",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))
