@@ -345,9 +345,10 @@ enum cd_err db_jobs_list(struct db *db, int64_t tenant, const char *stage, int l
  * the caller retries under db_jobs_lock_factory. Free seats: the seat_limit of
  * the worker's last heartbeat minus the leases it holds (counted only for a
  * limited worker); a worker that never sent a heartbeat is limited by
- * max_jobs alone. */
+ * max_jobs alone. f is MATERIALIZED so that the worker's row is read once:
+ * inlined, each use of seat_limit in lim became an index probe of its own. */
 static struct db_stmt SQL_CLAIM = DB_STMT(
-	"WITH f AS ("
+	"WITH f AS MATERIALIZED ("
 	"  SELECT (SELECT seat_limit FROM factories"
 	"           WHERE tenant_id = $1 AND factory_id = $2) AS seat_limit"
 	"), lim AS ("
