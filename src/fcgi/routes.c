@@ -137,7 +137,9 @@ void routes_dispatch(struct request *req)
 	if (req->body_len > 0 && !json_media(req->content_type) && strncmp(req->path, "/ui/", 4) != 0) {
 		reply_fail(req, CD_UNSUPPORTED_MEDIA, "Content-Type",
 			   "Send the body as JSON with Content-Type: application/json.");
+		auth_end(req);
 		return;
 	}
 	req->route->handler(req);
+	auth_end(req);
 }

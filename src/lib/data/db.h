@@ -67,6 +67,12 @@ enum cd_err db_run_tx(struct db *db, enum cd_err (*step)(struct db *, void *), v
 /* true when e carries a serialization failure or deadlock worth retrying. */
 bool db_is_retryable(const struct cd_error *e);
 
+/* Ends the guard armed on this connection (db_guard_arm, db_internal.h):
+ * when no statement carried it, runs it alone now (one round trip). CD_OK
+ * when it passed or none was armed; else its error, which every statement
+ * since it failed has answered too. Disarms: later statements run freely. */
+enum cd_err db_guard_end(struct db *db, struct cd_error *e);
+
 /* LISTEN on the channel claims wait on (once per connection). */
 enum cd_err db_listen_jobs(struct db *db, struct cd_error *e);
 /* Discards notifications already received. */

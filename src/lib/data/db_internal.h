@@ -79,6 +79,19 @@ enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *c
  * caller frees with free(); res must hold a row. */
 char *db_first_text(const PGresult *res);
 
+#define DB_GUARD_PARAM_MAX 128
+
+/* Arms a guard on this connection: st, with $1 = param (at most
+ * DB_GUARD_PARAM_MAX bytes, copied), is sent ahead of the next statement
+ * this connection runs (db_exec, db_exec_pipeline), in the same round trip
+ * and the same transaction. When it fails, that statement does not run
+ * (PostgreSQL skips the rest of the pipeline) and fails with the guard's
+ * error, and so does every later one until db_guard_end (db.h). For a check
+ * that must hold before a request's first statement and should not cost a
+ * round trip of its own (data/db_auth.c: the token is still live). Statements
+ * sent by other paths (BEGIN, COMMIT, LISTEN) do not carry it. */
+void db_guard_arm(struct db *db, struct db_stmt *st, const char *param);
+
 /* Writes v in decimal into out (cap >= 21 holds any int64_t): the text form
  * of an integer parameter. */
 void fmt_i64(char *out, size_t cap, int64_t v);

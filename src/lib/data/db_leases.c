@@ -32,7 +32,7 @@
  * limited worker); a worker that never sent a heartbeat is limited by
  * max_jobs alone. */
 static struct db_stmt SQL_CLAIM = DB_STMT(
-	"WITH f AS ("
+	"WITH f AS MATERIALIZED ("
 	"  SELECT (SELECT seat_limit FROM factories"
 	"           WHERE tenant_id = $1 AND factory_id = $2) AS seat_limit"
 	"), lim AS ("
