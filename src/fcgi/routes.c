@@ -130,6 +130,7 @@ void routes_dispatch(struct request *req)
 		tokens_actor_json(&req->principal, actor, sizeof(actor));
 		if (db_set_actor(req->db, actor, &req->err) != CD_OK) {
 			reply_error(req, &req->err);
+			auth_end(req); /* a pending token check that failed on it answers 401 */
 			return;
 		}
 	}
