@@ -10,6 +10,11 @@ void api_health_healthz(struct request *req);
 void api_health_readyz(struct request *req);
 void api_health_whoami(struct request *req);
 
+/* api_profiles.c */
+void api_profiles_create(struct request *req);
+void api_profiles_list(struct request *req);
+void api_profiles_get(struct request *req);
+void api_profiles_version(struct request *req);
 /* api_openapi.c */
 void api_openapi_get(struct request *req);
 
@@ -22,6 +27,7 @@ void api_fleet_submit(struct request *req);
 void api_fleet_submit_batch(struct request *req);
 void api_fleet_list(struct request *req);
 void api_fleet_get(struct request *req);
+void api_fleet_deps(struct request *req);
 void api_fleet_events(struct request *req);
 void api_fleet_runs(struct request *req);
 void api_fleet_claim(struct request *req);

@@ -25,20 +25,15 @@ static const struct json_field CONTROLLER_FIELDS[] = {
 void api_control_heartbeat(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, CONTROLLER_FIELDS, NFIELDS(CONTROLLER_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = db_control_heartbeat(db, req->principal.tenant_id,
-					  json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-					  req->w->cfg->factory_stale_s, &out, &e);
-		reply_text_or_error(req, rc, out, &e);
-	}
+	rc = db_control_heartbeat(req->db, req->principal.tenant_id,
+				  json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
+				  req->w->cfg->factory_stale_s, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 	json_object_put(body);
 }
 
@@ -46,16 +41,12 @@ void api_control_heartbeat(struct request *req)
  * {items: [controllers]}, `stale` past CONDUCTOR_FACTORY_STALE_S. */
 void api_control_list(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_control_list(db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_control_list(req->db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out,
+			     &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 static const struct json_field ACQUIRE_FIELDS[] = {
@@ -74,13 +65,10 @@ static const struct json_field ACQUIRE_FIELDS[] = {
 void api_control_acquire(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	const char *lease;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, ACQUIRE_FIELDS, NFIELDS(ACQUIRE_FIELDS), &body))
 		return;
 	lease = json_get_string(body, "lease", "global");
@@ -88,13 +76,11 @@ void api_control_acquire(struct request *req)
 		reply_fail(req, CD_INVALID, "lease", "lease must be 1 to 64 of a-z 0-9 _ -.");
 		goto out;
 	}
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = db_control_acquire(db, req->principal.tenant_id, lease,
-					json_get_string(body, "controller_id", ""),
-					json_get_string(body, "host", NULL),
-					(int)json_get_int(body, "ttl_s", 30), &out, NULL, &e);
-		reply_text_or_error(req, rc, out, &e);
-	}
+	rc = db_control_acquire(req->db, req->principal.tenant_id, lease,
+				json_get_string(body, "controller_id", ""),
+				json_get_string(body, "host", NULL),
+				(int)json_get_int(body, "ttl_s", 30), &out, NULL, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 out:
 	json_object_put(body);
 }
@@ -103,32 +89,22 @@ out:
  * {mode, reason, requested_by, updated_at, holder_id, term, lease_expires_at} */
 void api_control_state(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_control_state(db, req->principal.tenant_id, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_control_state(req->db, req->principal.tenant_id, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* GET /v1/system/events   role: operator, readonly
  * The mode changes, newest first. */
 void api_control_mode_events(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_control_mode_events(db, req->principal.tenant_id, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_control_mode_events(req->db, req->principal.tenant_id, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 static const struct json_field MODE_FIELDS[] = {
@@ -140,22 +116,17 @@ static const struct json_field MODE_FIELDS[] = {
 static void set_mode(struct request *req, const char *mode)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, MODE_FIELDS, NFIELDS(MODE_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = db_control_set_mode(db, req->principal.tenant_id, mode,
-					 json_get_string(body, "reason", NULL),
-					 json_get_string(body, "requested_by", req->principal.name), &e);
-		if (rc == CD_OK)
-			rc = db_control_state(db, req->principal.tenant_id, &out, &e);
-		reply_text_or_error(req, rc, out, &e);
-	}
+	rc = db_control_set_mode(req->db, req->principal.tenant_id, mode,
+				 json_get_string(body, "reason", NULL),
+				 json_get_string(body, "requested_by", req->principal.name), &req->err);
+	if (rc == CD_OK)
+		rc = db_control_state(req->db, req->principal.tenant_id, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 	json_object_put(body);
 }
 

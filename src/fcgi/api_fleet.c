@@ -18,28 +18,11 @@
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
 #include "fcgi/openapi.h"
+#include "fcgi/params.h"
 #include "fcgi/response.h"
 
 
 /* ---- shared readers ----------------------------------------------------- */
-
-/* ?cursor= (opaque: the id a page continues from); 0 when absent, -1 bad. */
-static int64_t cursor_or_reply(struct request *req)
-{
-	char v[32];
-	char *end;
-	int64_t n;
-	int got = request_query(req, "cursor", v, sizeof(v));
-
-	if (got == 0 || (got > 0 && v[0] == '\0'))
-		return 0;
-	n = got > 0 ? strtoll(v, &end, 10) : -1;
-	if (got < 0 || n <= 0 || *end != '\0') {
-		reply_fail(req, CD_INVALID, "cursor", "cursor must be a next_cursor from a previous page.");
-		return -1;
-	}
-	return n;
-}
 
 static void reply_page(struct request *req, const char *items, int64_t next)
 {
@@ -67,66 +50,6 @@ static void reply_wrapped(struct request *req, bool created, const char *key, co
 	else
 		reply_ok_text(req, buf_str(&b));
 	buf_reset(&b);
-}
-
-/* Checks item i of a batch against fields; where: out, "jobs[3]". */
-static bool item_or_reply(struct request *req, struct json_object *arr, size_t i,
-			  const char *name, const struct json_field *fields, size_t n,
-			  char *where, size_t cap)
-{
-	struct cd_error e;
-
-	cd_error_reset(&e);
-	snprintf(where, cap, "%s[%zu]", name, i);
-	if (json_check_object(json_object_array_get_idx(arr, i), where, fields, n, &e) != CD_OK) {
-		reply_error(req, &e);
-		return false;
-	}
-	return true;
-}
-
-/* Checks that every string of array field key is one of allowed[]. */
-static bool strings_in_or_reply(struct request *req, struct json_object *o, const char *key,
-				const char *where, const char *const *allowed, size_t n)
-{
-	struct json_object *arr = json_get(o, key);
-
-	for (size_t i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
-		bool ok = false;
-
-		for (size_t k = 0; k < n; k++)
-			ok = ok || strcmp(s, allowed[k]) == 0;
-		if (!ok) {
-			char field[96];
-
-			snprintf(field, sizeof(field), "%s%s[%zu]", where, key, i);
-			reply_fail(req, CD_INVALID, field, "%s must be one of %s%s%s.", field, allowed[0],
-				   n > 1 ? ", " : "", n > 1 ? allowed[1] : "");
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Checks string field key is one of allowed[] when present. */
-static bool enum_or_reply(struct request *req, struct json_object *o, const char *key,
-			  const char *where, const char *const *allowed, size_t n)
-{
-	const char *s = json_get_string(o, key, NULL);
-	char field[96], list[128] = "";
-
-	if (s == NULL)
-		return true;
-	for (size_t k = 0; k < n; k++) {
-		if (strcmp(s, allowed[k]) == 0)
-			return true;
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
-			 allowed[k]);
-	}
-	snprintf(field, sizeof(field), "%s%s", where, key);
-	reply_fail(req, CD_INVALID, field, "%s must be one of %s.", field, list);
-	return false;
 }
 
 /* ---- submit ------------------------------------------------------------- */
@@ -165,17 +88,15 @@ static const char *const RETRY_ON[] = {"failed", "lease_expired"};
 static bool submit_item_or_reply(struct request *req, struct json_object *o, const char *where)
 {
 	struct json_object *sub;
-	struct cd_error e;
 	char path[64];
 
-	cd_error_reset(&e);
 	if (!enum_or_reply(req, o, "priority", where, PRIORITIES, 4) ||
 	    !enum_or_reply(req, o, "deps_mode", where, DEPS_MODES, 2))
 		return false;
 	if ((sub = json_get(o, "retry")) != NULL) {
 		snprintf(path, sizeof(path), "%sretry", where);
-		if (json_check_object(sub, path, RETRY_FIELDS, NFIELDS(RETRY_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+		if (json_check_object(sub, path, RETRY_FIELDS, NFIELDS(RETRY_FIELDS), &req->err) != CD_OK) {
+			reply_error(req, &req->err);
 			return false;
 		}
 		strcat(path, ".");
@@ -184,8 +105,8 @@ static bool submit_item_or_reply(struct request *req, struct json_object *o, con
 	}
 	if ((sub = json_get(o, "budget")) != NULL) {
 		snprintf(path, sizeof(path), "%sbudget", where);
-		if (json_check_object(sub, path, BUDGET_FIELDS, NFIELDS(BUDGET_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+		if (json_check_object(sub, path, BUDGET_FIELDS, NFIELDS(BUDGET_FIELDS), &req->err) != CD_OK) {
+			reply_error(req, &req->err);
 			return false;
 		}
 	}
@@ -203,20 +124,17 @@ void api_fleet_submit(struct request *req)
 {
 	struct json_object *body = NULL;
 	enum submit_outcome outcome = SUBMIT_CREATED;
-	struct cd_error e;
-	struct db *db;
 	struct buf b;
 	char *job = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, SUBMIT_FIELDS, NFIELDS(SUBMIT_FIELDS), &body))
 		return;
-	if (!submit_item_or_reply(req, body, "") || (db = db_or_reply(req)) == NULL)
+	if (!submit_item_or_reply(req, body, ""))
 		goto out;
-	rc = jobs_submit(db, req->principal.tenant_id, body, &outcome, &job, &e);
+	rc = jobs_submit(req->db, req->principal.tenant_id, body, &outcome, &job, &req->err);
 	if (rc != CD_OK) {
-		reply_error(req, &e);
+		reply_error(req, &req->err);
 		goto out;
 	}
 	buf_init(&b, RESPONSE_BODY_MAX);
@@ -242,11 +160,8 @@ static const struct json_field BATCH_FIELDS[] = {
 void api_fleet_submit_batch(struct request *req)
 {
 	struct json_object *body = NULL, *jobs;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, BATCH_FIELDS, NFIELDS(BATCH_FIELDS), &body))
 		return;
 	jobs = json_get(body, "jobs");
@@ -260,10 +175,8 @@ void api_fleet_submit_batch(struct request *req)
 		if (!submit_item_or_reply(req, json_object_array_get_idx(jobs, i), where))
 			goto out;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (jobs_submit_batch(db, req->principal.tenant_id, jobs, &out, &e) != CD_OK)
-		reply_error(req, &e);
+	if (jobs_submit_batch(req->db, req->principal.tenant_id, jobs, &out, &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_wrapped(req, true, "jobs", out);
 out:
@@ -273,52 +186,72 @@ out:
 
 /* ---- reads -------------------------------------------------------------- */
 
-/* GET /v1/fleet/jobs?stage=&limit=&cursor=   role: readonly
- * Newest first; summaries (no body, manifest, checkpoint, result). */
+/* GET /v1/fleet/jobs?stage=&idempotency_key=&capability=&parent_id=&limit=&cursor=
+ * role: readonly. Newest first; summaries (no body, manifest, checkpoint,
+ * result); the filters combine (AND). */
 void api_fleet_list(struct request *req)
 {
-	char stage[32];
+	char stage[32], key[256], capability[160];
 	int has_stage = request_query(req, "stage", stage, sizeof(stage));
-	int limit = limit_or_reply(req);
+	int has_key = query_text_or_reply(req, "idempotency_key", key, sizeof(key), 200);
+	int has_cap = has_key < 0 ? -1 : query_text_or_reply(req, "capability", capability,
+							     sizeof(capability), 128);
+	int64_t parent = has_cap < 0 ? -1 : query_id_or_reply(req, "parent_id");
+	int limit = parent < 0 ? -1 : limit_or_reply(req);
+	struct job_filter f = {0};
 	int64_t before, next = 0;
-	struct cd_error e;
-	struct db *db;
 	char *items = NULL;
 
-	cd_error_reset(&e);
 	if (limit < 0 || (before = cursor_or_reply(req)) < 0)
-		return;
+		return; /* the first refusal has answered 400 */
 	if (has_stage < 0 || (has_stage > 0 && stages_parse(stage) < 0)) {
 		reply_fail(req, CD_INVALID, "stage",
 			   "stage must be one of queued, blocked, assigned, building, review, testing, "
 			   "shipped, failed, dead_letter, cancelled.");
 		return;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	if (db_jobs_list(db, req->principal.tenant_id, has_stage > 0 ? stage : NULL, limit, before,
-			 &items, &next, &e) != CD_OK)
-		reply_error(req, &e);
+	f.parent_id = parent;
+	f.stage = has_stage > 0 ? stage : NULL;
+	f.idempotency_key = has_key > 0 ? key : NULL;
+	f.capability = has_cap > 0 ? capability : NULL;
+	if ((f.idempotency_key != NULL || f.capability != NULL || f.parent_id > 0
+		 ? db_jobs_find(req->db, req->principal.tenant_id, &f, limit, before, &items, &next,
+				&req->err)
+		 : db_jobs_list(req->db, req->principal.tenant_id, f.stage, limit, before, &items,
+				&next, &req->err)) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_page(req, items, next);
 	free(items);
+}
+
+/* GET /v1/fleet/jobs/{id}/deps   role: readonly
+ * Both directions: the jobs it waits for (each with met) and the jobs that
+ * wait for it. */
+void api_fleet_deps(struct request *req)
+{
+	int64_t id;
+	char *out = NULL;
+	enum cd_err rc;
+
+	if (!id_or_reply(req, "job", &id))
+		return;
+	rc = db_jobs_deps(req->db, req->principal.tenant_id, id, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* GET /v1/fleet/jobs/{id}   role: readonly
  * The whole job. */
 void api_fleet_get(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *job = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id))
 		return;
-	rc = db_jobs_get(db, req->principal.tenant_id, id, true, &job, &e);
-	reply_text_or_error(req, rc, job, &e);
+	rc = db_jobs_get(req->db, req->principal.tenant_id, id, true, &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 }
 
 /* GET /v1/fleet/jobs/{id}/events?limit=&cursor=   role: readonly
@@ -327,17 +260,13 @@ void api_fleet_events(struct request *req)
 {
 	int limit = limit_or_reply(req);
 	int64_t id, after, next = 0;
-	struct cd_error e;
-	struct db *db;
 	char *items = NULL;
 
-	cd_error_reset(&e);
-	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !id_or_reply(req, "job", &id) ||
-	    (db = db_or_reply(req)) == NULL)
+	if (limit < 0 || (after = cursor_or_reply(req)) < 0 || !id_or_reply(req, "job", &id))
 		return;
-	if (db_jobs_events(db, req->principal.tenant_id, id, limit, after, &items, &next, &e) !=
-	    CD_OK)
-		reply_error(req, &e);
+	if (db_jobs_events(req->db, req->principal.tenant_id, id, limit, after, &items, &next,
+			   &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_page(req, items, next);
 	free(items);
@@ -347,17 +276,14 @@ void api_fleet_events(struct request *req)
  * One run per attempt with its insights. */
 void api_fleet_runs(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *runs = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id))
 		return;
-	rc = db_jobs_runs(db, req->principal.tenant_id, id, &runs, &e);
-	reply_text_or_error(req, rc, runs, &e);
+	rc = db_jobs_runs(req->db, req->principal.tenant_id, id, &runs, &req->err);
+	reply_text_or_error(req, rc, runs, &req->err);
 }
 
 /* ---- claim and leases --------------------------------------------------- */
@@ -386,17 +312,12 @@ void api_fleet_claim(struct request *req)
 	struct json_object *body = NULL, *caps;
 	struct claim_request c;
 	struct claim_waited w;
-	struct cd_error e;
-	struct db *db;
 	struct buf b;
 	char *jobs = NULL;
 	int count = 0;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, CLAIM_FIELDS, NFIELDS(CLAIM_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
 	caps = json_get(body, "capabilities");
 	c = (struct claim_request){
 		.factory_id = json_get_string(body, "factory_id", ""),
@@ -404,9 +325,9 @@ void api_fleet_claim(struct request *req)
 		.max_jobs = (int)json_get_int(body, "max_jobs", 1),
 		.lease_ttl_s = (int)json_get_int(body, "lease_ttl_s", 60),
 	};
-	if (jobs_claim(db, req->principal.tenant_id, &c, (int)json_get_int(body, "wait_ms", 0), &jobs,
-		       &count, &w, &e) != CD_OK) {
-		reply_error(req, &e);
+	if (jobs_claim(req->db, req->principal.tenant_id, &c, (int)json_get_int(body, "wait_ms", 0), &jobs,
+		       &count, &w, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		goto out;
 	}
 	if (w.cut_short)
@@ -446,36 +367,13 @@ static const struct json_field PATCH_FIELDS[] = {
 static bool insights_or_reply(struct request *req, struct json_object *o, const char *where)
 {
 	struct json_object *ins = json_get(o, "insights");
-	struct cd_error e;
 
-	cd_error_reset(&e);
 	if (ins != NULL &&
-	    json_check_object(ins, where, INSIGHTS_FIELDS, NFIELDS(INSIGHTS_FIELDS), &e) != CD_OK) {
-		reply_error(req, &e);
+	    json_check_object(ins, where, INSIGHTS_FIELDS, NFIELDS(INSIGHTS_FIELDS), &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		return false;
 	}
 	return true;
-}
-
-/* If-Match: "<rev>" (quotes optional); 0 when absent; -1 after a 400. */
-static int64_t if_match_or_reply(struct request *req)
-{
-	const char *h = req->if_match;
-	char digits[24];
-	size_t n = 0;
-
-	if (h == NULL || h[0] == '\0')
-		return 0;
-	if (*h == '"')
-		h++;
-	while (*h >= '0' && *h <= '9' && n < sizeof(digits) - 1)
-		digits[n++] = *h++;
-	digits[n] = '\0';
-	if (n == 0 || n > 18 || (*h != '\0' && strcmp(h, "\"") != 0)) {
-		reply_fail(req, CD_INVALID, "If-Match", "If-Match must be \"<rev>\", a job's rev.");
-		return -1;
-	}
-	return strtoll(digits, NULL, 10);
 }
 
 /* PATCH /v1/fleet/jobs/{id}   role: worker
@@ -484,20 +382,17 @@ static int64_t if_match_or_reply(struct request *req)
 void api_fleet_patch(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *job = NULL;
 	int64_t id, rev;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) || (rev = if_match_or_reply(req)) < 0 ||
 	    !body_object_or_reply(req, PATCH_FIELDS, NFIELDS(PATCH_FIELDS), &body))
 		return;
-	if (!insights_or_reply(req, body, "insights") || (db = db_or_reply(req)) == NULL)
+	if (!insights_or_reply(req, body, "insights"))
 		goto out;
-	rc = jobs_transition(db, req->principal.tenant_id, body, id, rev, &job, &e);
-	reply_text_or_error(req, rc, job, &e);
+	rc = jobs_transition(req->db, req->principal.tenant_id, body, id, rev, &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 out:
 	json_object_put(body);
 }
@@ -521,11 +416,8 @@ static const struct json_field TRANSITIONS_FIELDS[] = {
 void api_fleet_transition(struct request *req)
 {
 	struct json_object *body = NULL, *items;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, TRANSITIONS_FIELDS, NFIELDS(TRANSITIONS_FIELDS), &body))
 		return;
 	items = json_get(body, "items");
@@ -554,10 +446,8 @@ void api_fleet_transition(struct request *req)
 		if (!insights_or_reply(req, it, where))
 			goto out;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (jobs_transition_many(db, req->principal.tenant_id, items, &out, &e) != CD_OK)
-		reply_error(req, &e);
+	if (jobs_transition_many(req->db, req->principal.tenant_id, items, &out, &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_wrapped(req, false, "items", out);
 out:
@@ -575,24 +465,19 @@ static const struct json_field RENEW_FIELDS[] = {
 void api_fleet_renew(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
 	struct fence f;
-	struct db *db;
 	char *job = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, RENEW_FIELDS, NFIELDS(RENEW_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		f = (struct fence){id, json_get_string(body, "factory_id", ""),
-				   json_get_int(body, "lease_epoch", 0), 0};
-		rc = jobs_renew(db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60),
-				&job, &e);
-		reply_text_or_error(req, rc, job, &e);
-	}
+	f = (struct fence){id, json_get_string(body, "factory_id", ""),
+			   json_get_int(body, "lease_epoch", 0), 0};
+	rc = jobs_renew(req->db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60),
+			&job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 	json_object_put(body);
 }
 
@@ -607,24 +492,19 @@ static const struct json_field RELEASE_FIELDS[] = {
 void api_fleet_release(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
 	struct fence f;
-	struct db *db;
 	char *job = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, RELEASE_FIELDS, NFIELDS(RELEASE_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		f = (struct fence){id, json_get_string(body, "factory_id", ""),
-				   json_get_int(body, "lease_epoch", 0), 0};
-		rc = jobs_release(db, req->principal.tenant_id, &f,
-				  json_get_bool(body, "requeue", true), &job, &e);
-		reply_text_or_error(req, rc, job, &e);
-	}
+	f = (struct fence){id, json_get_string(body, "factory_id", ""),
+			   json_get_int(body, "lease_epoch", 0), 0};
+	rc = jobs_release(req->db, req->principal.tenant_id, &f,
+			  json_get_bool(body, "requeue", true), &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 	json_object_put(body);
 }
 
@@ -633,19 +513,14 @@ void api_fleet_release(struct request *req)
 void api_fleet_cancel(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *job = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) || !body_object_or_reply(req, NULL, 0, &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = jobs_cancel(db, req->principal.tenant_id, id, req->principal.name, &job, &e);
-		reply_text_or_error(req, rc, job, &e);
-	}
+	rc = jobs_cancel(req->db, req->principal.tenant_id, id, req->principal.name, &job, &req->err);
+	reply_text_or_error(req, rc, job, &req->err);
 	json_object_put(body);
 }
 
@@ -667,19 +542,16 @@ static const char *const HEALTH[] = {"ok", "degraded", "down"};
 void api_fleet_heartbeat(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, HEARTBEAT_FIELDS, NFIELDS(HEARTBEAT_FIELDS), &body))
 		return;
-	if (enum_or_reply(req, body, "health", "", HEALTH, 3) && (db = db_or_reply(req)) != NULL) {
-		rc = db_factories_heartbeat(db, req->principal.tenant_id,
+	if (enum_or_reply(req, body, "health", "", HEALTH, 3)) {
+		rc = db_factories_heartbeat(req->db, req->principal.tenant_id,
 					    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN),
-					    &out, &e);
-		reply_text_or_error(req, rc, out, &e);
+					    &out, &req->err);
+		reply_text_or_error(req, rc, out, &req->err);
 	}
 	json_object_put(body);
 }
@@ -688,16 +560,12 @@ void api_fleet_heartbeat(struct request *req)
  * Workers with `stale` when silent past CONDUCTOR_FACTORY_STALE_S. */
 void api_fleet_factories(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	rc = db_factories_list(db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_factories_list(req->db, req->principal.tenant_id, req->w->cfg->factory_stale_s, &out,
+			       &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 static const struct json_field ARTIFACT_FIELDS[] = {
@@ -712,13 +580,10 @@ static const struct json_field ARTIFACT_FIELDS[] = {
 void api_fleet_artifact_add(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	const char *sha;
 	int64_t id;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "job", &id) ||
 	    !body_object_or_reply(req, ARTIFACT_FIELDS, NFIELDS(ARTIFACT_FIELDS), &body))
 		return;
@@ -727,12 +592,10 @@ void api_fleet_artifact_add(struct request *req)
 		reply_fail(req, CD_INVALID, "sha256", "sha256 must be 64 lower-case hex digits.");
 		goto out;
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (db_jobs_artifact_add(db, req->principal.tenant_id, id,
+	if (db_jobs_artifact_add(req->db, req->principal.tenant_id, id,
 				 json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &out,
-				 &e) != CD_OK)
-		reply_error(req, &e);
+				 &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
 		reply_created_text(req, out);
 	free(out);
@@ -743,17 +606,14 @@ out:
 /* GET /v1/fleet/jobs/{id}/artifacts   role: readonly */
 void api_fleet_artifacts(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "job", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "job", &id))
 		return;
-	rc = db_jobs_artifacts(db, req->principal.tenant_id, id, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_jobs_artifacts(req->db, req->principal.tenant_id, id, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* ---- the bodies, for GET /v1/openapi.json (fcgi/openapi.h) ------------- */

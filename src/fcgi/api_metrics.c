@@ -322,25 +322,20 @@ void api_metrics_get(struct request *req)
 	int64_t tenant = req->principal.role == ROLE_ADMIN || req->principal.role == ROLE_METRICS
 				 ? 0
 				 : req->principal.tenant_id;
-	struct cd_error e;
 	struct buf b;
-	struct db *db;
 	enum cd_err rc = CD_OK;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
-	if (db_metrics_flush(db, &e) != CD_OK)
-		log_warn("metrics: flush failed", "error", e.message);
-	cd_error_reset(&e);
+	if (db_metrics_flush(req->db, &req->err) != CD_OK)
+		log_warn("metrics: flush failed", "error", req->err.message);
+	cd_error_reset(&req->err);
 	buf_init(&b, METRICS_MAX_BYTES);
 	for (size_t i = 0; i < sizeof(SECTIONS) / sizeof(SECTIONS[0]) && rc == CD_OK; i++)
-		rc = SECTIONS[i](req, db, tenant, &b, &e);
+		rc = SECTIONS[i](req, req->db, tenant, &b, &req->err);
 	if (rc == CD_OK && buf_overflowed(&b))
-		rc = cd_fail(&e, CD_INTERNAL, NULL, "the metrics answer passed %d bytes",
+		rc = cd_fail(&req->err, CD_INTERNAL, NULL, "the metrics answer passed %d bytes",
 			     METRICS_MAX_BYTES);
 	if (rc != CD_OK) {
-		reply_error(req, &e);
+		reply_error(req, &req->err);
 	} else {
 		buf_reset(&req->out);
 		buf_append(&req->out, buf_str(&b), strlen(buf_str(&b)));

@@ -20,6 +20,7 @@
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
 #include "fcgi/openapi.h"
+#include "fcgi/params.h"
 #include "fcgi/response.h"
 
 #define MACHINE_NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
@@ -30,17 +31,14 @@
  * last_status, ... (data/db_runtime.h). */
 void api_runtimes_list(struct request *req)
 {
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	int limit = limit_or_reply(req);
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (limit < 0 || (db = db_or_reply(req)) == NULL)
+	if (limit < 0)
 		return;
-	rc = db_runtime_list(db, limit, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = db_runtime_list(req->db, limit, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 static const struct json_field ENSURE_FIELDS[] = {
@@ -56,26 +54,21 @@ static const struct json_field ENSURE_FIELDS[] = {
 void api_runtimes_ensure(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	char *out = NULL;
 	bool created = false;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, ENSURE_FIELDS, NFIELDS(ENSURE_FIELDS), &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = runtime_ensure(db, req->w->cfg, json_get_string(body, "pool", ""),
-		                    req->principal.name, &out, &created, &e);
-		if (rc == CD_OK && created)
-			reply_created_text(req, out);
-		else if (rc == CD_OK)
-			reply_ok_text(req, out);
-		else
-			reply_error(req, &e);
-		free(out);
-	}
+	rc = runtime_ensure(req->db, req->w->cfg, json_get_string(body, "pool", ""),
+	                    req->principal.name, &out, &created, &req->err);
+	if (rc == CD_OK && created)
+		reply_created_text(req, out);
+	else if (rc == CD_OK)
+		reply_ok_text(req, out);
+	else
+		reply_error(req, &req->err);
+	free(out);
 	json_object_put(body);
 }
 
@@ -86,17 +79,14 @@ typedef enum cd_err (*instance_action)(struct db *db, const struct config *cfg, 
 /* What /stop and /destroy share: the id, the database, the action. */
 static void act_on_instance(struct request *req, instance_action fn)
 {
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
-	if (!id_or_reply(req, "runtime", &id) || (db = db_or_reply(req)) == NULL)
+	if (!id_or_reply(req, "runtime", &id))
 		return;
-	rc = fn(db, req->w->cfg, id, req->principal.name, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = fn(req->db, req->w->cfg, id, req->principal.name, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* POST /v1/runtimes/{id}/stop   role: operator
@@ -135,13 +125,10 @@ void api_runtimes_manual(struct request *req)
 {
 	struct json_object *body = NULL;
 	struct runtime_machine m = {0};
-	struct cd_error e;
-	struct db *db;
 	const char *name;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, MACHINE_FIELDS, NFIELDS(MACHINE_FIELDS), &body))
 		return;
 	name = json_get_string(body, "name", "");
@@ -156,14 +143,12 @@ void api_runtimes_manual(struct request *req)
 	snprintf(m.address, sizeof(m.address), "%s", json_get_string(body, "address", ""));
 	m.gpu_mem_gb = (int)json_get_int(body, "gpu_mem_gb", 0);
 	m.price_per_hour = json_object_get_double(json_get(body, "price_per_hour"));
-	if ((db = db_or_reply(req)) != NULL) {
-		rc = db_runtime_machine_register(db, &m, req->principal.name, &out, &e);
-		if (rc == CD_OK)
-			reply_created_text(req, out);
-		else
-			reply_error(req, &e);
-		free(out);
-	}
+	rc = db_runtime_machine_register(req->db, &m, req->principal.name, &out, &req->err);
+	if (rc == CD_OK)
+		reply_created_text(req, out);
+	else
+		reply_error(req, &req->err);
+	free(out);
 out:
 	json_object_put(body);
 }

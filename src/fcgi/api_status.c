@@ -204,19 +204,14 @@ enum cd_err api_status_section(struct request *req, struct db *db, const char *k
  * (503 database_unavailable when PostgreSQL is down). */
 void api_status_get(struct request *req)
 {
-	struct cd_error e;
 	struct buf b;
-	struct db *db;
 	char *part = NULL;
 	enum cd_err rc = CD_OK;
 
-	cd_error_reset(&e);
-	if ((db = db_or_reply(req)) == NULL)
-		return;
 	buf_init(&b, STATUS_MAX_BYTES);
 	buf_puts(&b, "{");
 	for (size_t i = 0; i < NSECTIONS && rc == CD_OK; i++) {
-		rc = SECTIONS[i].fn(req, db, &part, &e);
+		rc = SECTIONS[i].fn(req, req->db, &part, &req->err);
 		if (rc != CD_OK)
 			break;
 		buf_printf(&b, "%s\"%s\":%s", i > 0 ? "," : "", SECTIONS[i].key, part);
@@ -225,11 +220,11 @@ void api_status_get(struct request *req)
 	}
 	buf_puts(&b, "}");
 	if (rc == CD_OK && buf_overflowed(&b))
-		rc = cd_fail(&e, CD_INTERNAL, NULL, "the status answer passed %d bytes",
+		rc = cd_fail(&req->err, CD_INTERNAL, NULL, "the status answer passed %d bytes",
 			     STATUS_MAX_BYTES);
 	if (rc == CD_OK)
 		reply_ok_text(req, buf_str(&b));
 	else
-		reply_error(req, &e);
+		reply_error(req, &req->err);
 	buf_reset(&b);
 }

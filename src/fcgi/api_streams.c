@@ -66,10 +66,8 @@ void api_streams_add(struct request *req)
 	const char *stream = request_param(req, "stream"), *reply_to, **pairs = NULL;
 	struct json_object *body = NULL, *data;
 	char source[200], id[64];
-	struct cd_error e;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, ENTRY_FIELDS, NFIELDS(ENTRY_FIELDS), &body))
 		return;
 	if ((pairs = pairs_or_reply(req, json_get(body, "fields"))) == NULL)
@@ -77,18 +75,18 @@ void api_streams_add(struct request *req)
 	reply_to = json_get_string(body, "reply_to", NULL);
 	snprintf(source, sizeof(source), "%s/%s", req->principal.tenant, req->principal.name);
 	if (req->w->redis == NULL)
-		stream_open(cfg->redis_url, REDIS_TIMEOUT_MS, &req->w->redis, &e);
+		stream_open(cfg->redis_url, REDIS_TIMEOUT_MS, &req->w->redis, &req->err);
 	if (req->w->redis == NULL) {
-		cd_fail_code(&e, "redis_unavailable");
-		reply_error(req, &e);
+		cd_fail_code(&req->err, "redis_unavailable");
+		reply_error(req, &req->err);
 		goto out;
 	}
 	rc = routing_enqueue(req->w->redis, cfg, stream ? stream : "", pairs, source, reply_to, id,
-			     &e);
+			     &req->err);
 	if (rc != CD_OK) {
 		if (rc == CD_UNAVAILABLE)
-			cd_fail_code(&e, "redis_unavailable");
-		reply_error(req, &e);
+			cd_fail_code(&req->err, "redis_unavailable");
+		reply_error(req, &req->err);
 		goto out;
 	}
 	data = json_object_new_object();

@@ -13,6 +13,7 @@
 #include "fcgi/body.h"
 #include "fcgi/handler.h"
 #include "fcgi/openapi.h"
+#include "fcgi/params.h"
 #include "fcgi/response.h"
 
 static const struct json_field TASK_FIELDS[] = {
@@ -26,15 +27,13 @@ static const struct json_field TASK_FIELDS[] = {
 	{.name = "metadata", .type = JF_OBJECT, .max = 16 * 1024},
 };
 
-static void reply_task(struct request *req, struct db *db, int64_t id, bool created)
+static void reply_task(struct request *req, int64_t id, bool created)
 {
-	struct cd_error e;
 	char *task = NULL;
 	struct buf b;
 
-	cd_error_reset(&e);
-	if (db_tasks_get(db, req->principal.tenant_id, id, &task, &e) != CD_OK) {
-		reply_error(req, &e);
+	if (db_tasks_get(req->db, req->principal.tenant_id, id, &task, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		return;
 	}
 	buf_init(&b, RESPONSE_BODY_MAX);
@@ -55,28 +54,17 @@ static const char *const priorities[] = {"critical", "high", "medium", "low"};
 void api_tasks_create(struct request *req)
 {
 	struct json_object *body = NULL;
-	const char *prio;
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
-	bool ok = false;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, TASK_FIELDS, NFIELDS(TASK_FIELDS), &body))
 		return;
-	prio = json_get_string(body, "priority", "medium");
-	for (size_t i = 0; i < 4; i++)
-		ok = ok || strcmp(prio, priorities[i]) == 0;
-	if (!ok) {
-		reply_fail(req, CD_INVALID, "priority",
-			   "priority must be one of critical, high, medium, low.");
-	} else if ((db = db_or_reply(req)) != NULL) {
-		if (db_tasks_create(db, req->principal.tenant_id,
+	if (enum_or_reply(req, body, "priority", "", priorities, 4)) {
+		if (db_tasks_create(req->db, req->principal.tenant_id,
 				    json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), &id,
-				    &e) != CD_OK)
-			reply_error(req, &e);
+				    &req->err) != CD_OK)
+			reply_error(req, &req->err);
 		else
-			reply_task(req, db, id, true);
+			reply_task(req, id, true);
 	}
 	json_object_put(body);
 }
@@ -85,11 +73,10 @@ void api_tasks_create(struct request *req)
  * {task} with current_step_index and its steps' stages. */
 void api_tasks_get(struct request *req)
 {
-	struct db *db;
 	int64_t id;
 
-	if (id_or_reply(req, "task", &id) && (db = db_or_reply(req)) != NULL)
-		reply_task(req, db, id, false);
+	if (id_or_reply(req, "task", &id))
+		reply_task(req, id, false);
 }
 
 static const struct json_field PLAN_FIELDS[] = {
@@ -108,11 +95,8 @@ static const struct json_field STEP_FIELDS[] = {
 void api_tasks_plan(struct request *req)
 {
 	struct json_object *body = NULL, *steps;
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "task", &id) ||
 	    !body_object_or_reply(req, PLAN_FIELDS, NFIELDS(PLAN_FIELDS), &body))
 		return;
@@ -122,17 +106,15 @@ void api_tasks_plan(struct request *req)
 
 		snprintf(where, sizeof(where), "steps[%zu]", i);
 		if (json_check_object(json_object_array_get_idx(steps, i), where, STEP_FIELDS,
-				      NFIELDS(STEP_FIELDS), &e) != CD_OK) {
-			reply_error(req, &e);
+				      NFIELDS(STEP_FIELDS), &req->err) != CD_OK) {
+			reply_error(req, &req->err);
 			goto out;
 		}
 	}
-	if ((db = db_or_reply(req)) == NULL)
-		goto out;
-	if (tasks_plan(db, req->principal.tenant_id, id, steps, &e) != CD_OK)
-		reply_error(req, &e);
+	if (tasks_plan(req->db, req->principal.tenant_id, id, steps, &req->err) != CD_OK)
+		reply_error(req, &req->err);
 	else
-		reply_task(req, db, id, false);
+		reply_task(req, id, false);
 out:
 	json_object_put(body);
 }
@@ -144,19 +126,14 @@ out:
 void api_tasks_cancel(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
-	struct db *db;
 	int64_t id;
 
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "task", &id) || !body_object_or_reply(req, NULL, 0, &body))
 		return;
-	if ((db = db_or_reply(req)) != NULL) {
-		if (tasks_cancel(db, req->principal.tenant_id, id, req->principal.name, &e) != CD_OK)
-			reply_error(req, &e);
-		else
-			reply_task(req, db, id, false);
-	}
+	if (tasks_cancel(req->db, req->principal.tenant_id, id, req->principal.name, &req->err) != CD_OK)
+		reply_error(req, &req->err);
+	else
+		reply_task(req, id, false);
 	json_object_put(body);
 }
 
@@ -185,17 +162,12 @@ static const struct json_field STEP_FAIL_FIELDS[] = {
 
 /* Reads the step id and body; the step's current stage in stage. */
 static bool step_or_reply(struct request *req, const struct json_field *fields, size_t n,
-			  struct db **db, int64_t *id, struct json_object **body, char stage[16])
+			  int64_t *id, struct json_object **body, char stage[16])
 {
-	struct cd_error e;
-
-	cd_error_reset(&e);
 	if (!id_or_reply(req, "step", id) || !body_object_or_reply(req, fields, n, body))
 		return false;
-	if ((*db = db_or_reply(req)) == NULL)
-		goto fail;
-	if (db_tasks_step_stage(*db, req->principal.tenant_id, *id, stage, &e) != CD_OK) {
-		reply_error(req, &e);
+	if (db_tasks_step_stage(req->db, req->principal.tenant_id, *id, stage, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		goto fail;
 	}
 	return true;
@@ -206,17 +178,15 @@ fail:
 }
 
 /* PATCHes the step to stage with the body's other fields. */
-static void step_transition(struct request *req, struct db *db, int64_t id,
-			    struct json_object *body, const char *stage)
+static void step_transition(struct request *req, int64_t id, struct json_object *body,
+			    const char *stage)
 {
-	struct cd_error e;
 	char *out = NULL;
 	enum cd_err rc;
 
-	cd_error_reset(&e);
 	json_object_object_add(body, "stage", json_object_new_string(stage));
-	rc = jobs_transition(db, req->principal.tenant_id, body, id, 0, &out, &e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = jobs_transition(req->db, req->principal.tenant_id, body, id, 0, &out, &req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 }
 
 /* POST /v1/steps/{id}/heartbeat   role: worker
@@ -224,22 +194,19 @@ static void step_transition(struct request *req, struct db *db, int64_t id,
 void api_steps_heartbeat(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct cd_error e;
 	struct fence f;
-	struct db *db;
 	char stage[16], *out = NULL;
 	int64_t id;
 	enum cd_err rc;
 
-	if (!step_or_reply(req, STEP_HEARTBEAT_FIELDS, NFIELDS(STEP_HEARTBEAT_FIELDS), &db, &id,
+	if (!step_or_reply(req, STEP_HEARTBEAT_FIELDS, NFIELDS(STEP_HEARTBEAT_FIELDS), &id,
 			   &body, stage))
 		return;
-	cd_error_reset(&e);
 	f = (struct fence){id, json_get_string(body, "factory_id", ""),
 			   json_get_int(body, "lease_epoch", 0), 0};
-	rc = jobs_renew(db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60), &out,
-			&e);
-	reply_text_or_error(req, rc, out, &e);
+	rc = jobs_renew(req->db, req->principal.tenant_id, &f, (int)json_get_int(body, "ttl_s", 60), &out,
+			&req->err);
+	reply_text_or_error(req, rc, out, &req->err);
 	json_object_put(body);
 }
 
@@ -248,14 +215,13 @@ void api_steps_heartbeat(struct request *req)
 void api_steps_checkpoint(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct db *db;
 	char stage[16];
 	int64_t id;
 
-	if (!step_or_reply(req, STEP_CHECKPOINT_FIELDS, NFIELDS(STEP_CHECKPOINT_FIELDS), &db, &id,
+	if (!step_or_reply(req, STEP_CHECKPOINT_FIELDS, NFIELDS(STEP_CHECKPOINT_FIELDS), &id,
 			   &body, stage))
 		return;
-	step_transition(req, db, id, body, stage);
+	step_transition(req, id, body, stage);
 	json_object_put(body);
 }
 
@@ -264,14 +230,13 @@ void api_steps_checkpoint(struct request *req)
 void api_steps_complete(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct db *db;
 	char stage[16];
 	int64_t id;
 
-	if (!step_or_reply(req, STEP_COMPLETE_FIELDS, NFIELDS(STEP_COMPLETE_FIELDS), &db, &id,
+	if (!step_or_reply(req, STEP_COMPLETE_FIELDS, NFIELDS(STEP_COMPLETE_FIELDS), &id,
 			   &body, stage))
 		return;
-	step_transition(req, db, id, body, "shipped");
+	step_transition(req, id, body, "shipped");
 	json_object_put(body);
 }
 
@@ -280,14 +245,13 @@ void api_steps_complete(struct request *req)
 void api_steps_fail(struct request *req)
 {
 	struct json_object *body = NULL;
-	struct db *db;
 	char stage[16];
 	int64_t id;
 
-	if (!step_or_reply(req, STEP_FAIL_FIELDS, NFIELDS(STEP_FAIL_FIELDS), &db, &id, &body,
+	if (!step_or_reply(req, STEP_FAIL_FIELDS, NFIELDS(STEP_FAIL_FIELDS), &id, &body,
 			   stage))
 		return;
-	step_transition(req, db, id, body, "failed");
+	step_transition(req, id, body, "failed");
 	json_object_put(body);
 }
 

@@ -14,17 +14,13 @@ static const struct json_field TENANT_FIELDS[] = {
 void api_tenants_create(struct request *req)
 {
 	struct json_object *body = NULL, *data;
-	struct cd_error e;
-	struct db *db;
 	const char *name;
 
-	cd_error_reset(&e);
 	if (!body_object_or_reply(req, TENANT_FIELDS, 1, &body))
 		return;
 	name = json_get_string(body, "name", "");
-	db = request_db(req, &e);
-	if (db == NULL || db_tenants_create(db, name, &e) != CD_OK) {
-		reply_error(req, &e);
+	if (db_tenants_create(req->db, name, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		goto out;
 	}
 	data = json_object_new_object();
@@ -39,13 +35,9 @@ out:
 void api_tenants_list(struct request *req)
 {
 	struct json_object *rows = NULL, *data;
-	struct cd_error e;
-	struct db *db;
 
-	cd_error_reset(&e);
-	db = request_db(req, &e);
-	if (db == NULL || db_tenants_list(db, &rows, &e) != CD_OK) {
-		reply_error(req, &e);
+	if (db_tenants_list(req->db, &rows, &req->err) != CD_OK) {
+		reply_error(req, &req->err);
 		return;
 	}
 	data = json_object_new_object();

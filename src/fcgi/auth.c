@@ -1,15 +1,39 @@
 /* auth.c -- from the Authorization header to a principal allowed on the route.
  * Parsing the header is HTTP's business and lives here; deciding whether a
- * token is good is domain/tokens.c's. */
+ * token is good is domain/tokens.c's.
+ *
+ * On the hot routes (GUARDED) a token verified lately comes from the
+ * process's cache and its check travels with the handler's first statement
+ * (tokens_authenticate_guarded); auth_end then settles it before the answer
+ * leaves, and replaces the answer by the refusal when the token no longer
+ * holds. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/log.h"
 #include "data/db_auth.h"
+#include "fcgi/api.h"
 #include "fcgi/auth.h"
 #include "fcgi/response.h"
 #include "fcgi/router.h"
+
+/* The hot routes: a worker's claim and lease traffic, several requests per
+ * job. Only handlers whose every effect is a PostgreSQL statement belong
+ * here (none of these touches Redis or a provider): an effect elsewhere
+ * would happen before the guard ran. */
+static route_handler *const GUARDED[] = {
+	api_fleet_claim, api_fleet_patch,   api_fleet_transition,
+	api_fleet_renew, api_fleet_release, api_fleet_heartbeat,
+};
+
+static bool guarded_route(const struct route *route)
+{
+	for (size_t i = 0; i < sizeof(GUARDED) / sizeof(GUARDED[0]); i++)
+		if (route->handler == GUARDED[i])
+			return true;
+	return false;
+}
 
 /* Points *tok at the token of "Bearer <token>"; NULL when absent or not Bearer. */
 static void bearer_token(const char *header, const char **tok, size_t *n)
@@ -47,11 +71,13 @@ static bool pick_admin_tenant(struct request *req, struct db *db)
 	return true;
 }
 
-bool auth_or_reply(struct request *req)
+/* Authenticates and authorizes; false after the refusal is written. */
+static bool authorize(struct request *req)
 {
 	struct cd_error e;
 	struct db *db;
 	const char *tok;
+	bool guarded = false;
 	size_t n;
 
 	cd_error_reset(&e);
@@ -70,7 +96,9 @@ bool auth_or_reply(struct request *req)
 		return false;
 	}
 	bearer_token(req->authorization, &tok, &n);
-	if (tokens_authenticate(db, tok, n, &req->principal, &e) != CD_OK) {
+	if ((guarded_route(req->route)
+		     ? tokens_authenticate_guarded(db, tok, n, &req->principal, &guarded, &e)
+		     : tokens_authenticate(db, tok, n, &req->principal, &e)) != CD_OK) {
 		reply_error(req, &e);
 		return false;
 	}
@@ -94,4 +122,30 @@ bool auth_or_reply(struct request *req)
 	}
 	req->authenticated = true;
 	return true;
+}
+
+bool auth_or_reply(struct request *req)
+{
+	if (authorize(req))
+		return true;
+	auth_end(req); /* a 403 for a token that is no longer live is a 401 */
+	return false;
+}
+
+void auth_end(struct request *req)
+{
+	struct cd_error e;
+	const char *tok;
+	size_t n;
+
+	if (req->w->db == NULL || req->route == NULL || !guarded_route(req->route))
+		return;
+	cd_error_reset(&e);
+	bearer_token(req->authorization, &tok, &n);
+	if (tokens_guard_end(req->w->db, tok, n, &e) == CD_OK)
+		return;
+	req->authenticated = false;
+	buf_reset(&req->out_headers);
+	req->out_type = "application/json";
+	reply_error(req, &e);
 }

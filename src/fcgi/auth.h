@@ -13,4 +13,10 @@
  * X-Conductor-Tenant; without it, it acts in "default". */
 bool auth_or_reply(struct request *req);
 
+/* Ends what auth_or_reply began, before the answer is sent: on the hot
+ * routes the token's check may still be pending (the handler ran no
+ * statement: it runs now) or have failed; then the answer becomes the
+ * refusal (401, or 503 when no live token is left). Safe on any request. */
+void auth_end(struct request *req);
+
 #endif

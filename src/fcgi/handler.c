@@ -8,18 +8,6 @@
 #include "fcgi/handler.h"
 #include "fcgi/response.h"
 
-struct db *db_or_reply(struct request *req)
-{
-	struct cd_error e;
-	struct db *db;
-
-	cd_error_reset(&e);
-	db = request_db(req, &e);
-	if (db == NULL)
-		reply_error(req, &e);
-	return db;
-}
-
 bool id_or_reply(struct request *req, const char *thing, int64_t *out)
 {
 	const char *s = request_param(req, "id");
@@ -57,21 +45,4 @@ struct stream_conn *redis_or_null(struct request *req, struct cd_error *e)
 	if (req->w->redis == NULL)
 		stream_open(req->w->cfg->redis_url, REDIS_TIMEOUT_MS, &req->w->redis, e);
 	return req->w->redis;
-}
-
-int limit_or_reply(struct request *req)
-{
-	char v[16];
-	char *end;
-	long n;
-	int got = request_query(req, "limit", v, sizeof(v));
-
-	if (got == 0)
-		return 50;
-	n = got > 0 ? strtol(v, &end, 10) : 0;
-	if (got < 0 || *end != '\0' || end == v || n < 1 || n > 500) {
-		reply_fail(req, CD_INVALID, "limit", "limit must be an integer from 1 to 500.");
-		return -1;
-	}
-	return (int)n;
 }

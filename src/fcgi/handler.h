@@ -1,6 +1,8 @@
-/* handler.h -- what every handler does around its domain call: take the
- * database or reply 503, read the {id} of the path or reply 404, answer the
- * domain's JSON text or its error. */
+/* handler.h -- what every handler does around its domain call (the
+ * connection and the error are on the request, set by the dispatcher:
+ * request.h): read the {id} of the path or reply 404, answer the
+ * domain's JSON text or its error. The parsers of query parameters, enums,
+ * string lists and If-Match are fcgi/params.h. */
 #ifndef CD_HANDLER_H
 #define CD_HANDLER_H
 
@@ -27,9 +29,6 @@ struct stream_conn;
 
 
 
-/* The thread's database connection; NULL after replying 503. */
-struct db *db_or_reply(struct request *req);
-
 /* The {id} of the path as an id of `thing` ("job", "task", "step"); false
  * after replying 404 <thing>_not_found. */
 bool id_or_reply(struct request *req, const char *thing, int64_t *out);
@@ -39,9 +38,6 @@ bool id_or_reply(struct request *req, const char *thing, int64_t *out);
  * Redis does not answer. Replies nothing: a caller decides what Redis down
  * means for its answer. */
 struct stream_conn *redis_or_null(struct request *req, struct cd_error *e);
-
-/* ?limit= (1..500, default 50); -1 after replying 400 naming limit. */
-int limit_or_reply(struct request *req);
 
 /* 200 with text (JSON from the database) when rc is CD_OK, else e's
  * envelope. Frees text (steals it). */

@@ -42,7 +42,7 @@ static const struct {
 } FILES[] = {
     {API_CONTROL_PARTS, &API_CONTROL_PARTS_COUNT},   {API_FLEET_PARTS, &API_FLEET_PARTS_COUNT},
     {API_RUNTIMES_PARTS, &API_RUNTIMES_PARTS_COUNT}, {API_STREAMS_PARTS, &API_STREAMS_PARTS_COUNT},
-    {API_TASKS_PARTS, &API_TASKS_PARTS_COUNT},       {API_TENANTS_PARTS, &API_TENANTS_PARTS_COUNT},
+    {API_TASKS_PARTS, &API_TASKS_PARTS_COUNT},       {API_PROFILES_PARTS, &API_PROFILES_PARTS_COUNT},       {API_TENANTS_PARTS, &API_TENANTS_PARTS_COUNT},
 };
 
 const struct openapi_part *openapi_part_at(size_t i)
@@ -87,6 +87,10 @@ static const struct param {
     {"cursor", "query", "string", 0, 0, false,
      "The next_cursor of the previous page; absent for the first page."},
     {"stage", "query", "string", 0, 0, true, "Only jobs in this stage."},
+    {"idempotency_key", "query", "string", 0, 0, false, "Only the job with this key (exact)."},
+    {"capability", "query", "string", 0, 0, false,
+     "Only jobs that require this capability."},
+    {"parent_id", "query", "string", 0, 0, false, "Only the steps of this task (a job id)."},
     {"If-Match", "header", "string", 0, 0, false,
      "\"<rev>\": the write happens only while the job's rev is this one (else 412)."},
     {"refresh", "query", "string", 0, 0, false, "Reload the page every few seconds."},
@@ -127,6 +131,7 @@ static const struct param *param_find(const char *name)
 #define SYSTEM                                                                                     \
 	"mode:string,reason:string?,requested_by:string?,updated_at:string?,holder_id:string?,"    \
 	"term:integer?,lease_expires_at:string?"
+#define PROFILE_VERSION "name:string,version:integer,spec:object,created_at:string"
 #define HTML "html" /* a status page: text/html, no envelope */
 
 static const struct op {
@@ -152,8 +157,16 @@ static const struct op {
      "409,422"},
     {"api_fleet_transition", "Up to 100 fenced transitions in one transaction", "200",
      "items:array", "", ""},
-    {"api_fleet_list", "List jobs, newest first (summaries)", "200", PAGE, "stage,limit,cursor",
-     ""},
+    {"api_fleet_list", "List jobs, newest first (summaries); the filters combine", "200", PAGE,
+     "stage,idempotency_key,capability,parent_id,limit,cursor", ""},
+    {"api_fleet_deps", "A job's dependencies and dependents, one step each way", "200",
+     "id:string,deps_mode:string,deps:array,dependents:array,dependents_more:boolean", "", ""},
+    {"api_profiles_create", "A new version of a profile (the same spec: the latest, 200)",
+     "201,200", PROFILE_VERSION ",created:boolean", "", ""},
+    {"api_profiles_list", "Profiles, each with its latest version", "200", "items:array", "", ""},
+    {"api_profiles_get", "A profile's latest version and its versions", "200",
+     "name:string,latest:object,versions:array", "", ""},
+    {"api_profiles_version", "One version of a profile", "200", PROFILE_VERSION, "", ""},
     {"api_fleet_get", "One job, whole", "200", JOB, "", ""},
     {"api_fleet_patch", "A fenced transition of a job the caller holds", "200", JOB_STATE,
      "If-Match", "409,412"},
@@ -161,7 +174,7 @@ static const struct op {
     {"api_fleet_renew", "Renew a lease", "200", JOB_STATE, "", "409"},
     {"api_fleet_release", "Release a lease (requeue by default)", "200", JOB_STATE, "", "409"},
     {"api_fleet_runs", "A job's runs, one per attempt, with insights", "200",
-     "[attempt:integer,factory_id:string,engine:string?,lease_epoch:integer,started_at:string,"
+     "[attempt:integer,factory_id:string,engine:string?,profile:string?,lease_epoch:integer,started_at:string,"
      "ended_at:string?,exit:string?,result:object?,insights:object?]",
      "", ""},
     {"api_fleet_events", "A job's events, oldest first", "200", PAGE, "limit,cursor", ""},

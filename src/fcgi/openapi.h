@@ -50,6 +50,8 @@ extern const struct openapi_part API_CONTROL_PARTS[];
 extern const size_t API_CONTROL_PARTS_COUNT;
 extern const struct openapi_part API_FLEET_PARTS[];
 extern const size_t API_FLEET_PARTS_COUNT;
+extern const struct openapi_part API_PROFILES_PARTS[];
+extern const size_t API_PROFILES_PARTS_COUNT;
 extern const struct openapi_part API_RUNTIMES_PARTS[];
 extern const size_t API_RUNTIMES_PARTS_COUNT;
 extern const struct openapi_part API_STREAMS_PARTS[];

@@ -16,6 +16,7 @@ void request_init(struct request *req, struct worker *w)
 	req->status = 200;
 	req->out_type = "application/json";
 	req->cache_control = "no-store";
+	cd_error_reset(&req->err);
 	buf_init(&req->out_headers, 4096);
 	buf_init(&req->out, RESPONSE_BODY_MAX);
 }

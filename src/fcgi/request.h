@@ -61,6 +61,10 @@ struct request {
 	struct principal principal;	/* valid once authenticated */
 	bool authenticated;
 	struct worker *w;
+	/* set by the dispatcher (routes.c) before a handler runs: */
+	struct db *db;		/* the thread's connection, for every route that needs a
+				 * token (NULL for the others, which take their own) */
+	struct cd_error err;	/* reset: what a handler fills and replies with */
 
 	/* output */
 	int status;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "data/db.h"
+#include "domain/tokens.h"
 #include "fcgi/api.h"
 #include "fcgi/auth.h"
 #include "fcgi/response.h"
@@ -37,6 +39,7 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/fleet/jobs/{id}/lease/renew", api_fleet_renew, R(WORKER), "api_fleet_renew"},
 	{"POST", "/v1/fleet/jobs/{id}/lease/release", api_fleet_release, R(WORKER), "api_fleet_release"},
 	{"GET", "/v1/fleet/jobs/{id}/runs", api_fleet_runs, READERS, "api_fleet_runs"},
+	{"GET", "/v1/fleet/jobs/{id}/deps", api_fleet_deps, READERS, "api_fleet_deps"},
 	{"GET", "/v1/fleet/jobs/{id}/events", api_fleet_events, READERS, "api_fleet_events"},
 	{"POST", "/v1/fleet/jobs/{id}/artifacts", api_fleet_artifact_add, R(WORKER), "api_fleet_artifact_add"},
 	{"GET", "/v1/fleet/jobs/{id}/artifacts", api_fleet_artifacts, READERS, "api_fleet_artifacts"},
@@ -67,6 +70,10 @@ const struct route ROUTES[] = {
 	{"POST", "/v1/runtimes/{id}/stop", api_runtimes_stop, R(OPERATOR), "api_runtimes_stop"},
 	{"POST", "/v1/runtimes/{id}/destroy", api_runtimes_destroy, R(OPERATOR), "api_runtimes_destroy"},
 	{"POST", "/v1/streams/{stream}/entries", api_streams_add, R(SUBMITTER), "api_streams_add"},
+	{"POST", "/v1/profiles", api_profiles_create, R(OPERATOR), "api_profiles_create"},
+	{"GET", "/v1/profiles", api_profiles_list, R(OPERATOR) | R(READONLY), "api_profiles_list"},
+	{"GET", "/v1/profiles/{name}", api_profiles_get, R(OPERATOR) | R(READONLY), "api_profiles_get"},
+	{"GET", "/v1/profiles/{name}/versions/{v}", api_profiles_version, R(OPERATOR) | R(READONLY), "api_profiles_version"},
 	/* the status pages: roles 0 here, their session is checked by each page (fcgi/ui.h) */
 	{"GET", "/ui/login", api_ui_login_form, 0, "api_ui_login_form"},
 	{"POST", "/ui/login", api_ui_login, 0, "api_ui_login"},
@@ -108,11 +115,32 @@ void routes_dispatch(struct request *req)
 	}
 	if (req->route->roles != 0 && !auth_or_reply(req))
 		return;
+	/* every route behind a token works on the database: its handler finds
+	 * the connection on the request (or the client had the 503 here) */
+	cd_error_reset(&req->err);
+	if (req->route->roles != 0 && (req->db = request_db(req, &req->err)) == NULL) {
+		reply_error(req, &req->err);
+		return;
+	}
+	/* who this request's writes are made by: every job event and run it
+	 * writes names the token (fail closed: no actor, no request) */
+	if (req->route->roles != 0) {
+		char actor[TOKENS_ACTOR_MAX];
+
+		tokens_actor_json(&req->principal, actor, sizeof(actor));
+		if (db_set_actor(req->db, actor, &req->err) != CD_OK) {
+			reply_error(req, &req->err);
+			auth_end(req); /* a pending token check that failed on it answers 401 */
+			return;
+		}
+	}
 	/* the status pages' forms are form-encoded, and each page reads its own */
 	if (req->body_len > 0 && !json_media(req->content_type) && strncmp(req->path, "/ui/", 4) != 0) {
 		reply_fail(req, CD_UNSUPPORTED_MEDIA, "Content-Type",
 			   "Send the body as JSON with Content-Type: application/json.");
+		auth_end(req);
 		return;
 	}
 	req->route->handler(req);
+	auth_end(req);
 }

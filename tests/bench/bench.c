@@ -7,7 +7,7 @@
  *                      PATCH, through nginx, until the queue is empty
  *   sql C              the same claim and ship straight at PostgreSQL with C
  *                      threads: jobs_claim (the lock and the claim statement
- *                      in one transaction) and db_jobs_transition in one, the
+ *                      in one transaction) and db_leases_transition in one, the
  *                      very functions the routes call, with no HTTP or JSON
  *   batch C            claim max_jobs 32, ship all with one jobs:transition
  *   batch-sql C        the batched ceiling: jobs_claim with max_jobs 32 and
@@ -22,11 +22,17 @@
  *                      queue for S seconds, through nginx, each honouring
  *                      the answer's Retry-After: the claim rate of clients
  *                      past CONDUCTOR_CLAIM_WAIT_MAX
+ *   floor C B          the physical floor (tools/bench --floor): on a lean
+ *                      table of its own (schema bench_floor: one jobs table,
+ *                      one partial index for the claim), C connections claim
+ *                      B jobs with SKIP LOCKED and complete them with one
+ *                      fenced UPDATE, durably, until the queue is empty
  *   routing R S        result routing latency: R results a second for S
  *                      seconds through a router thread (domain/routing.c),
  *                      each timed from its XADD to its arrival in its app's
  *                      stream; needs CONDUCTOR_REDIS_URL only
  * Environment: CONDUCTOR_URL, CONDUCTOR_DATABASE_URL, BENCH_TOKEN (worker),
+ * BENCH_JOBS (floor: the jobs queued, default 20000),
  * CONDUCTOR_REDIS_URL (routing), BENCH_METRICS_TOKEN (metrics).
  */
 #include <inttypes.h>
@@ -49,11 +55,13 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "base/buf.h"
 #include "base/config.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "data/db.h"
 #include "data/db_jobs.h"
+#include "data/db_leases.h"
 #include "domain/jobs.h"
 #include "domain/routing.h"
 
@@ -499,7 +507,7 @@ static void ship_one(struct db *db, const char *factory, const char *claimed)
 		 "\"sources\":[\"assigned\",\"building\",\"review\",\"testing\"]}]",
 		 id, factory, epoch);
 	if (db_begin(db, &e) != CD_OK ||
-	    db_jobs_transition(db, tenant_id, items, &t, 1, true, &e) != CD_OK || t.rc != CD_OK ||
+	    db_leases_transition(db, tenant_id, items, &t, 1, true, &e) != CD_OK || t.rc != CD_OK ||
 	    db_commit(db, &e) != CD_OK)
 		die(t.rc != CD_OK ? t.err.message : e.message);
 	free(t.state);
@@ -613,6 +621,141 @@ static void cost(long queued, long finished, int k)
 	}
 	db_close(db);
 	printf("cost queued %ld finished %ld per_claim_ms %.4f\n", queued, finished, total * 1e3 / k);
+}
+
+/* ---- the floor ---------------------------------------------------------- */
+
+/* The smallest durable fenced lifecycle PostgreSQL can do, measured beside
+ * conductor in the same run (issue 17): a jobs table with only what a lease
+ * needs and one partial index for the claim (plus its primary key, which the
+ * fenced complete finds rows by); claim with SKIP LOCKED, then one fenced
+ * UPDATE for what was claimed. No JSON, no events, no runs, no tenancy
+ * rules: what any queue on this PostgreSQL must at least write. The bench
+ * owns schema bench_floor and drops it when done. */
+static const char FLOOR_SCHEMA[] =
+	"SET client_min_messages = warning;"
+	"DROP SCHEMA IF EXISTS bench_floor CASCADE;"
+	"CREATE SCHEMA bench_floor;"
+	"CREATE TABLE bench_floor.jobs ("
+	"  id bigserial PRIMARY KEY,"
+	"  tenant bigint NOT NULL,"
+	"  stage text NOT NULL,"
+	"  priority int NOT NULL DEFAULT 0,"
+	"  created_at timestamptz NOT NULL DEFAULT now(),"
+	"  lease_epoch bigint NOT NULL DEFAULT 0,"
+	"  lease_holder text,"
+	"  lease_expires_at timestamptz);"
+	"CREATE INDEX jobs_claim ON bench_floor.jobs (tenant, priority, created_at, id)"
+	"  WHERE stage = 'queued';";
+
+/* $1 tenant, $2 holder, $3 how many: ids and epochs of what it leased. */
+static const char FLOOR_CLAIM[] =
+	"UPDATE bench_floor.jobs j SET stage = 'assigned', lease_epoch = j.lease_epoch + 1,"
+	"       lease_holder = $2, lease_expires_at = now() + interval '60 seconds'"
+	"  FROM (SELECT id FROM bench_floor.jobs"
+	"         WHERE tenant = $1 AND stage = 'queued'"
+	"         ORDER BY priority, created_at, id LIMIT $3"
+	"         FOR UPDATE SKIP LOCKED) p"
+	" WHERE j.id = p.id"
+	" RETURNING j.id, j.lease_epoch";
+
+/* $1 ids, $2 their epochs, $3 holder: each job completed only under the
+ * lease it was claimed with. */
+static const char FLOOR_COMPLETE[] =
+	"UPDATE bench_floor.jobs j SET stage = 'shipped', lease_holder = NULL,"
+	"       lease_expires_at = NULL"
+	"  FROM unnest($1::bigint[], $2::bigint[]) AS f(id, epoch)"
+	" WHERE j.id = f.id AND j.lease_epoch = f.epoch AND j.lease_holder = $3"
+	"   AND j.stage = 'assigned'";
+
+static void floor_load(long n)
+{
+	PGconn *c = connect_db();
+	char sql[512];
+
+	exec_sql(c, FLOOR_SCHEMA);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO bench_floor.jobs (tenant, stage, created_at)"
+		 " SELECT 1, 'queued', now() - make_interval(secs => %ld - g)"
+		 "   FROM generate_series(1, %ld) g",
+		 n, n);
+	exec_sql(c, sql);
+	exec_sql(c, "VACUUM ANALYZE bench_floor.jobs");
+	PQfinish(c);
+}
+
+static PGresult *exec_checked(PGconn *c, const char *name, int n, const char *const *p)
+{
+	PGresult *r = PQexecPrepared(c, name, n, p, NULL, NULL, 0);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		die(PQresultErrorMessage(r));
+	return r;
+}
+
+/* Claims a->batch at a time and completes them, until two claims in a row
+ * find nothing. Each statement is its own durable transaction. */
+static void *floor_worker(void *p)
+{
+	struct worker_arg *a = p;
+	PGconn *c = connect_db();
+	char holder[32];
+	struct buf ids, epochs;
+	int empty = 0;
+
+	snprintf(holder, sizeof(holder), "floor-%d", a->index);
+	exec_sql(c, "SET synchronous_commit = on");
+	PQclear(PQprepare(c, "claim", FLOOR_CLAIM, 0, NULL));
+	PQclear(PQprepare(c, "complete", FLOOR_COMPLETE, 0, NULL));
+	buf_init(&ids, 64 * 1024);
+	buf_init(&epochs, 64 * 1024);
+	while (empty < 2) {
+		char m[16];
+		const char *cp[3] = {"1", holder, m}, *fp[3];
+		double t0 = now_s();
+		PGresult *r;
+		int n;
+
+		snprintf(m, sizeof(m), "%d", a->batch);
+		r = exec_checked(c, "claim", 3, cp);
+		record((now_s() - t0) * 1e3);
+		n = PQntuples(r);
+		if (n == 0) {
+			empty++;
+			PQclear(r);
+			continue;
+		}
+		empty = 0;
+		buf_reset(&ids);
+		buf_reset(&epochs);
+		for (int i = 0; i < n; i++) {
+			buf_printf(&ids, "%s%s", i ? "," : "{", PQgetvalue(r, i, 0));
+			buf_printf(&epochs, "%s%s", i ? "," : "{", PQgetvalue(r, i, 1));
+		}
+		buf_append(&ids, "}", 1);
+		buf_append(&epochs, "}", 1);
+		PQclear(r);
+		fp[0] = buf_str(&ids);
+		fp[1] = buf_str(&epochs);
+		fp[2] = holder;
+		r = exec_checked(c, "complete", 3, fp);
+		if (atoi(PQcmdTuples(r)) != n)
+			die("floor: a fenced complete missed a job it had claimed");
+		PQclear(r);
+		atomic_fetch_add(&shipped, n);
+	}
+	buf_reset(&ids);
+	buf_reset(&epochs);
+	PQfinish(c);
+	return NULL;
+}
+
+static void floor_drop(void)
+{
+	PGconn *c = connect_db();
+
+	exec_sql(c, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS bench_floor CASCADE");
+	PQfinish(c);
 }
 
 /* ---- routing latency ----------------------------------------------------- */
@@ -777,7 +920,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 3 || db_url == NULL)
 		die("usage: conductor-bench load N | http C | sql C | batch C | batch-sql C | cost N F K |"
-		    " poll C S W | routing R S | metrics N K");
+		    " poll C S W | routing R S | metrics N K | floor C B");
 	claim_ms = calloc(MAX_SAMPLES, sizeof(double));
 	find_tenant();
 	if (strcmp(argv[1], "load") == 0) {
@@ -804,6 +947,12 @@ int main(int argc, char **argv)
 			die("CONDUCTOR_URL and BENCH_METRICS_TOKEN are required");
 		parse_base_url();
 		metrics(atol(argv[2]), atoi(argv[3]));
+	} else if (strcmp(argv[1], "floor") == 0 && argc >= 4) {
+		const char *n = getenv("BENCH_JOBS");
+
+		floor_load(n != NULL ? atol(n) : 20000);
+		run(floor_worker, atoi(argv[2]), atoi(argv[3]), atoi(argv[3]) == 1 ? "floor" : "floor-batch");
+		floor_drop();
 	} else if (strcmp(argv[1], "cost") == 0 && argc >= 5) {
 		cost(atol(argv[2]), atol(argv[3]), atoi(argv[4]));
 	} else {

@@ -415,22 +415,23 @@ static void test_64_claimers_20000_jobs_each_claimed_once(void)
 		fprintf(stderr,
 		        "\n  race: %zu claimed twice, %zu claimed in all, %zu not of the load\n",
 		        dups, total, mismatched);
-	/* and the database agrees: one lease, one run, one claimed event each */
+	/* and the database agrees: one lease, one run, one claimed event each
+	 * (job_runs and job_history: sql/012_lean_lifecycle.sql) */
 	CU_ASSERT_EQUAL(
 	    pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'assigned'"
 	           " AND lease_status = 'held' AND lease_epoch = 1 AND attempts = 1",
 	           t->tid, NULL),
 	    RACE_JOBS);
-	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE tenant_id = $1", t->tid, NULL),
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_runs WHERE tenant_id = $1", t->tid, NULL),
 	                RACE_JOBS);
 	CU_ASSERT_EQUAL(
-	    pg_int("SELECT count(DISTINCT job_id) FROM runs WHERE tenant_id = $1", t->tid, NULL),
+	    pg_int("SELECT count(DISTINCT job_id) FROM job_runs WHERE tenant_id = $1", t->tid, NULL),
 	    RACE_JOBS);
-	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE tenant_id = $1"
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_history WHERE tenant_id = $1"
 	                       " AND kind = 'claimed'",
 	                       t->tid, NULL),
 	                RACE_JOBS);
-	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs j JOIN runs r ON r.job_id = j.id"
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs j JOIN job_runs r ON r.job_id = j.id"
 	                       " WHERE j.tenant_id = $1 AND r.factory_id = j.lease_holder",
 	                       t->tid, NULL),
 	                RACE_JOBS);
@@ -580,7 +581,7 @@ static void test_ten_claimers_one_job_one_winner(void)
 		CU_ASSERT_STRING_EQUAL(won, id);
 		CU_ASSERT_STRING_EQUAL(s.holder, winner);
 		CU_ASSERT_EQUAL(s.epoch, 1);
-		CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE job_id = $1", id, NULL), 1);
+		CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_runs WHERE job_id = $1", id, NULL), 1);
 		rounds_ok += got == 1;
 	}
 	CU_ASSERT_EQUAL(rounds_ok, 10);
@@ -2430,11 +2431,225 @@ static void test_event_history_ordered_and_append_only(void)
 	CU_ASSERT_EQUAL(pg_cmd(state, "BEGIN", NULL), 0);
 	CU_ASSERT_EQUAL(pg_cmd(state, "DELETE FROM job_events", NULL), -1);
 	pg_cmd(state, "ROLLBACK", NULL);
+	/* a run is history too: written once when it ends, never rewritten */
+	CU_ASSERT_EQUAL(pg_cmd(state, "BEGIN", NULL), 0);
+	CU_ASSERT_EQUAL(pg_cmd(state, "UPDATE runs SET exit = 'x' WHERE job_id = $1", id, NULL), -1);
+	CU_ASSERT_STRING_EQUAL(state, "42501");
+	pg_cmd(state, "ROLLBACK", NULL);
 	event_kinds(t, id, again, sizeof(again));
 	CU_ASSERT_STRING_EQUAL(again, kinds);
 	CU_ASSERT_EQUAL(
 	    pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = 'x'", id, NULL),
 	    0);
+}
+
+/* One page of a job's events with limit (0: the default) after cursor ("":
+ * from the start); the items as a JSON text into out, the next cursor into
+ * next (cap 32). */
+static void events_page(const struct tenant *t, const char *id, int limit, const char *cursor,
+                        char *out, size_t cap, char *next)
+{
+	char base[96], path[160];
+	struct http_resp r;
+
+	job_path(base, sizeof(base), id, "/events");
+	snprintf(path, sizeof(path), "%s?limit=%d%s%s", base, limit ? limit : 500,
+	         cursor[0] ? "&cursor=" : "", cursor);
+	r = call("GET", path, t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	snprintf(out, cap, "%s",
+	         json_object_to_json_string_ext(obj_at(data_of(&r), "items"), JSON_C_TO_STRING_PLAIN));
+	snprintf(next, 32, "%s", str_at(data_of(&r), "next_cursor"));
+	http_resp_free(&r);
+}
+
+/* data.<key> of event i of a page (items as JSON text), as text ("" when absent). */
+static const char *event_data(const char *items, size_t i, const char *key, char *out, size_t cap)
+{
+	struct json_object *arr = json_tokener_parse(items), *v = NULL;
+
+	out[0] = '\0';
+	if (arr != NULL && i < json_object_array_length(arr) &&
+	    json_object_object_get_ex(obj_at(json_object_array_get_idx(arr, i), "data"), key, &v))
+		snprintf(out, cap, "%s", json_object_get_string(v));
+	json_object_put(arr);
+	return out;
+}
+
+/* The whole history of a job that lives three attempts (released, failed
+ * and retried, shipped through jobs:transition) and of one cancelled while
+ * held: every event, in the order things happened, with its detail; pages
+ * of one walk exactly the same items as one page of 500 (the lean lifecycle
+ * reads the claimed and shipped events from the runs: this says it shows
+ * the same history). The runs: one per attempt, each with its end. */
+static void test_event_history_complete_across_attempts(void)
+{
+	struct tenant *t = tenant_new("history");
+	char id[IDLEN], id2[IDLEN], path[160], kinds[512], cursor[32] = "", next[32];
+	char all[8192], one[2048], paged[8192] = "[", v[64];
+	struct claimed a, b, c;
+	struct http_resp r;
+	struct json_object *runs;
+	int pages = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	SUBMIT(t, "{\"retry\":{\"max\":3,\"backoff_s\":0}}", id, NULL);
+	/* attempt 1: renewed, then released */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-a", NULL, 1, &a), 1);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/renew"), t->worker,
+	          "{\"factory_id\":\"f-a\",\"lease_epoch\":%" PRId64 ",\"ttl_s\":300}", a.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/release"), t->worker,
+	          "{\"factory_id\":\"f-a\",\"lease_epoch\":%" PRId64 "}", a.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	/* attempt 2: failed, retried at once (backoff 0) */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-b", NULL, 1, &b), 1);
+	PATCH_OK(t, id, "f-b", b.epoch[0], "failed", ",\"insights\":{\"turns\":2}", "queued");
+	/* attempt 3: building by PATCH, shipped by jobs:transition */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-c", NULL, 1, &c), 1);
+	PATCH_OK(t, id, "f-c", c.epoch[0], "building", ",\"result\":{\"step\":1}", "building");
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-c\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"shipped\",\"insights\":{\"turns\":7}}]}",
+	          id, c.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+
+	event_kinds(t, id, kinds, sizeof(kinds));
+	CU_ASSERT_STRING_EQUAL(kinds, "submitted,claimed,renewed,released,requeued,claimed,failed,"
+	                              "requeued,claimed,stage_changed,stage_changed");
+	events_page(t, id, 0, "", all, sizeof(all), next);
+	CU_ASSERT_STRING_EQUAL(next, "");
+	/* each claim says who, which epoch, which attempt */
+	CU_ASSERT_STRING_EQUAL(event_data(all, 1, "factory_id", v, sizeof(v)), "f-a");
+	CU_ASSERT_EQUAL(strtoll(event_data(all, 1, "epoch", v, sizeof(v)), NULL, 10), a.epoch[0]);
+	CU_ASSERT_STRING_EQUAL(event_data(all, 1, "attempt", v, sizeof(v)), "1");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 5, "factory_id", v, sizeof(v)), "f-b");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 5, "attempt", v, sizeof(v)), "2");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 8, "factory_id", v, sizeof(v)), "f-c");
+	CU_ASSERT_EQUAL(strtoll(event_data(all, 8, "epoch", v, sizeof(v)), NULL, 10), c.epoch[0]);
+	CU_ASSERT_STRING_EQUAL(event_data(all, 8, "attempt", v, sizeof(v)), "3");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 6, "from", v, sizeof(v)), "assigned");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 6, "to", v, sizeof(v)), "queued");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 9, "to", v, sizeof(v)), "building");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 10, "from", v, sizeof(v)), "building");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 10, "to", v, sizeof(v)), "shipped");
+	CU_ASSERT_STRING_EQUAL(event_data(all, 10, "factory_id", v, sizeof(v)), "f-c");
+	CU_ASSERT_EQUAL(strtoll(event_data(all, 10, "epoch", v, sizeof(v)), NULL, 10), c.epoch[0]);
+	/* pages of one: the same items, the same order */
+	do {
+		events_page(t, id, 1, cursor, one, sizeof(one), next);
+		if (strcmp(one, "[]") != 0) {
+			size_t n = strlen(paged);
+
+			snprintf(paged + n, sizeof(paged) - n, "%s%.*s", n > 1 ? "," : "",
+			         (int)strlen(one) - 2, one + 1);
+		}
+		snprintf(cursor, sizeof(cursor), "%s", next);
+	} while (cursor[0] != '\0' && ++pages < 20);
+	strcat(paged, "]");
+	CU_ASSERT_STRING_EQUAL(paged, all);
+
+	/* one run per attempt, each ended, in order */
+	r = call("GET", job_path(path, sizeof(path), id, "/runs"), t->reader, NULL, NULL);
+	EXPECT_STATUS(r, 200);
+	runs = data_of(&r);
+	CU_ASSERT_EQUAL_FATAL(len_of(runs), 3);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(runs, 0), "exit"), "released");
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(runs, 0), "factory_id"), "f-a");
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(runs, 1), "exit"), "failed");
+	CU_ASSERT_EQUAL(int_at(obj_at(item_at(runs, 1), "insights"), "turns"), 2);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(runs, 2), "exit"), "shipped");
+	CU_ASSERT_EQUAL(int_at(item_at(runs, 2), "attempt"), 3);
+	CU_ASSERT_EQUAL(int_at(item_at(runs, 2), "lease_epoch"), c.epoch[0]);
+	CU_ASSERT_EQUAL(int_at(obj_at(item_at(runs, 2), "result"), "step"), 1);
+	CU_ASSERT_EQUAL(int_at(obj_at(item_at(runs, 2), "insights"), "turns"), 7);
+	for (size_t i = 0; i < len_of(runs); i++)
+		CU_ASSERT(strlen(str_at(item_at(runs, i), "ended_at")) >= 20);
+	http_resp_free(&r);
+
+	/* a job cancelled while held: claimed, then cancelled; its one run
+	 * still open until then, ended by the cancel */
+	SUBMIT(t, "{}", id2, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &a), 1);
+	r = call("GET", job_path(path, sizeof(path), id2, "/runs"), t->reader, NULL, NULL);
+	CU_ASSERT_EQUAL(len_of(data_of(&r)), 1);
+	CU_ASSERT_PTR_NULL(json_object_get_string(obj_at(item_at(data_of(&r), 0), "ended_at")));
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(data_of(&r), 0), "factory_id"), "f-d");
+	http_resp_free(&r);
+	r = call("POST", job_path(path, sizeof(path), id2, "/cancel"), t->submitter, "{}", NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	event_kinds(t, id2, kinds, sizeof(kinds));
+	CU_ASSERT_STRING_EQUAL(kinds, "submitted,claimed,cancelled");
+	r = call("GET", job_path(path, sizeof(path), id2, "/runs"), t->reader, NULL, NULL);
+	CU_ASSERT_EQUAL(len_of(data_of(&r)), 1);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(data_of(&r), 0), "exit"), "cancelled");
+	http_resp_free(&r);
+}
+
+#define LEAN_JOBS 20
+
+/* The rows a tenant's lifecycle wrote so far: the job updates (each bumps
+ * rev), and the runs and events inserted (runs refuse UPDATE, events
+ * refuse UPDATE and DELETE). */
+static long rows_written(const struct tenant *t)
+{
+	return pg_int("SELECT (SELECT coalesce(sum(rev), 0) FROM jobs WHERE tenant_id = $1)"
+	              "     + (SELECT count(*) FROM runs WHERE tenant_id = $1)"
+	              "     + (SELECT count(*) FROM job_events WHERE tenant_id = $1)",
+	              t->tid, NULL);
+}
+
+/* Issue 17: the common lifecycle -- claim, then ship, no dependents --
+ * writes at most three rows a job (the claim's UPDATE, the ship's UPDATE,
+ * the run's INSERT), shipped one at a time by PATCH or in a batch by
+ * jobs:transition. */
+static void test_lifecycle_three_row_writes(void)
+{
+	struct tenant *t = tenant_new("lean");
+	char ids[LEAN_JOBS][IDLEN], items[4096] = "";
+	struct claimed c;
+	struct http_resp r;
+	long before;
+	char *body;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	body = batch_of(LEAN_JOBS, "{}");
+	CU_ASSERT_EQUAL_FATAL(SUBMIT_BATCH(t, body, ids, LEAN_JOBS), LEAN_JOBS);
+	free(body);
+	before = rows_written(t);
+	/* half one at a time: claim 1, PATCH shipped */
+	for (int i = 0; i < LEAN_JOBS / 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-lean", NULL, 1, &c), 1);
+		PATCH_OK(t, c.id[0], "f-lean", c.epoch[0], "shipped", NULL, "shipped");
+	}
+	/* half in one batch: claim them all, one jobs:transition */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-lean", NULL, LEAN_JOBS / 2, &c), LEAN_JOBS / 2);
+	for (int i = 0; i < c.n; i++)
+		snprintf(items + strlen(items), sizeof(items) - strlen(items),
+		         "%s{\"id\":\"%s\",\"factory_id\":\"f-lean\",\"lease_epoch\":%" PRId64
+		         ",\"stage\":\"shipped\"}",
+		         i ? "," : "", c.id[i], c.epoch[i]);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker, "{\"items\":[%s]}", items);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND stage = 'shipped'",
+	                       t->tid, NULL),
+	                LEAN_JOBS);
+	CU_ASSERT_EQUAL(rows_written(t) - before, 3 * LEAN_JOBS);
+	if (rows_written(t) - before != 3 * LEAN_JOBS)
+		fprintf(stderr, "\n  %ld rows written for %d lifecycles\n", rows_written(t) - before,
+		        LEAN_JOBS);
+	/* and the history still shows each claim and ship */
+	for (int i = 0; i < LEAN_JOBS; i++) {
+		char kinds[128];
+
+		event_kinds(t, ids[i], kinds, sizeof(kinds));
+		CU_ASSERT_STRING_EQUAL(kinds, "submitted,claimed,stage_changed");
+	}
 }
 
 /* ---- reads, artifacts -------------------------------------------------------- */
@@ -2514,6 +2729,88 @@ static void test_artifacts(void)
 
 /* ---- suite ------------------------------------------------------------------ */
 
+
+/* The name of token (GET /v1/whoami), into out. */
+static const char *token_name(const char *token, char *out, size_t cap)
+{
+	struct http_resp r = call("GET", "/v1/whoami", token, NULL, NULL);
+
+	snprintf(out, cap, "%s", r.status == 200 ? str_at(data_of(&r), "name") : "?");
+	http_resp_free(&r);
+	return out;
+}
+
+/* Every event of a job names who caused it (DESIGN 4, issue 18): the
+ * submitter's token for the submit, the worker's for each claim, renewal,
+ * release, failure and ship (the claims and the ship are not rows, sql/014:
+ * theirs ride on the job row and the run), and the canceller's. The reaper's
+ * own events name it and its term: test_reaper's expired_lease_names_reaper. */
+static void test_every_event_names_its_actor(void)
+{
+	static const char *const BY_WORKER[] = {"claimed", "renewed", "released", "requeued",
+						"failed", "stage_changed"};
+	struct tenant *t = tenant_new("actor");
+	char id[IDLEN], id2[IDLEN], path[160], sub[160], wrk[160];
+	struct claimed a, b, c;
+	struct http_resp r;
+	struct json_object *items;
+	size_t n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	token_name(t->submitter, sub, sizeof(sub));
+	token_name(t->worker, wrk, sizeof(wrk));
+	SUBMIT(t, "{\"retry\":{\"max\":3,\"backoff_s\":0}}", id, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-a", NULL, 1, &a), 1);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/renew"), t->worker,
+	          "{\"factory_id\":\"f-a\",\"lease_epoch\":%" PRId64 ",\"ttl_s\":300}", a.epoch[0]);
+	http_resp_free(&r);
+	r = callf("POST", job_path(path, sizeof(path), id, "/lease/release"), t->worker,
+	          "{\"factory_id\":\"f-a\",\"lease_epoch\":%" PRId64 "}", a.epoch[0]);
+	http_resp_free(&r);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-b", NULL, 1, &b), 1);
+	PATCH_OK(t, id, "f-b", b.epoch[0], "failed", "", "queued");
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-c", NULL, 1, &c), 1);
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-c\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"shipped\"}]}",
+	          id, c.epoch[0]);
+	http_resp_free(&r);
+	r = call("GET", job_path(path, sizeof(path), id, "/events?limit=500"), t->reader, NULL,
+	         NULL);
+	items = obj_at(data_of(&r), "items");
+	n = len_of(items);
+	CU_ASSERT_EQUAL(n, 10);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ev = item_at(items, i), *actor = obj_at(ev, "actor");
+		const char *kind = str_at(ev, "kind");
+		bool by_worker = false;
+
+		for (size_t k = 0; k < sizeof(BY_WORKER) / sizeof(BY_WORKER[0]); k++)
+			by_worker |= strcmp(kind, BY_WORKER[k]) == 0;
+		if (actor == NULL)
+			fprintf(stderr, "\n  event %zu (%s) has no actor", i, kind);
+		CU_ASSERT_PTR_NOT_NULL(actor);
+		CU_ASSERT_STRING_EQUAL(str_at(actor, "name"), by_worker ? wrk : sub);
+		CU_ASSERT_STRING_EQUAL(str_at(actor, "role"), by_worker ? "worker" : "submitter");
+	}
+	http_resp_free(&r);
+	/* a job cancelled while held: the canceller, and the run it ended keeps
+	 * the claim's actor */
+	SUBMIT(t, "{}", id2, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-d", NULL, 1, &a), 1);
+	r = call("POST", job_path(path, sizeof(path), id2, "/cancel"), t->submitter, "{}", NULL);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	r = call("GET", job_path(path, sizeof(path), id2, "/events?limit=500"), t->reader, NULL,
+	         NULL);
+	items = obj_at(data_of(&r), "items");
+	CU_ASSERT_EQUAL_FATAL(len_of(items), 3);
+	CU_ASSERT_STRING_EQUAL(str_at(obj_at(item_at(items, 1), "actor"), "name"), wrk);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(items, 2), "kind"), "cancelled");
+	CU_ASSERT_STRING_EQUAL(str_at(obj_at(item_at(items, 2), "actor"), "name"), sub);
+	http_resp_free(&r);
+}
+
 static CU_TestInfo TESTS[] = {
     {"64_claimers_20000_jobs_each_claimed_once", test_64_claimers_20000_jobs_each_claimed_once},
     {"ten_claimers_one_job_one_winner", test_ten_claimers_one_job_one_winner},
@@ -2551,6 +2848,9 @@ static CU_TestInfo TESTS[] = {
      test_long_poll_claim_wakes_on_unblock_and_requeue},
     {"long_poll_past_the_slots_says_so", test_long_poll_past_the_slots_says_so},
     {"event_history_ordered_and_append_only", test_event_history_ordered_and_append_only},
+    {"event_history_complete_across_attempts", test_event_history_complete_across_attempts},
+    {"every_event_names_its_actor", test_every_event_names_its_actor},
+    {"lifecycle_three_row_writes", test_lifecycle_three_row_writes},
     {"list_pages_newest_first", test_list_pages_newest_first},
     {"artifacts", test_artifacts},
     /* last: its ANALYZE changes the plans every later submit would get */

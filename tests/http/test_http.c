@@ -206,6 +206,77 @@ static void test_expired_token_refused(void)
 	free(tok);
 }
 
+/* A claim of one job by factory cache-w with tok. */
+static struct http_resp claim_with(const char *tok)
+{
+	return post("/v1/fleet/claim", tok, "{\"factory_id\":\"cache-w\",\"max_jobs\":1}");
+}
+
+/* A new worker token called name (extra: more conductorctl arguments),
+ * used twice on the claim route so that conductor-fcgi has it cached. */
+static char *cached_worker(const char *name, const char *extra)
+{
+	char *tok = create_token("worker", name, extra);
+	struct http_resp r;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tok);
+	for (int i = 0; i < 2; i++) { /* the first caches it, the second uses the cache */
+		r = claim_with(tok);
+		CU_ASSERT_EQUAL(r.status, 200);
+		http_resp_free(&r);
+	}
+	return tok;
+}
+
+/* On the hot routes a token verified lately comes from conductor-fcgi's
+ * cache, and its check travels with the handler's first statement: a
+ * revocation still refuses the very next request, and the statement behind
+ * the check does not run (the job stays queued). A handler that runs no
+ * statement (a 400) has the check run before its answer leaves. */
+static void test_revoked_token_refused_at_once_when_cached(void)
+{
+	char *tok = cached_worker("cached-worker", NULL), *tok2 = cached_worker("cached-worker2", NULL);
+	char path[64];
+	struct http_resp r;
+
+	r = post("/v1/fleet/jobs", tokens[2], "{\"body\":\"cached-token job\"}");
+	CU_ASSERT_EQUAL_FATAL(r.status, 201);
+	snprintf(path, sizeof(path), "/v1/fleet/jobs/%s", str_at(obj_at(data_of(&r), "job"), "id"));
+	http_resp_free(&r);
+	free(ctl_run("token revoke --name cached-worker"));
+	free(ctl_run("token revoke --name cached-worker2"));
+	r = claim_with(tok);
+	EXPECT_ERROR(r, 401, "unauthorized");
+	CU_ASSERT_STRING_EQUAL(field_of(&r), "Authorization");
+	http_resp_free(&r);
+	/* the claim behind the failed check did not run */
+	r = get(path, tokens[5]);
+	CU_ASSERT_STRING_EQUAL(str_at(data_of(&r), "stage"), "queued");
+	http_resp_free(&r);
+	/* the refusal wins over what the handler answers without a statement */
+	r = post("/v1/fleet/claim", tok2, "{\"factory_id\":\"\"}");
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	r = post("/v1/fleet/jobs:transition", tok2, "{\"items\":[]}");
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	free(tok);
+	free(tok2);
+}
+
+/* A cached token past its expires_at is refused like any other. */
+static void test_expired_token_refused_when_cached(void)
+{
+	char *tok = cached_worker("cached-short", "--expires-in 2");
+	struct http_resp r;
+
+	sleep(3);
+	r = claim_with(tok);
+	EXPECT_ERROR(r, 401, "unauthorized");
+	http_resp_free(&r);
+	free(tok);
+}
+
 /* Replaces each {param} of pattern by "1". */
 static void concrete_path(const char *pattern, char *out, size_t cap)
 {
@@ -1188,6 +1259,8 @@ static CU_TestInfo TESTS[] = {
 	{"missing_and_malformed_credentials_401", test_missing_and_malformed_credentials_401},
 	{"revoked_token_refused_on_next_request", test_revoked_token_refused_on_next_request},
 	{"expired_token_refused", test_expired_token_refused},
+	{"revoked_token_refused_at_once_when_cached", test_revoked_token_refused_at_once_when_cached},
+	{"expired_token_refused_when_cached", test_expired_token_refused_when_cached},
 	{"route_role_matrix_from_routes_tsv", test_route_role_matrix_from_routes_tsv},
 	{"unknown_route_404_and_wrong_method_405", test_unknown_route_404_and_wrong_method_405},
 	{"request_id_echoed", test_request_id_echoed},

@@ -219,6 +219,18 @@ static void test_expired_lease_requeued_checkpoint_kept_zombie_fenced(void)
 			       " AND exit = 'lease_expired' AND ended_at IS NOT NULL",
 			       id, NULL),
 			1);
+	/* the reaper's events name it and the term of its lease (issue 18's
+	 * actor), and the run it ended keeps the claim's worker */
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM job_events WHERE job_id = $1"
+			       " AND kind IN ('lease_expired', 'requeued')"
+			       " AND actor->>'timer' = 'reaper' AND (actor->>'term')::bigint > 0"
+			       " AND actor->>'term' = data->>'term'",
+			       id, NULL),
+			2);
+	CU_ASSERT_EQUAL(pg_int("SELECT count(*) FROM runs WHERE job_id = $1"
+			       " AND actor->>'timer' = 'reaper' AND claim_actor->>'role' = 'worker'",
+			       id, NULL),
+			1);
 
 	/* the zombie is fenced out: PATCH, renew, transition all refused */
 	rev = pg_int("SELECT rev FROM jobs WHERE id = $1", id, NULL);

@@ -83,6 +83,17 @@ static void test_priorities(void)
 	CU_ASSERT_STRING_EQUAL(stages_priority_name(1), "high");
 }
 
+/* The rule of sql/012_lean_lifecycle.sql: shipped meets every dependent, testing
+ * only a soft one, no other stage any. */
+static void test_dep_met(void)
+{
+	for (int s = 0; s < STAGE_COUNT; s++) {
+		CU_ASSERT_EQUAL(stages_dep_met((enum stage)s, false), s == STAGE_SHIPPED);
+		CU_ASSERT_EQUAL(stages_dep_met((enum stage)s, true),
+				s == STAGE_SHIPPED || s == STAGE_TESTING);
+	}
+}
+
 static CU_TestInfo TESTS[] = {
 	{"names_round_trip", test_names_round_trip},
 	{"forward_and_skips_allowed", test_forward_and_skips_allowed},
@@ -92,6 +103,7 @@ static CU_TestInfo TESTS[] = {
 	{"sources_of_each_target", test_sources_of_each_target},
 	{"check_target", test_check_target},
 	{"priorities", test_priorities},
+	{"dep_met", test_dep_met},
 	CU_TEST_INFO_NULL,
 };
 

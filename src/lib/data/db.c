@@ -7,7 +7,10 @@
  * prepared again. Never formats a value into SQL. BEGIN is not sent on its
  * own: it travels with the transaction's first statement, in one pipeline
  * (one round trip fewer per transaction; a transaction that runs no
- * statement costs none).
+ * statement costs none). A guard (db_guard_arm) travels the same way, ahead
+ * of the next statement: a check that must hold before it runs, in its round
+ * trip; once a guard failed, every statement fails with its error until
+ * db_guard_end.
  */
 #include <inttypes.h>
 #include <poll.h>
@@ -27,6 +30,15 @@ struct db {
 	bool listening;	/* LISTEN conductor_jobs issued on this connection */
 	bool generic_plans; /* db_use_generic_plans: SET again after a reconnect */
 	bool prepared[DB_MAX_STMTS + 1];
+	char actor[DB_ACTOR_MAX]; /* conductor.actor as set on this session (set again after a
+				   * reconnect, with the other settings); "" none */
+	/* the guard: st($1 = param) ahead of the next statement (db_guard_arm) */
+	struct {
+		enum { GUARD_NONE, GUARD_PENDING, GUARD_PASSED, GUARD_FAILED } state;
+		struct db_stmt *st;
+		char param[DB_GUARD_PARAM_MAX + 1];
+		struct cd_error err; /* GUARD_FAILED: what every statement answers */
+	} guard;
 };
 
 static atomic_int next_stmt_id = 0;
@@ -116,11 +128,13 @@ static enum cd_err map_result(PGresult *res, struct cd_error *e)
 	if (state == NULL)
 		err = CD_UNAVAILABLE;
 	else if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 ||
-		 strcmp(state, "40P01") == 0)
+		 strcmp(state, "40P01") == 0 || strcmp(state, DB_SQLSTATE_FAST_PATH) == 0)
 		err = CD_CONFLICT;
 	else if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
 		 strcmp(state, "53300") == 0)
 		err = CD_UNAVAILABLE;
+	else if (strcmp(state, "28000") == 0) /* a guard's: the credentials no longer hold */
+		err = CD_UNAUTHORIZED;
 	else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0)
 		err = CD_INVALID;
 	cd_fail(e, err, NULL, "%s",
@@ -140,6 +154,19 @@ static bool apply_settings(struct db *db)
 	PGresult *res;
 	bool ok;
 
+	if (db->actor[0] != '\0') {
+		const char *p[1] = {db->actor};
+
+		res = PQexecParams(db->conn, "SELECT set_config('conductor.actor', $1, false)", 1,
+				   NULL, p, NULL, NULL, 0);
+		ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+		if (!ok) {
+			log_error("cannot set conductor.actor", "error", PQerrorMessage(db->conn));
+			db->actor[0] = '\0';
+			return false;
+		}
+	}
 	if (!db->generic_plans)
 		return true;
 	res = PQexec(db->conn, "SET plan_cache_mode = force_generic_plan");
@@ -161,6 +188,25 @@ static bool reset_if_broken(struct db *db)
 	db->begin_pending = false;
 	db->listening = false;
 	return PQstatus(db->conn) == CONNECTION_OK && apply_settings(db);
+}
+
+static struct db_stmt SQL_SET_ACTOR = DB_STMT("SELECT set_config('conductor.actor', $1, false)");
+
+enum cd_err db_set_actor(struct db *db, const char *actor, struct cd_error *e)
+{
+	const char *p[1] = {actor};
+	enum cd_err rc;
+
+	if (strlen(actor) >= sizeof(db->actor))
+		return cd_fail(e, CD_INTERNAL, "actor", "The actor is longer than %d bytes.",
+			       DB_ACTOR_MAX - 1);
+	if (strcmp(db->actor, actor) == 0)
+		return CD_OK;
+	db->actor[0] = '\0'; /* unknown until the database said yes */
+	rc = db_exec_command(db, &SQL_SET_ACTOR, 1, p, e);
+	if (rc == CD_OK && db->actor[0] == '\0')
+		snprintf(db->actor, sizeof(db->actor), "%s", actor);
+	return rc;
 }
 
 enum cd_err db_use_generic_plans(struct db *db, struct cd_error *e)
@@ -213,30 +259,49 @@ static void clear_calls(struct db_call *calls, size_t k)
 	}
 }
 
-/* Sends a pending BEGIN, then each call's prepared statement (names[i]),
- * in one pipeline: one round trip. Sets each call's res; when BEGIN failed,
- * calls[0].res is BEGIN's result and no statement ran. Every res stays NULL
- * when the connection broke. */
+/* The guard's failed result becomes what every statement answers. */
+static void guard_failed(struct db *db, PGresult *g)
+{
+	cd_error_reset(&db->guard.err);
+	map_result(g, &db->guard.err);
+	db->guard.state = GUARD_FAILED;
+}
+
+/* Sends a pending BEGIN, a pending guard, then each call's prepared
+ * statement (names[i]), in one pipeline: one round trip. Sets each call's
+ * res; when BEGIN or the guard failed, calls[0].res is its result and no
+ * statement ran (PostgreSQL skips the rest of a pipeline after an error).
+ * Every res stays NULL when the connection broke (the guard stays pending). */
 static void run_pipeline(struct db *db, struct db_call *calls, size_t k,
 			 char names[][16])
 {
 	PGconn *conn = db->conn;
-	bool begin = db->begin_pending, sent;
-	PGresult *b = NULL;
+	bool begin = db->begin_pending, guard = db->guard.state == GUARD_PENDING, sent;
+	const char *gp[1] = {db->guard.param};
+	char gname[16];
+	PGresult *b = NULL, *g = NULL, *failed;
 
 	for (size_t i = 0; i < k; i++)
 		calls[i].res = NULL;
+	if (guard && (failed = prepare_once(db, db->guard.st, stmt_id(db->guard.st), gname)) != NULL) {
+		calls[0].res = failed; /* not even sent: BEGIN stays pending */
+		return;
+	}
 	if (!PQenterPipelineMode(conn))
 		return; /* nothing sent: BEGIN stays pending */
 	db->begin_pending = false;
 	sent = !begin || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+	if (sent && guard)
+		sent = PQsendQueryPrepared(conn, gname, 1, gp, NULL, NULL, 0);
 	for (size_t i = 0; sent && i < k; i++)
 		sent = PQsendQueryPrepared(conn, names[i], calls[i].n, calls[i].params, NULL, NULL,
 					   0);
 	if (sent && PQpipelineSync(conn)) {
 		if (begin)
 			b = pipeline_result(conn);
-		for (size_t i = 0; (!begin || b != NULL) && i < k; i++)
+		if (guard && (!begin || b != NULL))
+			g = pipeline_result(conn);
+		for (size_t i = 0; (!begin || b != NULL) && (!guard || g != NULL) && i < k; i++)
 			calls[i].res = pipeline_result(conn);
 		PQclear(PQgetResult(conn)); /* PGRES_PIPELINE_SYNC */
 	}
@@ -247,8 +312,24 @@ static void run_pipeline(struct db *db, struct db_call *calls, size_t k,
 		clear_calls(calls, k);
 		calls[0].res = b;
 		b = NULL;
+	} else if (g != NULL && !result_ok(g)) {
+		guard_failed(db, g);
+		clear_calls(calls, k);
+		calls[0].res = g;
+		g = NULL;
+	} else if (g != NULL) {
+		db->guard.state = GUARD_PASSED;
 	}
 	PQclear(b);
+	PQclear(g);
+}
+
+/* What a statement answers once the guard failed: the guard's error. */
+static enum cd_err guard_refusal(struct db *db, struct cd_error *e)
+{
+	if (e != NULL)
+		*e = db->guard.err;
+	return db->guard.err.err;
 }
 
 static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,
@@ -260,7 +341,7 @@ static PGresult *exec_once(struct db *db, struct db_stmt *st, int id, int n,
 
 	if (failed != NULL)
 		return failed;
-	if (!db->begin_pending)
+	if (!db->begin_pending && db->guard.state != GUARD_PENDING)
 		return PQexecPrepared(db->conn, name[0], n, params, NULL, NULL, 0);
 	run_pipeline(db, &call, 1, name);
 	return call.res;
@@ -273,6 +354,8 @@ enum cd_err db_exec(struct db *db, struct db_stmt *st, int n, const char *const 
 	PGresult *res;
 
 	*out = NULL;
+	if (db->guard.state == GUARD_FAILED)
+		return guard_refusal(db, e);
 	if (PQstatus(db->conn) != CONNECTION_OK && (db->in_tx || !reset_if_broken(db)))
 		return unavailable(e);
 	res = exec_once(db, st, id, n, params);
@@ -313,13 +396,18 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 
 	for (size_t i = 0; i < k; i++)
 		calls[i].res = NULL;
-	if (!db->in_tx || k == 0 || k > DB_MAX_PIPELINE)
-		return cd_fail(e, CD_INTERNAL, NULL,
-			       "a pipeline runs 1-%d statements in an open transaction (%zu given)",
+	if (db->guard.state == GUARD_FAILED)
+		return guard_refusal(db, e);
+	if (k == 0 || k > DB_MAX_PIPELINE)
+		return cd_fail(e, CD_INTERNAL, NULL, "a pipeline runs 1-%d statements (%zu given)",
 			       DB_MAX_PIPELINE, k);
+	/* broken before anything was sent: a transaction is gone with it, a
+	 * pipeline of its own goes on a new connection (as db_exec does) */
 	if (PQstatus(db->conn) != CONNECTION_OK) {
-		reset_if_broken(db);
-		return unavailable(e);
+		bool in_tx = db->in_tx;
+
+		if (!reset_if_broken(db) || in_tx)
+			return unavailable(e);
 	}
 	for (size_t i = 0; i < k; i++) {
 		PGresult *failed = prepare_once(db, calls[i].st, stmt_id(calls[i].st), names[i]);
@@ -344,6 +432,11 @@ enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, str
 	return rc;
 }
 
+char *db_first_text(const PGresult *res)
+{
+	return xstrdup(PQgetvalue(res, 0, 0));
+}
+
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			 char **out, struct cd_error *e)
 {
@@ -352,7 +445,7 @@ enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *c
 
 	*out = NULL;
 	if (rc == CD_OK && PQntuples(res) > 0)
-		*out = xstrdup(PQgetvalue(res, 0, 0));
+		*out = db_first_text(res);
 	else if (rc == CD_OK)
 		rc = cd_fail(e, CD_INTERNAL, NULL, "a statement answered no row");
 	PQclear(res);
@@ -456,6 +549,31 @@ bool db_wait_notify(struct db *db, int timeout_ms)
 	if (pfd.fd < 0 || poll(&pfd, 1, timeout_ms) <= 0)
 		return false;
 	return drain_notifies(db);
+}
+
+void db_guard_arm(struct db *db, struct db_stmt *st, const char *param)
+{
+	db->guard.state = GUARD_PENDING;
+	db->guard.st = st;
+	snprintf(db->guard.param, sizeof(db->guard.param), "%s", param);
+}
+
+enum cd_err db_guard_end(struct db *db, struct cd_error *e)
+{
+	enum cd_err rc = CD_OK;
+	PGresult *res = NULL;
+
+	if (db->guard.state == GUARD_PENDING) { /* no statement carried it: alone */
+		const char *p[1] = {db->guard.param};
+
+		db->guard.state = GUARD_NONE;
+		rc = db_exec(db, db->guard.st, 1, p, &res, e);
+		PQclear(res);
+	} else if (db->guard.state == GUARD_FAILED) {
+		rc = guard_refusal(db, e);
+	}
+	db->guard.state = GUARD_NONE;
+	return rc;
 }
 
 #define TX_ATTEMPTS 4

@@ -29,6 +29,16 @@ enum cd_err db_use_generic_plans(struct db *db, struct cd_error *e);
 /* Closes and frees. NULL-safe. */
 void db_close(struct db *db);
 
+#define DB_ACTOR_MAX 512 /* bytes of an actor's JSON, NUL included */
+
+/* Who the writes that follow on this connection are made by: the session
+ * setting conductor.actor (JSON text: {"name","role"} of a token, or
+ * {"timer","term"}), which every job event and run takes as its `actor`
+ * (sql/016_actor.sql). A round trip only when it changes on this connection;
+ * a reconnect forgets it (the next call sets it again). Call it outside a
+ * transaction. */
+enum cd_err db_set_actor(struct db *db, const char *actor, struct cd_error *e);
+
 /* Runs SELECT 1, reconnecting once when the connection had broken. */
 enum cd_err db_ping(struct db *db, struct cd_error *e);
 
@@ -56,6 +66,12 @@ enum cd_err db_run_tx(struct db *db, enum cd_err (*step)(struct db *, void *), v
 
 /* true when e carries a serialization failure or deadlock worth retrying. */
 bool db_is_retryable(const struct cd_error *e);
+
+/* Ends the guard armed on this connection (db_guard_arm, db_internal.h):
+ * when no statement carried it, runs it alone now (one round trip). CD_OK
+ * when it passed or none was armed; else its error, which every statement
+ * since it failed has answered too. Disarms: later statements run freely. */
+enum cd_err db_guard_end(struct db *db, struct cd_error *e);
 
 /* LISTEN on the channel claims wait on (once per connection). */
 enum cd_err db_listen_jobs(struct db *db, struct cd_error *e);

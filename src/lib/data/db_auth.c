@@ -54,6 +54,14 @@ enum cd_err db_auth_lookup(struct db *db, const char *hash_hex, struct db_token 
 	return db_auth_token_query(db, &SQL_TOKEN_BY_HASH, hash_hex, out, e);
 }
 
+/* Raises 28000 when the token is no longer live (sql/013_token_guard.sql). */
+static struct db_stmt SQL_TOKEN_GUARD = DB_STMT("SELECT token_guard($1)");
+
+void db_auth_guard(struct db *db, const char *hash_hex)
+{
+	db_guard_arm(db, &SQL_TOKEN_GUARD, hash_hex);
+}
+
 static struct db_stmt SQL_ANY_LIVE = DB_STMT(
 	"SELECT EXISTS (SELECT 1 FROM api_tokens WHERE revoked_at IS NULL"
 	"                  AND (expires_at IS NULL OR expires_at > now()))");

@@ -29,6 +29,12 @@ struct db_token {
 enum cd_err db_auth_lookup(struct db *db, const char *hash_hex, struct db_token *out,
 			   struct cd_error *e);
 
+/* Arms db's guard (db_guard_arm) with the check that the token of this hash
+ * is still live (not revoked, not expired): it travels with the next
+ * statement, which then fails with CD_UNAUTHORIZED instead of running when
+ * the token is not; db_guard_end (db.h) tells the outcome. No round trip. */
+void db_auth_guard(struct db *db, const char *hash_hex);
+
 /* out: whether at least one live token exists (the fail-closed check). */
 enum cd_err db_auth_any_live(struct db *db, bool *out, struct cd_error *e);
 

@@ -54,18 +54,43 @@ struct db_call {
 
 #define DB_MAX_PIPELINE 4
 
-/* Runs calls[0..k) in order in one round trip (one libpq pipeline), inside
- * a transaction (db_begin) only: for statements that do not need each
- * other's results. On CD_OK every calls[i].res is set, and the caller
- * PQclear()s each. On the first failure the rest do not run, the error is
- * mapped as db_exec's, every res is NULL, and the caller rolls back; a
- * broken connection is reset (not retried: the transaction is gone). */
+/* What fast_path_holds() raises (sql/012_lean_lifecycle.sql): a one round
+ * trip attempt does not apply and rolled back; mapped to CD_CONFLICT with
+ * this SQLSTATE kept, never logged. */
+#define DB_SQLSTATE_FAST_PATH "CD000"
+
+/* Runs calls[0..k) in order in one round trip (one libpq pipeline): for
+ * statements that do not need each other's results. Inside a transaction
+ * (db_begin) they are part of it; outside one they are one implicit
+ * transaction of their own, committed when the last succeeds, rolled back
+ * when one fails (all or nothing, in the one round trip). On CD_OK every
+ * calls[i].res is set, and the caller PQclear()s each. On the first failure
+ * the rest do not run, the error is mapped as db_exec's, every res is NULL,
+ * and the caller rolls back; a broken connection is reset (not retried: the
+ * transaction is gone, or its answer). */
 enum cd_err db_exec_pipeline(struct db *db, struct db_call *calls, size_t k, struct cd_error *e);
 
 /* db_exec for a statement that answers one text value (JSON built by the
  * database). out: a new string the caller frees with free(), set on CD_OK. */
 enum cd_err db_exec_text(struct db *db, struct db_stmt *st, int n, const char *const *params,
 			 char **out, struct cd_error *e);
+
+/* The text of res's first value (row 0, column 0) as a new string the
+ * caller frees with free(); res must hold a row. */
+char *db_first_text(const PGresult *res);
+
+#define DB_GUARD_PARAM_MAX 128
+
+/* Arms a guard on this connection: st, with $1 = param (at most
+ * DB_GUARD_PARAM_MAX bytes, copied), is sent ahead of the next statement
+ * this connection runs (db_exec, db_exec_pipeline), in the same round trip
+ * and the same transaction. When it fails, that statement does not run
+ * (PostgreSQL skips the rest of the pipeline) and fails with the guard's
+ * error, and so does every later one until db_guard_end (db.h). For a check
+ * that must hold before a request's first statement and should not cost a
+ * round trip of its own (data/db_auth.c: the token is still live). Statements
+ * sent by other paths (BEGIN, COMMIT, LISTEN) do not carry it. */
+void db_guard_arm(struct db *db, struct db_stmt *st, const char *param);
 
 /* Writes v in decimal into out (cap >= 21 holds any int64_t): the text form
  * of an integer parameter. */

@@ -14,6 +14,7 @@
 
 #include "data/db_internal.h"
 #include "data/db_jobs.h"
+#include "data/db_leases.h"
 #include "data/db_reaper.h"
 
 /* ---- expired leases ------------------------------------------------------ */
@@ -37,8 +38,7 @@ static struct db_stmt SQL_EXPIRE = DB_STMT(
 	"                   OR j.attempts > j.retry_max THEN 'dead_letter'"
 	"              WHEN EXISTS (SELECT 1 FROM job_deps dd JOIN jobs x ON x.id = dd.dep_id"
 	"                            WHERE dd.job_id = j.id"
-	"                              AND NOT (x.stage = 'shipped'"
-	"                                       OR (j.deps_mode = 'soft' AND x.stage = 'testing')))"
+	"                              AND NOT dep_met(x.stage, j.deps_mode))"
 	"                   THEN 'blocked'"
 	"              ELSE 'queued' END AS next"
 	"    FROM jobs j JOIN picked USING (id)"
@@ -52,11 +52,15 @@ static struct db_stmt SQL_EXPIRE = DB_STMT(
 	"    rev = j.rev + 1, updated_at = now()"
 	"    FROM decided d WHERE j.id = d.id"
 	"  RETURNING j.id, j.tenant_id, j.stage, j.parent_id, j.lease_holder, j.attempts,"
-	"            d.old_epoch, d.old_stage"
+	"            d.old_epoch, d.old_stage, j.engine_class, j.run_started_at,"
+	"            j.run_claim_event, j.run_result, j.run_insights, j.profile, j.run_claim_actor"
 	"), run AS ("
-	"  UPDATE runs r SET ended_at = now(), exit = 'lease_expired'"
-	"    FROM upd WHERE r.job_id = upd.id AND r.lease_epoch = upd.old_epoch"
-	"     AND r.ended_at IS NULL"
+	"  INSERT INTO runs (tenant_id, job_id, attempt, lease_epoch, factory_id, engine, started_at,"
+	"                    ended_at, exit, result, insights, claim_event, profile, claim_actor)"
+	"  SELECT tenant_id, id, attempts, old_epoch, lease_holder, engine_class, run_started_at,"
+	"         now(), 'lease_expired', run_result, run_insights, run_claim_event, profile,"
+	"         run_claim_actor"
+	"    FROM upd WHERE run_started_at IS NOT NULL"
 	"), ev AS ("
 	"  INSERT INTO job_events (tenant_id, job_id, kind, data)"
 	"  SELECT upd.tenant_id, upd.id, k.kind,"
@@ -95,7 +99,7 @@ static enum cd_err follow_up(struct db *db, PGresult *res, struct cd_error *e)
 
 		if (strcmp(stage, "dead_letter") == 0 && strcmp(PQgetvalue(res, r, 3), "t") == 0) {
 			snprintf(ids, sizeof(ids), "{%s}", PQgetvalue(res, r, 1));
-			rc = db_jobs_settle_tasks(db, tenant, ids, e);
+			rc = db_leases_settle_tasks(db, tenant, ids, e);
 		}
 		if (rc == CD_OK && strcmp(stage, "queued") == 0 && tenant != woken) {
 			rc = db_jobs_notify(db, tenant, e);

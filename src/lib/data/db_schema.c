@@ -25,6 +25,11 @@ static const char *const DB_MIGRATIONS[] = {
 	"009_runtimes",
 	"010_metrics",
 	"011_ui_sessions",
+	"012_lean_lifecycle",
+	"013_token_guard",
+	"014_profiles",
+	"015_job_filters",
+	"016_actor",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

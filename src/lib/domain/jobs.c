@@ -206,9 +206,9 @@ static enum cd_err claim_step(struct db *db, void *p)
 
 	free(cc->out);
 	cc->out = NULL;
-	rc = db_jobs_lock_factory(db, cc->tenant, cc->c->factory_id, cc->e);
+	rc = db_leases_lock_factory(db, cc->tenant, cc->c->factory_id, cc->e);
 	if (rc == CD_OK)
-		rc = db_jobs_claim(db, cc->tenant, cc->c, false, &cc->out, &cc->count, &limited,
+		rc = db_leases_claim(db, cc->tenant, cc->c, false, &cc->out, &cc->count, &limited,
 				   cc->e);
 	return rc;
 }
@@ -243,7 +243,7 @@ enum cd_err jobs_claim(struct db *db, int64_t tenant, const struct claim_request
 		long left, t0;
 
 		/* Most workers set no seat limit: one statement, no transaction. */
-		rc = db_jobs_claim(db, tenant, c, true, out, count, &limited, e);
+		rc = db_leases_claim(db, tenant, c, true, out, count, &limited, e);
 		if (rc == CD_OK && limited) {
 			free(*out);
 			rc = db_run_tx(db, claim_step, &cc, e);
@@ -299,7 +299,7 @@ static void copy_key(struct json_object *to, struct json_object *from, const cha
 		json_object_object_add(to, key, json_object_get(v));
 }
 
-/* Builds the items array for db_jobs_transition from validated request
+/* Builds the items array for db_leases_transition from validated request
  * objects (each {id, factory_id, lease_epoch, stage, checkpoint?, result?,
  * insights?}); an item whose target stage is refused gets its outcome now. */
 static struct json_object *build_items(struct json_object *objs, struct transition *t, size_t n,
@@ -318,6 +318,8 @@ static struct json_object *build_items(struct json_object *objs, struct transiti
 		t[i].stage = json_get_string(o, "stage", "");
 		cd_error_reset(&t[i].err);
 		t[i].rc = add_sources(src, t[i].stage, &t[i].err);
+		/* a soft dependent's dep is met by the most stages */
+		t[i].unblocks = t[i].rc == CD_OK && stages_dep_met(stages_parse(t[i].stage), true);
 		json_object_object_add(it, "ord", json_object_new_int64((int64_t)i));
 		json_object_object_add(it, "id", json_object_new_int64(t[i].f.id));
 		json_object_object_add(it, "factory_id", json_object_new_string(t[i].f.factory_id));
@@ -350,7 +352,7 @@ static enum cd_err transition_step(struct db *db, void *p)
 		free(c->t[i].state);
 		c->t[i].state = NULL;
 	}
-	return db_jobs_transition(db, c->tenant, c->items, c->t, c->n, c->want_state, c->e);
+	return db_leases_transition(db, c->tenant, c->items, c->t, c->n, c->want_state, c->e);
 }
 
 /* Runs n transitions (n <= TRANSITIONS_MAX) in one transaction. */
@@ -364,6 +366,7 @@ static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_ob
 	enum cd_err pre[TRANSITIONS_MAX];
 	struct transition_ctx c = {.tenant = tenant, .t = t, .n = n, .want_state = want_state,
 				   .e = e};
+	bool done = false;
 	enum cd_err rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -372,7 +375,10 @@ static enum cd_err run_transitions(struct db *db, int64_t tenant, struct json_ob
 		t[i].state = NULL;
 	}
 	c.items = json_object_to_json_string_ext(items, JSON_C_TO_STRING_PLAIN);
-	rc = db_run_tx(db, transition_step, &c, e);
+	/* one round trip where nothing fails; else the whole transaction */
+	rc = db_leases_transition_fast(db, tenant, c.items, t, n, want_state, &done, e);
+	if (rc == CD_OK && !done)
+		rc = db_run_tx(db, transition_step, &c, e);
 	for (size_t i = 0; rc == CD_OK && i < n; i++) {
 		/* committed: a ship counts once, whatever the retries before */
 		if (pre[i] == CD_OK && t[i].rc == CD_OK && strcmp(t[i].ended, "shipped") == 0)
@@ -459,7 +465,7 @@ out:
 enum cd_err jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
 		       char **out, struct cd_error *e)
 {
-	return db_jobs_renew(db, tenant, f, ttl_s, out, e);
+	return db_leases_renew(db, tenant, f, ttl_s, out, e);
 }
 
 /* A release or a cancel: one job, one transaction, the job's JSON back. */
@@ -479,7 +485,7 @@ static enum cd_err release_step(struct db *db, void *p)
 
 	free(c->out);
 	c->out = NULL;
-	return db_jobs_release(db, c->tenant, c->f, c->requeue, &c->out, c->e);
+	return db_leases_release(db, c->tenant, c->f, c->requeue, &c->out, c->e);
 }
 
 static enum cd_err cancel_step(struct db *db, void *p)
@@ -488,7 +494,7 @@ static enum cd_err cancel_step(struct db *db, void *p)
 
 	free(c->out);
 	c->out = NULL;
-	return db_jobs_cancel(db, c->tenant, c->id, c->by, &c->out, c->e);
+	return db_leases_cancel(db, c->tenant, c->id, c->by, &c->out, c->e);
 }
 
 /* Runs step over c in one transaction; out: its answer on CD_OK. */

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "data/db.h"
 #include "data/db_jobs.h"
+#include "data/db_leases.h"
 
 /* Submits request (a validated object). out: the full job JSON. */
 enum cd_err jobs_submit(struct db *db, int64_t tenant, struct json_object *request,
@@ -63,7 +64,7 @@ enum cd_err jobs_transition_many(struct db *db, int64_t tenant, struct json_obje
 
 /* Fenced renew / release / unfenced cancel, each its own transaction. A
  * cancelled task takes its unfinished steps with it, a cancelled step ends
- * its task (db_jobs_cancel). */
+ * its task (db_leases_cancel). */
 enum cd_err jobs_renew(struct db *db, int64_t tenant, const struct fence *f, int ttl_s,
 		       char **out, struct cd_error *e);
 enum cd_err jobs_release(struct db *db, int64_t tenant, const struct fence *f, bool requeue,

@@ -93,6 +93,11 @@ enum cd_err stages_check_target(const char *to, enum stage *out, struct cd_error
 	return CD_OK;
 }
 
+bool stages_dep_met(enum stage dep, bool soft)
+{
+	return dep == STAGE_SHIPPED || (soft && dep == STAGE_TESTING);
+}
+
 static const char *const PRIORITY_NAMES[] = {"critical", "high", "medium", "low"};
 
 int stages_priority_parse(const char *s)

@@ -48,6 +48,11 @@ int stages_sources(enum stage to, enum stage out[STAGE_COUNT]);
 /* Checks that `to` may be asked for in a PATCH at all (field "stage"). */
 enum cd_err stages_check_target(const char *to, enum stage *out, struct cd_error *e);
 
+/* THE rule of a met dependency (dep_met() of sql/012_lean_lifecycle.sql
+ * in SQL): a dep in stage `dep` lets its dependent run when it is shipped,
+ * or testing for a dependent whose deps_mode is soft. */
+bool stages_dep_met(enum stage dep, bool soft);
+
 /* Priorities: critical 0 < high 1 < medium 2 < low 3 (claimed in that order). */
 int stages_priority_parse(const char *s);
 const char *stages_priority_name(int p);

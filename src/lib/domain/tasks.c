@@ -1,12 +1,13 @@
 /* tasks.c -- a task's plan: lock the task, add its steps in order (each
  * depending on the previous, so they run one after the other, possibly on
  * different workers), mark it planned, wake claimers; and its cancel, which
- * takes every unfinished step with it (db_jobs_cancel). See tasks.h. */
+ * takes every unfinished step with it (db_leases_cancel). See tasks.h. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/db_jobs.h"
+#include "data/db_leases.h"
 #include "data/db_tasks.h"
 #include "domain/tasks.h"
 
@@ -67,7 +68,7 @@ static enum cd_err cancel_step(struct db *db, void *p)
 			     "Task %" PRId64 " is %s already and cannot be cancelled.", c->task,
 			     stage);
 	if (rc == CD_OK)
-		rc = db_jobs_cancel(db, c->tenant, c->task, c->by, &job, c->e);
+		rc = db_leases_cancel(db, c->tenant, c->task, c->by, &job, c->e);
 	free(job);
 	return rc;
 }

@@ -268,6 +268,7 @@ static enum cd_err run_pass(struct runner *r)
 	bool leader;
 	double t0;
 	enum cd_err rc;
+	char actor[128];
 
 	cd_error_reset(&e);
 	r->ctx.step = "lease";
@@ -278,6 +279,14 @@ static enum cd_err run_pass(struct runner *r)
 	    stream_open(cfg->redis_url, TIMER_REDIS_TIMEOUT_MS, &r->ctx.rs, &e) != CD_OK)
 		log_warn("cannot connect to Redis", "error", e.message);
 	cd_error_reset(&e);
+	/* what the pass writes names this timer and its term (job events, runs) */
+	r->ctx.step = "actor";
+	snprintf(actor, sizeof(actor), "{\"timer\":\"%s\",\"term\":%lld}", r->t->lease,
+		 (long long)r->ctx.term);
+	if ((rc = db_set_actor(r->ctx.db, actor, &e)) != CD_OK) {
+		log_error("pass failed", "step", r->ctx.step, "error", e.message);
+		return rc;
+	}
 	memset(r->report, 0, r->t->report_size);
 	r->ctx.step = "pass";
 	t0 = now_ms();

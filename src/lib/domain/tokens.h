@@ -40,6 +40,12 @@ struct principal {
 	char name[129];		/* the token's name */
 };
 
+/* Who p is, as the `actor` of what its requests write (data/db.h,
+ * db_set_actor): {"name":"<token name>","role":"<role>"}. out: at least
+ * TOKENS_ACTOR_MAX bytes. */
+#define TOKENS_ACTOR_MAX 400
+void tokens_actor_json(const struct principal *p, char *out, size_t cap);
+
 const char *tokens_role_name(enum role role);
 /* -1 when s names no role. */
 int tokens_role_parse(const char *s);
@@ -57,6 +63,26 @@ void tokens_hash(const char *token, size_t n, char out[65]);
  * exists at all; CD_UNAVAILABLE when the database is down. */
 enum cd_err tokens_authenticate(struct db *db, const char *token, size_t n,
 				struct principal *out, struct cd_error *e);
+
+/* tokens_authenticate for the hot routes, without a round trip when it can:
+ * a token this process verified in the last 30 s is answered from its cache
+ * (kept by SHA-256, never the token), and the connection's guard is armed
+ * (db_auth_guard) so that the request's first statement checks, in its own
+ * round trip, that the token is still live -- a revocation or an expiry
+ * takes effect on the next request all the same. *guarded (out) then says
+ * so, and the request must end with tokens_guard_end before its answer is
+ * sent. Otherwise this is tokens_authenticate, and a good token is cached.
+ * Thread-safe (one lock around the cache). */
+enum cd_err tokens_authenticate_guarded(struct db *db, const char *token, size_t n,
+					struct principal *out, bool *guarded,
+					struct cd_error *e);
+
+/* Ends a request authenticated by tokens_authenticate_guarded (token[0..n)
+ * the same): CD_OK when no guard was armed or the token held; else the token
+ * leaves the cache and this answers what tokens_authenticate answers for it
+ * now (CD_UNAUTHORIZED, or CD_AUTH_NOT_CONFIGURED when no live token is left;
+ * CD_UNAVAILABLE when the database does not answer). */
+enum cd_err tokens_guard_end(struct db *db, const char *token, size_t n, struct cd_error *e);
 
 /* Creates a token. tenant NULL: every tenant for admin, "default" otherwise.
  * out: the plain token, shown once. */
