@@ -512,16 +512,28 @@ static void print_runs(struct json_object *runs)
 
 static void print_events(struct json_object *events)
 {
-	static const struct out_column COLS[] = {
-		{"WHEN", 0, false}, {"EVENT", 0, false}, {"DETAILS", 72, false}};
-	struct table *t = table_new(COLS, 3);
+	static const struct out_column COLS[] = {{"WHEN", 0, false},
+						 {"EVENT", 0, false},
+						 {"BY", 40, false},
+						 {"DETAILS", 72, false}};
+	struct table *t = table_new(COLS, 4);
 
 	out_section("Events (%zu)", json_object_array_length(events));
 	for (size_t i = 0; i < json_object_array_length(events); i++) {
 		struct json_object *ev = json_object_array_get_idx(events, i);
+		struct json_object *actor = json_get(ev, "actor");
 
 		table_cell_when(t, json_get_string(ev, "at", NULL));
 		table_cell_stage(t, json_get_string(ev, "kind", NULL));
+		/* who caused it: a token (name, role) or a timer and its term */
+		if (json_get(actor, "timer") != NULL)
+			table_cellf(t, "%s (term %" PRId64 ")", json_get_string(actor, "timer", "-"),
+				    json_get_int(actor, "term", 0));
+		else if (actor != NULL)
+			table_cellf(t, "%s (%s)", json_get_string(actor, "name", "-"),
+				    json_get_string(actor, "role", "-"));
+		else
+			table_cell(t, NULL);
 		table_cell_pairs(t, json_get(ev, "data"));
 	}
 	if (table_rows(t) > 0)

@@ -352,8 +352,10 @@ static const char *const RUNTIME_COLS[] = {"id", "pool", "provider", "name", "st
 static const char *const STREAM_COLS[] = {"stream", "depth", "pending", "oldest_pending_age_s"};
 static const char *const RT_EVENT_COLS[] = {"at", "instance_id", "kind", "data"};
 static const char *const EVENT_COLS[] = {"at", "job_id", "kind", "data"};
-static const char *const JOB_COLS[] = {"id", "stage", "priority", "kind", "profile",
-				       "capabilities", "attempts", "created_at", "updated_at"};
+static const char *const JOB_COLS[] = {"id",	     "stage",	 "priority",
+				       "kind",	     "profile",	 "engine_class",
+				       "capabilities", "attempts", "created_at",
+				       "updated_at"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Runtime instances with their age, and stop / destroy for operators. */

@@ -69,7 +69,7 @@ def main():
               "--tenant", tenant)
     wrk = ctl("token", "create", "--role", "worker", "--name", "b-wrk-" + tag, "--tenant", tenant)
     first = api("POST", "/v1/fleet/jobs", sub, {
-        "profile": 'a "quoted" & <b>name</b>', "priority": "high",
+        "engine_class": 'a "quoted" & <b>name</b>', "priority": "high",
         "body": "<script>alert(1)</script>"})["job"]["id"]
     second = api("POST", "/v1/fleet/jobs", sub, {"deps": [first], "body": "after the first"})
     for i in range(14):
@@ -109,7 +109,7 @@ def main():
         fields = d.find_element(By.ID, "job").text
         check("<script>alert(1)</script>" in fields, "the script body shows as text")
         check(len(d.find_elements(By.TAG_NAME, "script")) == 0, "no script element on the page")
-        check('a "quoted" & <b>name</b>' in fields, "the profile with quotes, & and markup as text")
+        check('a "quoted" & <b>name</b>' in fields, "the engine class with quotes, & and markup as text")
         check(d.find_element(By.ID, "dependents").find_element(By.TAG_NAME, "a").text
               == second["job"]["id"], "the job links the job that needs it")
         d.save_screenshot(os.path.join(SHOTS, "job.png"))

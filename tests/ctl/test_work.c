@@ -79,7 +79,7 @@ static bool wait_stage(const char *id, const char *stage, int s)
 
 static long long events_of(const char *id, const char *kind)
 {
-	return pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND kind = $2", id, kind,
+	return pg_int("SELECT count(*) FROM job_history WHERE job_id = $1 AND kind = $2", id, kind,
 	              NULL);
 }
 
@@ -425,8 +425,8 @@ static void test_cancelled_job_killed_no_stale_report(void)
 	EXPECT_INT(access_lines("\"uri\":\"/v1/fleet/jobs:transition\""), transitions);
 	EXPECT_INT(access_lines("\"method\":\"PATCH\""), patches);
 	EXPECT_INT(
-	    pg_int("SELECT count(*) FROM job_events WHERE job_id = $1 AND id > "
-	           "(SELECT max(id) FROM job_events WHERE job_id = $1 AND kind = 'cancelled')",
+	    pg_int("SELECT count(*) FROM job_history WHERE job_id = $1 AND id > "
+	           "(SELECT max(id) FROM job_history WHERE job_id = $1 AND kind = 'cancelled')",
 	           id, NULL),
 	    0);
 	{
@@ -609,12 +609,13 @@ static void test_finished_jobs_reported_in_one_transition(void)
 		CU_ASSERT(wait_stage(id[i], "shipped", 15));
 	CU_ASSERT_EQUAL(agent_stop(agent, "batch.log"), 0);
 	ids = fmt("{%s,%s,%s,%s}", id[0], id[1], id[2], id[3]);
-	EXPECT_INT(pg_int("SELECT count(*) FROM job_events WHERE job_id = ANY($1::bigint[])"
+	/* job_history: a ship's stage_changed is read from its run (sql/012) */
+	EXPECT_INT(pg_int("SELECT count(*) FROM job_history WHERE job_id = ANY($1::bigint[])"
 	                  " AND kind = 'stage_changed'",
 	                  ids, NULL),
 	           4);
 	EXPECT_INT(
-	    pg_int("SELECT count(DISTINCT at) FROM job_events WHERE job_id = ANY($1::bigint[])"
+	    pg_int("SELECT count(DISTINCT at) FROM job_history WHERE job_id = ANY($1::bigint[])"
 	           " AND kind = 'stage_changed'",
 	           ids, NULL),
 	    1);

@@ -314,7 +314,7 @@ static void test_readonly_sees_no_buttons(void)
 	http_resp_free(&r);
 }
 
-/* Submits a job with body and profile; its id into id. */
+/* Submits a job (body, engine_class ...); its id into id. */
 static void submit(const struct tenant *t, const char *json, char id[IDLEN])
 {
 	struct http_resp r = call("POST", "/v1/fleet/jobs", t->submitter, json, NULL);
@@ -333,7 +333,7 @@ static void test_tenant_b_never_sees_a(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-	submit(a, "{\"profile\":\"only-for-tenant-a\",\"body\":\"secret of a\"}", id);
+	submit(a, "{\"engine_class\":\"only-for-tenant-a\",\"body\":\"secret of a\"}", id);
 	EXPECT_INT(login(a->reader, &sa, NULL), 303);
 	EXPECT_INT(login(b->operator, &sb, NULL), 303);
 	path = fmt("/ui/jobs/%s", id);
@@ -369,7 +369,7 @@ static void test_values_shown_as_text(void)
 	struct http_resp r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	submit(t, "{\"profile\":\"a \\\"quoted\\\" & name\",\"body\":\"<script>alert(1)</script>\"}",
+	submit(t, "{\"engine_class\":\"a \\\"quoted\\\" & name\",\"body\":\"<script>alert(1)</script>\"}",
 	       id);
 	body = malloc(big + 1);
 	for (size_t i = 0; i < big; i++)
