@@ -362,6 +362,7 @@ static const struct json_field PATCH_FIELDS[] = {
 	{.name = "checkpoint", .type = JF_OBJECT, .max = 64 * 1024},
 	{.name = "result", .type = JF_OBJECT, .max = 64 * 1024},
 	{.name = "insights", .type = JF_OBJECT, .max = 4096},
+	{.name = "engine", .type = JF_STRING, .min = 1, .max = 64}, /* the engine the run used */
 };
 
 static bool insights_or_reply(struct request *req, struct json_object *o, const char *where)
@@ -404,6 +405,7 @@ static const struct json_field TRANSITION_ITEM_FIELDS[] = {
 	{.name = "checkpoint", .type = JF_OBJECT, .max = 64 * 1024},
 	{.name = "result", .type = JF_OBJECT, .max = 64 * 1024},
 	{.name = "insights", .type = JF_OBJECT, .max = 4096},
+	{.name = "engine", .type = JF_STRING, .min = 1, .max = 64}, /* the engine the run used */
 };
 
 static const struct json_field TRANSITIONS_FIELDS[] = {

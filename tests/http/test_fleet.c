@@ -2811,6 +2811,58 @@ static void test_every_event_names_its_actor(void)
 	http_resp_free(&r);
 }
 
+
+/* The engine a run actually used (issue 18): reported with a PATCH (kept
+ * while the attempt runs) or with jobs:transition, recorded on the run;
+ * without a report the run shows the job's engine_class. */
+static void test_run_records_reported_engine(void)
+{
+	struct tenant *t = tenant_new("engine");
+	char id[IDLEN], id2[IDLEN], path[160];
+	struct claimed a, b;
+	struct http_resp r;
+	struct json_object *runs;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	SUBMIT(t, "{\"engine_class\":\"gpu-any\"}", id, NULL);
+	SUBMIT(t, "{\"engine_class\":\"gpu-any\"}", id2, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-e", NULL, 1, &a), 1);
+	PATCH_OK(t, id, "f-e", a.epoch[0], "building", ",\"engine\":\"vllm-0.6\"", "building");
+	/* the running attempt shows it already */
+	r = call("GET", job_path(path, sizeof(path), id, "/runs"), t->reader, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(data_of(&r), 0), "engine"), "vllm-0.6");
+	http_resp_free(&r);
+	PATCH_OK(t, id, "f-e", a.epoch[0], "shipped", "", "shipped");
+	r = call("GET", job_path(path, sizeof(path), id, "/runs"), t->reader, NULL, NULL);
+	runs = data_of(&r);
+	CU_ASSERT_EQUAL(len_of(runs), 1);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(runs, 0), "engine"), "vllm-0.6");
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(runs, 0), "exit"), "shipped");
+	http_resp_free(&r);
+	/* by jobs:transition; and a bad engine is a 400 naming it */
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-e", NULL, 1, &b), 1);
+	EXPECT_REFUSED(t->worker, "POST", "/v1/fleet/jobs:transition",
+	               "{\"items\":[{\"id\":\"1\",\"factory_id\":\"f-e\",\"lease_epoch\":1,"
+	               "\"stage\":\"shipped\",\"engine\":\"\"}]}",
+	               "items[0].engine");
+	r = callf("POST", "/v1/fleet/jobs:transition", t->worker,
+	          "{\"items\":[{\"id\":\"%s\",\"factory_id\":\"f-e\",\"lease_epoch\":%" PRId64
+	          ",\"stage\":\"shipped\",\"engine\":\"sglang\"}]}",
+	          id2, b.epoch[0]);
+	EXPECT_STATUS(r, 200);
+	http_resp_free(&r);
+	r = call("GET", job_path(path, sizeof(path), id2, "/runs"), t->reader, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(data_of(&r), 0), "engine"), "sglang");
+	http_resp_free(&r);
+	/* no report: the job's engine_class */
+	SUBMIT(t, "{\"engine_class\":\"gpu-any\"}", id, NULL);
+	CU_ASSERT_EQUAL_FATAL(CLAIM(t, "f-e", NULL, 1, &a), 1);
+	PATCH_OK(t, id, "f-e", a.epoch[0], "shipped", "", "shipped");
+	r = call("GET", job_path(path, sizeof(path), id, "/runs"), t->reader, NULL, NULL);
+	CU_ASSERT_STRING_EQUAL(str_at(item_at(data_of(&r), 0), "engine"), "gpu-any");
+	http_resp_free(&r);
+}
+
 static CU_TestInfo TESTS[] = {
     {"64_claimers_20000_jobs_each_claimed_once", test_64_claimers_20000_jobs_each_claimed_once},
     {"ten_claimers_one_job_one_winner", test_ten_claimers_one_job_one_winner},
@@ -2850,6 +2902,7 @@ static CU_TestInfo TESTS[] = {
     {"event_history_ordered_and_append_only", test_event_history_ordered_and_append_only},
     {"event_history_complete_across_attempts", test_event_history_complete_across_attempts},
     {"every_event_names_its_actor", test_every_event_names_its_actor},
+    {"run_records_reported_engine", test_run_records_reported_engine},
     {"lifecycle_three_row_writes", test_lifecycle_three_row_writes},
     {"list_pages_newest_first", test_list_pages_newest_first},
     {"artifacts", test_artifacts},

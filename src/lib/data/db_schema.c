@@ -30,6 +30,7 @@ static const char *const DB_MIGRATIONS[] = {
 	"014_profiles",
 	"015_job_filters",
 	"016_actor",
+	"017_run_engine",
 };
 
 #define NMIGRATIONS (sizeof(DB_MIGRATIONS) / sizeof(DB_MIGRATIONS[0]))

@@ -301,7 +301,7 @@ static void copy_key(struct json_object *to, struct json_object *from, const cha
 
 /* Builds the items array for db_leases_transition from validated request
  * objects (each {id, factory_id, lease_epoch, stage, checkpoint?, result?,
- * insights?}); an item whose target stage is refused gets its outcome now. */
+ * insights?, engine?}); an item whose target stage is refused gets its outcome now. */
 static struct json_object *build_items(struct json_object *objs, struct transition *t, size_t n,
 				       const int64_t *if_rev)
 {
@@ -330,6 +330,7 @@ static struct json_object *build_items(struct json_object *objs, struct transiti
 		copy_key(it, o, "checkpoint");
 		copy_key(it, o, "result");
 		copy_key(it, o, "insights");
+		copy_key(it, o, "engine");
 		json_object_array_add(arr, it);
 	}
 	return arr;
